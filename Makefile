@@ -1,0 +1,36 @@
+# Everything runs from a repo-local .venv built from requirements.lock with uv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: setup run test bench mutants lock matrix clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/conformance run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 tests
+
+mutants: $(STAMP)
+	$(BIN)/conformance mutants
+
+bench: $(STAMP)
+	$(BIN)/python -m conformance.bench
+
+# Regenerate the lock after editing requirements.in.
+lock: $(STAMP)
+	$(BIN)/uv pip compile -q requirements.in -o requirements.lock --python-version 3.11
+
+clean:
+	rm -rf $(VENV) .hypothesis build src/*.egg-info

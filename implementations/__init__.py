@@ -1,0 +1,1 @@
+"""Implementations bundled with the suite: the reference, conforming variants, and mutants."""

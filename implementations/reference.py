@@ -1,0 +1,90 @@
+"""The bundled reference: the whole contract, written the way the documents prescribe.
+
+Written for readability; the suite checks it like any other plug-in.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import linen as nn
+from flax import nnx
+
+from implementations.transformer import SharedTransformer, TransformerBlock, UnsharedTransformer
+
+__all__ = [
+    "SharedDense", "shared_dense_forward",
+    "VmappedDense", "nn_vmap_forward",
+    "shared_params_two_modules",
+    "TransformerBlock", "SharedTransformer", "UnsharedTransformer",
+    "MultiParam", "multi_param_forward",
+]
+
+
+# --- 01: one module, two call sites ------------------------------------------
+
+class SharedDense(nn.Module):
+    hidden: int
+
+    def setup(self):
+        # One submodule, so one set of params, read by both calls below.
+        self.shared = nn.Dense(self.hidden, name="shared")
+
+    def __call__(self, x):
+        h1 = jax.nn.relu(self.shared(x))
+        return jax.nn.relu(self.shared(h1))
+
+
+def shared_dense_forward(seed, x, hidden):
+    model = SharedDense(hidden=int(hidden))
+    x = jnp.asarray(x)
+    params = model.init(jax.random.PRNGKey(int(seed)), x)
+    return model.apply(params, x).reshape(-1)
+
+
+# --- 02: nn.vmap with params broadcast ----------------------------------------
+
+VmappedDense = nn.vmap(
+    nn.Dense,
+    in_axes=0,
+    out_axes=0,
+    variable_axes={"params": None},   # no batch axis: one kernel for every row
+    split_rngs={"params": False},     # one init key for every row
+)
+
+
+def nn_vmap_forward(seed, x_batch, features):
+    model = VmappedDense(features=int(features))
+    x_batch = jnp.asarray(x_batch)
+    params = model.init(jax.random.PRNGKey(int(seed)), x_batch)
+    return model.apply(params, x_batch).reshape(-1)
+
+
+# --- 03: one kernel, an nnx.Linear and a Linen Dense ------------------------
+
+def shared_params_two_modules(seed, x, features):
+    x = jnp.asarray(x)
+    linear = nnx.Linear(x.shape[-1], int(features), use_bias=False, rngs=nnx.Rngs(int(seed)))
+    dense = nn.Dense(features=int(features), use_bias=False)
+    kernel = linear.kernel[...]  # the array inside the Param
+    return linear(x) + dense.apply({"params": {"kernel": kernel}}, x)
+
+
+# --- 05: Param versus Variable -------------------------------------------------
+
+class MultiParam(nnx.Module):
+    def __init__(self, in_features, out_features, rngs):
+        key = rngs.params()
+        self.kernel = nnx.Param(jax.random.normal(key, (in_features, out_features))
+                                * (1.0 / jnp.sqrt(in_features)))
+        self.bias = nnx.Param(jnp.zeros((out_features,)))
+        self.count = nnx.Variable(jnp.array(0.0))  # state, but not trainable
+
+    def __call__(self, x):
+        return x @ self.kernel[...] + self.bias[...]
+
+
+def multi_param_forward(seed, x, features):
+    x = jnp.asarray(x)
+    model = MultiParam(x.shape[-1], int(features), rngs=nnx.Rngs(int(seed)))
+    return model(x)

@@ -1,0 +1,48 @@
+"""Verdicts, and how a finished property run maps onto one."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PASSED = "passed"
+FAILED = "failed"
+ERROR = "error"
+TIMEOUT = "timeout"
+CRASHED = "crashed"
+NOT_PROVIDED = "not_provided"
+EXPECTED_DIVERGENCE = "expected_divergence"
+STATUSES = (PASSED, FAILED, ERROR, TIMEOUT, CRASHED, NOT_PROVIDED, EXPECTED_DIVERGENCE)
+# Statuses that make `conformance run` exit 1.
+BAD = frozenset({FAILED, ERROR, TIMEOUT, CRASHED})
+
+
+class PropertyTimeout(BaseException):
+    """Raised into a property that ran past ``--timeout``.
+
+    A BaseException so that neither Hypothesis nor the implementation's own
+    ``except Exception`` can swallow it.
+    """
+
+
+@dataclass
+class Result:
+    id: str
+    document: str
+    kind: str
+    title: str
+    status: str
+    examples: int = 0
+    seconds: float = 0.0
+    message: str = ""
+    implementation: str | None = None
+    inputs: dict[str, Any] | None = None
+    reproduce: str | None = None
+    impl_seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        if not d["extra"]:
+            d.pop("extra")
+        return d

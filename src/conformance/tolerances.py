@@ -1,0 +1,110 @@
+"""Tolerances derived from the dtype and the size of the computation.
+
+An implementation computes in float32 what the oracle computes in float64 from
+the same float32 parameters. Standard rounding-error analysis (Higham, *Accuracy
+and Stability of Numerical Algorithms*, ch. 3) bounds the float32 result of a
+length-k dot product elementwise by ``gamma_k * (|x| @ |W|)`` with
+``gamma_k = k u / (1 - k u)`` and ``u`` the unit roundoff. The bounds below
+propagate that through the documents' small networks, then apply a stated
+safety margin. Every bound carries a sentence saying how it was derived, which
+failure messages quote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Covers summation-order and FMA differences between backends, which the
+# worst-case bound already includes, plus libm ulps in elementwise ops.
+MARGIN = 4.0
+
+
+def unit_roundoff(dtype: object = np.float32) -> float:
+    return float(np.finfo(np.dtype(dtype)).eps) / 2.0
+
+
+def gamma(k: int, dtype: object = np.float32) -> float:
+    u = unit_roundoff(dtype)
+    return k * u / (1.0 - k * u)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Elementwise absolute bound on |actual - expected|, and how it was derived."""
+
+    bound: np.ndarray
+    derivation: str
+
+    def describe(self) -> str:
+        return self.derivation
+
+
+def _abs(a: object) -> np.ndarray:
+    return np.abs(np.asarray(a, dtype=np.float64))
+
+
+def dense_chain(x: object, layers: list[tuple[object, object | None]], *,
+                dtype: object = np.float32, param_rel_error: float = 0.0) -> Tolerance:
+    """Bound for ``act(...act(x W1 + b1)... W_n + b_n)`` with 1-Lipschitz activations.
+
+    ``param_rel_error`` adds a relative error in each W (for parameters the
+    oracle rebuilt in float64 while the implementation rounded them to float32).
+    """
+    u = unit_roundoff(dtype)
+    h = _abs(x)
+    err = np.zeros_like(h)
+    for kernel, bias in layers:
+        w = _abs(kernel)
+        k = w.shape[0]
+        prod = h @ w
+        b = 0.0 if bias is None else _abs(bias)
+        err = (gamma(k, dtype) + param_rel_error) * prod + err @ w + u * (prod + b)
+        h = prod + b  # |pre-activation| upper bound; relu does not grow it
+    steps = f"{len(layers)} dense layer(s)"
+    derivation = (
+        f"|actual-expected| <= {MARGIN:g} x running bound over {steps}: "
+        f"gamma_k*(|h|@|W|) + (err_h@|W|) + u*(|h@W|+|b|)"
+        + (f" + {param_rel_error:.2g}*(|h|@|W|) for parameter rounding" if param_rel_error else "")
+        + f"; u=2^{int(np.log2(u))} ({np.dtype(dtype).name}), k=input width"
+    )
+    return Tolerance(bound=MARGIN * err, derivation=derivation)
+
+
+def elementwise(expected: object, *, ulps: float, dtype: object = np.float32) -> Tolerance:
+    """Bound of ``ulps`` unit roundoffs relative to |expected|, for elementwise results."""
+    u = unit_roundoff(dtype)
+    bound = ulps * u * _abs(expected)
+    return Tolerance(bound=MARGIN * bound,
+                     derivation=f"|actual-expected| <= {MARGIN:g} x {ulps:g} u |expected|, u=2^{int(np.log2(u))}")
+
+
+def combined(*terms: tuple[float, Tolerance]) -> Tolerance:
+    """Bound for a linear combination of independently rounded results."""
+    bound = sum(abs(a) * t.bound for a, t in terms)
+    return Tolerance(bound=bound, derivation=" + ".join(f"{abs(a):g} x [{t.derivation}]" for a, t in terms))
+
+
+def shared_dense_grads(x: object, kernel: object, bias: object, dtype: object = np.float32) -> dict[str, Tolerance]:
+    """Bounds for the kernel and bias gradients of sum(relu(relu(xK+b)K+b)).
+
+    Backprop is a chain of dot products like the forward pass: each product of
+    length k contributes gamma_k times the product of absolute values, and the
+    forward error of h1 enters the second call site's kernel gradient.
+    """
+    u = unit_roundoff(dtype)
+    xa, k = _abs(x), _abs(kernel)
+    n, width = xa.shape
+    h1 = xa @ k + _abs(bias)                       # bound on |h1|
+    err_h1 = dense_chain(x, [(kernel, bias)]).bound / MARGIN
+    g2 = np.ones((n, width))                      # |dL/dz2| <= 1
+    g1 = g2 @ k.T                                  # bound on |dL/dz1|
+    err_g1 = gamma(width, dtype) * g1
+    site1 = xa.T @ g1
+    site2 = h1.T @ g2
+    err_kernel = (gamma(n, dtype) * (site1 + site2) + xa.T @ err_g1 + err_h1.T @ g2 + u * (site1 + site2))
+    err_bias = gamma(n, dtype) * (g1.sum(0) + g2.sum(0)) + err_g1.sum(0) + u * (g1.sum(0) + g2.sum(0))
+    how = (f"{MARGIN:g} x backprop bound: gamma_n*(|x|^T|g1| + |h1|^T|g2|) + |x|^T err(g1) + err(h1)^T|g2|, "
+           f"|g2|<=1, u=2^{int(np.log2(u))}")
+    return {"kernel": Tolerance(MARGIN * err_kernel, how), "bias": Tolerance(MARGIN * err_bias, how)}
