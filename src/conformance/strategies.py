@@ -17,6 +17,16 @@ FEATURE_POOL = (1, 3, 8, 32)
 # Leading sizes (rows of x, batch size B).
 ROW_POOL = (1, 2, 5)
 
+# Whole shapes, drawn as one value so that a run meets a few shapes many times
+# rather than many shapes once each (every new shape is a new XLA compilation).
+# (rows, in_features, features): square and non-square both ways, a single
+# row, the degenerate width 1, and a wide layer.
+DENSE_SHAPES = ((1, 3, 3), (2, 8, 3), (5, 3, 8), (2, 1, 1), (1, 32, 32), (3, 8, 8))
+# (rows, width) for layers applied to their own output (in == out).
+SQUARE_SHAPES = ((1, 3), (5, 8), (2, 1), (1, 32), (3, 8))
+# Feature vectors for the 1-D contracts of documents 03 and 05: (in, out).
+VECTOR_SHAPES = ((3, 3), (8, 3), (3, 8), (1, 1), (32, 32))
+
 SEED_MAX = 2**31 - 1
 
 
@@ -34,6 +44,18 @@ def features() -> st.SearchStrategy[int]:
 
 def rows() -> st.SearchStrategy[int]:
     return st.sampled_from(ROW_POOL)
+
+
+def dense_shapes(min_rows: int = 1) -> st.SearchStrategy[tuple[int, int, int]]:
+    return st.sampled_from(tuple(s for s in DENSE_SHAPES if s[0] >= min_rows))
+
+
+def square_shapes(min_rows: int = 1) -> st.SearchStrategy[tuple[int, int]]:
+    return st.sampled_from(tuple(s for s in SQUARE_SHAPES if s[0] >= min_rows))
+
+
+def vector_shapes() -> st.SearchStrategy[tuple[int, int]]:
+    return st.sampled_from(VECTOR_SHAPES)
 
 
 def scales() -> st.SearchStrategy[float]:

@@ -40,6 +40,10 @@ class Tolerance:
     def describe(self) -> str:
         return self.derivation
 
+    def rows(self, index: object) -> "Tolerance":
+        """The bound for a selection of rows (a slice or an index array)."""
+        return Tolerance(bound=self.bound[index], derivation=self.derivation)
+
 
 def _abs(a: object) -> np.ndarray:
     return np.abs(np.asarray(a, dtype=np.float64))

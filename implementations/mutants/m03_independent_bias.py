@@ -1,0 +1,19 @@
+"""Mutant: shares the kernel but gives the Linen side its own bias (of ones).
+
+Violates document 03, 'Common pitfalls' (independent biases make the result asymmetric).
+"""
+import jax.numpy as jnp
+from flax import linen as nn
+from flax import nnx
+
+DOCUMENT = "03"
+DEFECT = "Linen side has its own bias: output 2xK + 1, no longer linear"
+CAUGHT_BY = ("03-output-linear-in-x", "03-output-is-twice-nnx")
+
+
+def shared_params_two_modules(seed, x, features):
+    x = jnp.asarray(x)
+    f = int(features)
+    linear = nnx.Linear(x.shape[-1], f, use_bias=False, rngs=nnx.Rngs(int(seed)))
+    params = {"params": {"kernel": linear.kernel[...], "bias": jnp.ones((f,))}}
+    return linear(x) + nn.Dense(f).apply(params, x)

@@ -1,0 +1,18 @@
+"""Mutant: count is wrapped as nnx.Param, so an optimizer would train it.
+
+Violates document 05, 'Common pitfalls' (the first one).
+"""
+import jax.numpy as jnp
+from flax import nnx
+
+from implementations.reference import MultiParam as _Reference
+
+DOCUMENT = "05"
+DEFECT = "count is an nnx.Param"
+CAUGHT_BY = ("05-param-filter-is-kernel-and-bias", "05-sgd-step-updates-params-only")
+
+
+class MultiParam(_Reference):
+    def __init__(self, in_features, out_features, rngs):
+        super().__init__(in_features, out_features, rngs)
+        self.count = nnx.Param(jnp.array(0.0))

@@ -1,0 +1,4 @@
+"""Conforming implementations that take other code paths the documents allow.
+
+No property may reject any of them.
+"""

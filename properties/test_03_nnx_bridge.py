@@ -1,0 +1,151 @@
+"""Document 03: one kernel shared between an nnx.Linear and a Linen nn.Dense."""
+
+from __future__ import annotations
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import linen as nn
+from flax import nnx
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conformance import constructions, oracles, tolerances
+from conformance.assertions import as_output, assert_close, assert_equal_arrays, assert_tree_shapes
+from conformance.registry import claim
+from conformance.strategies import data_seeds, normal_array, seeds, vector_shapes
+
+DOC = "03"
+
+
+def _two_modules(impl, seed, x, features_, as_float=False):
+    args = (float(seed), x, float(features_)) if as_float else (seed, x, features_)
+    out = impl.call("shared_params_two_modules", *args)
+    return as_output(out, what="shared_params_two_modules", shape=(features_,))
+
+
+def _twice(x, kernel):
+    """Bound for nnx(x) + linen(x): two independently rounded products, one addition."""
+    one = tolerances.dense_chain(x[None, :], [(kernel, None)])
+    u = tolerances.unit_roundoff()
+    return tolerances.Tolerance(
+        bound=(2 * one.bound + u * 2 * np.abs(oracles.dense(x[None, :], kernel)))[0],
+        derivation=f"2 x [{one.derivation}] + u*|sum| for the addition")
+
+
+# --- the function --------------------------------------------------------------
+
+@claim("03-output-is-twice-nnx", document=DOC, section="Problem",
+       title="shared_params_two_modules returns 2 * (x @ K), K the kernel nnx.Linear draws from nnx.Rngs(seed)",
+       hint="Build nnx.Linear(in, F, use_bias=False, rngs=nnx.Rngs(int(seed))), reuse its kernel array in the Linen "
+            "params dict, and add both outputs.",
+       needs=("shared_params_two_modules",))
+@given(seed=seeds(), shape=vector_shapes(), data_seed=data_seeds(), as_float=st.booleans())
+def test_output_is_twice_nnx(impl, seed, shape, data_seed, as_float):
+    in_dim, features_ = shape
+    x = normal_array(data_seed, (in_dim,))
+    out = _two_modules(impl, seed, x, features_, as_float)
+    kernel = constructions.nnx_linear_kernel(seed, in_dim, features_)
+    assert_close(out, 2.0 * oracles.dense(x, kernel), _twice(x, kernel), what="shared_params_two_modules")
+
+
+@claim("03-output-linear-in-x", document=DOC, section="The setup",
+       title="With no bias on either side the result is linear in x: f(a x + c y) = a f(x) + c f(y)",
+       hint="Both modules must be built with use_bias=False, and nothing nonlinear may follow them.",
+       needs=("shared_params_two_modules",))
+@given(seed=seeds(), shape=vector_shapes(), data_seed=data_seeds(),
+       a=st.sampled_from((2.0, -1.5, 0.25)), c=st.sampled_from((1.0, -3.0, 0.5)))
+def test_output_linear_in_x(impl, seed, shape, data_seed, a, c):
+    in_dim, features_ = shape
+    x = normal_array(data_seed, (in_dim,))
+    y = normal_array(data_seed + 1, (in_dim,))
+    mixed = (a * x.astype(np.float64) + c * y).astype(np.float32)
+    lhs = _two_modules(impl, seed, mixed, features_)
+    rhs = a * _two_modules(impl, seed, x, features_).astype(np.float64) + c * _two_modules(impl, seed, y, features_)
+    kernel = constructions.nnx_linear_kernel(seed, in_dim, features_)
+    tol = tolerances.combined((1.0, _twice(mixed, kernel)), (a, _twice(x, kernel)), (c, _twice(y, kernel)))
+    # mixed was rounded to float32: its rounding error enters through 2|K|.
+    rounding = tolerances.Tolerance(
+        bound=2 * tolerances.unit_roundoff() * np.abs(mixed.astype(np.float64)) @ np.abs(kernel) * tolerances.MARGIN,
+        derivation="input rounding of a*x + c*y")
+    assert_close(lhs, rhs, tolerances.combined((1.0, tol), (1.0, rounding)),
+                 what=f"f({a:g}*x + {c:g}*y) against {a:g}*f(x) + {c:g}*f(y)")
+
+
+# --- what Flax does --------------------------------------------------------------
+
+@claim("03-fw-kernels-are-in-by-out", document=DOC, section="Common pitfalls",
+       title="nnx.Linear and nn.Dense both store the kernel as (in, out)",
+       hint="A layout change in either framework breaks every kernel shared between them.")
+@given(shape=vector_shapes(), seed=seeds())
+def test_fw_kernels_are_in_by_out(shape, seed):
+    in_dim, features_ = shape
+    linear = nnx.eval_shape(lambda: nnx.Linear(in_dim, features_, use_bias=False, rngs=nnx.Rngs(seed)))
+    dense = jax.eval_shape(nn.Dense(features_, use_bias=False).init, jax.random.PRNGKey(seed),
+                           jax.ShapeDtypeStruct((1, in_dim), jnp.float32))
+    assert tuple(linear.kernel.shape) == (in_dim, features_), f"nnx.Linear kernel {linear.kernel.shape}, expected {(in_dim, features_)}"
+    assert_tree_shapes(dense, {"params": {"kernel": (in_dim, features_)}}, what="nn.Dense(use_bias=False)")
+
+
+@claim("03-fw-linen-reproduces-nnx", document=DOC, section="The setup",
+       title="nn.Dense applied with {'params': {'kernel': K}}, K the nnx kernel array, gives nnx.Linear's output",
+       hint="Both frameworks compute x @ kernel; check dtype promotion and precision defaults of either side.")
+@given(seed=seeds(), shape=vector_shapes(), data_seed=data_seeds())
+def test_fw_linen_reproduces_nnx(seed, shape, data_seed):
+    in_dim, features_ = shape
+    x = normal_array(data_seed, (in_dim,))
+    linear = nnx.Linear(in_dim, features_, use_bias=False, rngs=nnx.Rngs(seed))
+    kernel = np.asarray(linear.kernel[...])
+    linen = nn.Dense(features_, use_bias=False).apply({"params": {"kernel": jnp.asarray(kernel)}}, x)
+    one = tolerances.dense_chain(x[None, :], [(kernel, None)]).rows(0)
+    assert_close(linen, np.asarray(linear(x)), tolerances.combined((1.0, one), (1.0, one)),
+                 what="Linen output against nnx output")
+
+
+@claim("03-fw-value-accessor-silent", document=DOC, section="Why this is non-obvious",
+       title="Reading a Param's array with .value, as the document does, works and warns of nothing",
+       hint="Newer Flax deprecates .value on array Variables in favour of param[...]; see the warning text.")
+@given(seed=seeds(), shape=vector_shapes())
+def test_fw_value_accessor_silent(seed, shape):
+    in_dim, features_ = shape
+    linear = nnx.Linear(in_dim, features_, use_bias=False, rngs=nnx.Rngs(seed))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value = linear.kernel.value
+    assert isinstance(value, jax.Array), f".value gave {type(value).__name__}, expected a jax.Array"
+    messages = [f"{w.category.__name__}: {str(w.message).splitlines()[0]}" for w in caught]
+    assert not messages, f".value emitted {messages}"
+
+
+@claim("03-fw-param-wrapper-is-not-the-array", document=DOC, section="Common pitfalls",
+       title="Passing the nnx.Param wrapper instead of its array into a Linen params dict is a pitfall: it fails",
+       hint="The document says forgetting .value breaks; releases that accept the wrapper make this pitfall silent.")
+@given(seed=seeds(), shape=vector_shapes(), data_seed=data_seeds())
+def test_fw_param_wrapper_is_not_the_array(seed, shape, data_seed):
+    in_dim, features_ = shape
+    x = normal_array(data_seed, (in_dim,))
+    linear = nnx.Linear(in_dim, features_, use_bias=False, rngs=nnx.Rngs(seed))
+    assert not isinstance(linear.kernel, jax.Array), "nnx.Param is itself a jax.Array"
+    try:
+        out = nn.Dense(features_, use_bias=False).apply({"params": {"kernel": linear.kernel}}, x)
+    except Exception:  # noqa: BLE001 - the documented pitfall: the wrapper is rejected
+        return
+    raise AssertionError(f"Linen accepted the nnx.Param wrapper as a kernel and returned {np.asarray(out)[:4]} "
+                         "(the document calls this a failure)")
+
+
+@claim("03-fw-reassignment-not-mirrored", document=DOC, section="Common pitfalls",
+       title="Sharing is by reference: assigning a new kernel to the nnx side leaves the Linen params dict as it was",
+       hint="JAX arrays are immutable; if this fails, a Variable now aliases mutable storage.")
+@given(seed=seeds(), shape=vector_shapes())
+def test_fw_reassignment_not_mirrored(seed, shape):
+    in_dim, features_ = shape
+    linear = nnx.Linear(in_dim, features_, use_bias=False, rngs=nnx.Rngs(seed))
+    shared = linear.kernel[...]
+    linen_params = {"params": {"kernel": shared}}
+    before = np.asarray(shared).copy()
+    linear.kernel[...] = shared + 1.0
+    assert_equal_arrays(linen_params["params"]["kernel"], before, what="Linen kernel after reassigning the nnx kernel")
+    assert_equal_arrays(np.asarray(linear.kernel[...]), before + np.float32(1.0), what="nnx kernel after reassignment")
