@@ -118,9 +118,22 @@ def _where(exc: BaseException, path: str | None) -> str:
     return f"{frame.filename}:{frame.lineno}"
 
 
+_LOADED: dict[str, Implementation] = {}
+
+
 def load_implementation(target: str | None = None) -> Implementation:
-    """Import ``target`` (a dotted module name or a path to a .py file)."""
+    """Import ``target`` (a dotted module name or a path to a .py file), once per process.
+
+    Loading once keeps the record of what the first import changed in JAX's
+    global configuration; a second import would see nothing change.
+    """
     target = resolve_target(target)
+    if target not in _LOADED:
+        _LOADED[target] = _load(target)
+    return _LOADED[target]
+
+
+def _load(target: str) -> Implementation:
     before = _config_snapshot()
     path: str | None = None
     try:

@@ -114,7 +114,8 @@ def claim(
             hint=hint,
             needs=tuple(needs),
             module=test.__module__,
-            qualname=test.__qualname__,
+            # Properties are module-level functions; Hypothesis' wrapper has a synthetic __qualname__.
+            qualname=test.__name__,
         )
         existing = REGISTRY.get(id)
         if existing is not None and (existing.module, existing.qualname) != (prop.module, prop.qualname):

@@ -1,0 +1,87 @@
+"""Faulty implementations get a clear verdict each, and the rest of the run still completes."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+
+from conftest import FAULTS, read, run_cli
+
+PROPERTY = "05-forward-matches-recipe"
+OTHER = "05-fw-param-is-a-variable"  # a second property that must still run
+
+
+def _run(fault: str, report_path, *extra: str):
+    return run_cli("run", "--impl", str(FAULTS / fault), "--only", PROPERTY, "--only", OTHER,
+                   "--profile", "dev", "--json", str(report_path), "--timeout", "5", *extra)
+
+
+def _status(report: dict, prop: str = PROPERTY) -> dict:
+    [result] = [r for r in report["results"] if r["id"] == prop]
+    return result
+
+
+@pytest.mark.parametrize("fault, status, words", [
+    ("raises.py", "error", ["RuntimeError", "deliberate failure"]),
+    ("returns_nan.py", "failed", ["NaN"]),
+    ("wrong_shape.py", "failed", ["shape"]),
+    ("wrong_dtype.py", "failed", ["dtype int32"]),
+    ("returns_list.py", "failed", ["returned list"]),
+    ("hangs.py", "timeout", ["--timeout 5"]),
+    ("hangs_swallowing.py", "timeout", ["--timeout 5"]),
+    ("exits.py", "crashed", ["died"]),
+    ("segfaults.py", "crashed", ["died"]),
+])
+def test_fault_gets_its_verdict_and_the_run_completes(fault, status, words, report_path):
+    proc = _run(fault, report_path)
+    assert proc.returncode == 1, f"exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    report = read(report_path)
+    assert not report["partial"]
+    result = _status(report)
+    assert result["status"] == status, result
+    for w in words:
+        assert w in result["message"], f"{w!r} not in {result['message']!r}"
+    assert _status(report, OTHER)["status"] == "passed", "the other property did not run to completion"
+
+
+@pytest.mark.parametrize("fault, where", [
+    ("syntax_error.py", "syntax_error.py:4"),
+    ("import_fails.py", "import_fails.py:3"),
+    ("does_not_exist.py", "does_not_exist.py"),
+])
+def test_unloadable_module_is_one_line_and_exit_2(fault, where, report_path):
+    proc = _run(fault, report_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert where in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_dotted_module_that_does_not_exist_is_exit_2():
+    proc = run_cli("run", "--impl", "no.such.module")
+    assert proc.returncode == 2 and "no module of that name" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_global_config_change_at_import_is_reported(report_path):
+    proc = run_cli("run", "--impl", str(FAULTS / "changes_config.py"), "--only", OTHER, "--json", str(report_path))
+    assert "jax_enable_x64" in proc.stdout, proc.stdout[-2000:]
+    changes = read(report_path)["implementation"]["config_changes"]
+    assert changes["jax_enable_x64"] == {"before": "False", "after": "True"}
+
+
+def test_failure_message_names_property_section_inputs_tolerance_and_reproduce_command(report_path):
+    proc = run_cli("run", "--impl", "implementations.mutants.m05_scale_by_in", "--only", PROPERTY,
+                   "--profile", "ci", "--json", str(report_path))
+    assert proc.returncode == 1
+    result = _status(read(report_path))
+    message = result["message"]
+    for part in (PROPERTY, "document 05", "section 'Problem'", "inputs (shrunk):", "expected", "actual",
+                 "tolerance:", "reproduce: conformance run --impl implementations.mutants.m05_scale_by_in"):
+        assert part in message, f"{part!r} missing from:\n{message}"
+    # The reproduce command replays exactly that input and fails the same way.
+    again = run_cli(*shlex.split(result["reproduce"].removeprefix("conformance ")),
+                    "--json", str(report_path.with_name("again.json")))
+    assert again.returncode == 1
+    replayed = _status(read(report_path.with_name("again.json")))
+    assert replayed["status"] == "failed" and replayed["examples"] == 1

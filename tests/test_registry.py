@@ -1,0 +1,42 @@
+"""The catalogue's metadata: every property is linked to its document and says what to check."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conformance.contract import BY_NAME
+from conformance.expectations import load_expectations
+from conformance.registry import DOCUMENTS, KINDS, discover
+
+PROPS = discover()
+ID = re.compile(r"^0[1-5]-(fw-)?[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+@pytest.mark.parametrize("prop", PROPS.values(), ids=list(PROPS))
+def test_property_metadata_is_complete(prop):
+    missing = [f for f in ("document", "section", "title", "hint") if not getattr(prop, f).strip()]
+    assert not missing, f"{prop.id} has no {', '.join(missing)}: register it with claim(..., {missing[0]}=...)"
+    assert ID.match(prop.id), f"{prop.id}: ids look like '01-forward-matches-construction' (framework: '01-fw-...')"
+    assert prop.document in DOCUMENTS and prop.id.startswith(prop.document), f"{prop.id}: id must start with its document {prop.document}"
+    assert prop.kind in KINDS
+    assert (prop.kind == "framework") == prop.id[3:].startswith("fw-"), f"{prop.id}: framework ids carry 'fw-', implementation ids do not"
+    unknown = [n for n in prop.needs if n not in BY_NAME]
+    assert not unknown, f"{prop.id} needs {unknown}, which the contract (conformance/contract.py) does not define"
+
+
+def test_catalogue_covers_documents_01_02_03_05_with_at_least_30_properties():
+    n = sum(1 for p in PROPS.values() if p.document in ("01", "02", "03", "05"))
+    assert n >= 30, f"only {n} properties for documents 01, 02, 03 and 05"
+    for doc in ("01", "02", "03", "05"):
+        kinds = {p.kind for p in PROPS.values() if p.document == doc}
+        assert kinds == {"implementation", "framework"}, f"document {doc} has only {kinds} properties"
+
+
+def test_every_expected_divergence_names_a_framework_property_and_pins_an_example():
+    for d in load_expectations():
+        assert d.property in PROPS, f"expectations.toml names unknown property {d.property}"
+        assert PROPS[d.property].kind == "framework", f"{d.property}: only framework claims can diverge by release"
+        assert d.example, f"{d.property}: pin the counterexample (example = {{...}}) so every run tries it"
+        assert d.reason, f"{d.property}: say what the release actually does"
