@@ -1,9 +1,14 @@
 """The bundled reference: the whole contract, written the way the documents prescribe.
 
-Written for readability; the suite checks it like any other plug-in.
+Written for readability; the suite checks it like any other plug-in. Each
+forward function compiles its model once per input shape with jax.jit: the
+seed turns into a key outside the compiled function (int(seed) needs a
+concrete value), and the sizes are static.
 """
 
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -35,11 +40,15 @@ class SharedDense(nn.Module):
         return jax.nn.relu(self.shared(h1))
 
 
-def shared_dense_forward(seed, x, hidden):
-    model = SharedDense(hidden=int(hidden))
-    x = jnp.asarray(x)
-    params = model.init(jax.random.PRNGKey(int(seed)), x)
+@functools.partial(jax.jit, static_argnames="hidden")
+def _shared_dense(key, x, hidden):
+    model = SharedDense(hidden=hidden)
+    params = model.init(key, x)
     return model.apply(params, x).reshape(-1)
+
+
+def shared_dense_forward(seed, x, hidden):
+    return _shared_dense(jax.random.PRNGKey(int(seed)), jnp.asarray(x), hidden=int(hidden))
 
 
 # --- 02: nn.vmap with params broadcast ----------------------------------------
@@ -53,21 +62,30 @@ VmappedDense = nn.vmap(
 )
 
 
-def nn_vmap_forward(seed, x_batch, features):
-    model = VmappedDense(features=int(features))
-    x_batch = jnp.asarray(x_batch)
-    params = model.init(jax.random.PRNGKey(int(seed)), x_batch)
+@functools.partial(jax.jit, static_argnames="features")
+def _vmapped_dense(key, x_batch, features):
+    model = VmappedDense(features=features)
+    params = model.init(key, x_batch)
     return model.apply(params, x_batch).reshape(-1)
+
+
+def nn_vmap_forward(seed, x_batch, features):
+    return _vmapped_dense(jax.random.PRNGKey(int(seed)), jnp.asarray(x_batch), features=int(features))
 
 
 # --- 03: one kernel, an nnx.Linear and a Linen Dense ------------------------
 
-def shared_params_two_modules(seed, x, features):
-    x = jnp.asarray(x)
-    linear = nnx.Linear(x.shape[-1], int(features), use_bias=False, rngs=nnx.Rngs(int(seed)))
-    dense = nn.Dense(features=int(features), use_bias=False)
+@functools.partial(jax.jit, static_argnames="features")
+def _two_modules(key, x, features):
+    # nnx.Rngs(seed) seeds its default stream with PRNGKey(seed); passing that key is the same.
+    linear = nnx.Linear(x.shape[-1], features, use_bias=False, rngs=nnx.Rngs(key))
+    dense = nn.Dense(features=features, use_bias=False)
     kernel = linear.kernel[...]  # the array inside the Param
     return linear(x) + dense.apply({"params": {"kernel": kernel}}, x)
+
+
+def shared_params_two_modules(seed, x, features):
+    return _two_modules(jax.random.PRNGKey(int(seed)), jnp.asarray(x), features=int(features))
 
 
 # --- 05: Param versus Variable -------------------------------------------------
@@ -84,7 +102,10 @@ class MultiParam(nnx.Module):
         return x @ self.kernel[...] + self.bias[...]
 
 
+@functools.partial(jax.jit, static_argnames="features")
+def _multi_param(key, x, features):
+    return MultiParam(x.shape[-1], features, rngs=nnx.Rngs(key))(x)
+
+
 def multi_param_forward(seed, x, features):
-    x = jnp.asarray(x)
-    model = MultiParam(x.shape[-1], int(features), rngs=nnx.Rngs(int(seed)))
-    return model(x)
+    return _multi_param(jax.random.PRNGKey(int(seed)), jnp.asarray(x), features=int(features))

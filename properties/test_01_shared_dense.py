@@ -10,7 +10,7 @@ from flax import linen as nn
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from conformance import constructions, oracles, tolerances
+from conformance import compiled, constructions, oracles, tolerances
 from conformance.assertions import (
     as_output, assert_close, assert_equal_arrays, assert_raises, assert_tree_shapes, dig,
 )
@@ -31,6 +31,11 @@ def _forward(impl, seed, x, hidden, as_float=False):
 def _module(impl, hidden):
     with impl.running("SharedDense(hidden)"):
         return impl.get("SharedDense")(hidden=hidden)
+
+
+def _init_apply(impl, seed, x, hidden):
+    with impl.running("SharedDense.init/apply"):
+        return compiled.init_apply(impl.get("SharedDense"), jax.random.PRNGKey(seed), x, hidden=hidden)
 
 
 # --- the module --------------------------------------------------------------
@@ -60,10 +65,7 @@ def test_params_one_shared_entry(impl, seed, shape):
 def test_module_matches_oracle(impl, seed, shape, data_seed, scale):
     n, hidden = shape
     x = normal_array(data_seed, (n, hidden), scale)
-    model = _module(impl, hidden)
-    with impl.running("SharedDense.init/apply"):
-        variables = model.init(jax.random.PRNGKey(seed), x)
-        out = model.apply(variables, x)
+    variables, out = _init_apply(impl, seed, x, hidden)
     out = as_output(out, what="SharedDense.apply", shape=(n, hidden))
     k = np.asarray(dig(variables, "params", "shared", "kernel", what="SharedDense params"))
     b = np.asarray(dig(variables, "params", "shared", "bias", what="SharedDense params"))
@@ -79,10 +81,9 @@ def test_module_matches_oracle(impl, seed, shape, data_seed, scale):
 def test_grad_sums_call_sites(impl, seed, shape, data_seed):
     n, hidden = shape
     x = normal_array(data_seed, (n, hidden))
-    model = _module(impl, hidden)
-    with impl.running("SharedDense.init/grad"):
-        variables = model.init(jax.random.PRNGKey(seed), x)
-        grads = jax.grad(lambda v: jnp.sum(model.apply(v, x)))(variables)
+    variables, _ = _init_apply(impl, seed, x, hidden)
+    with impl.running("gradient of sum(SharedDense.apply)"):
+        grads = compiled.grad_of_sum(impl.get("SharedDense"), variables, x, hidden=hidden)
     k = np.asarray(dig(variables, "params", "shared", "kernel", what="SharedDense params"))
     b = np.asarray(dig(variables, "params", "shared", "bias", what="SharedDense params"))
     # A pre-activation within rounding of 0 makes relu's derivative a coin toss.
@@ -218,8 +219,8 @@ def test_fw_inline_dense_not_shared(seed, shape):
 @given(seed=seeds(), shape=square_shapes())
 def test_fw_setup_name_from_attribute(seed, shape):
     n, hidden = shape
-    x = jnp.zeros((n, hidden), jnp.float32)
-    auto = _AutoNamedShared(hidden).init(jax.random.PRNGKey(seed), x)["params"]
+    variables, _ = compiled.init_apply(_AutoNamedShared, jax.random.PRNGKey(seed), jnp.zeros((n, hidden)), hidden=hidden)
+    auto = variables["params"]
     assert list(auto) == ["shared"], f"setup() submodule keyed {list(auto)}, expected ['shared']"
     named = constructions.shared_dense_params(seed, hidden)
     for leaf in ("kernel", "bias"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,7 +11,7 @@ from flax import linen as nn
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import constructions, oracles, tolerances
+from conformance import compiled, constructions, oracles, tolerances
 from conformance.assertions import as_output, assert_close, assert_equal_arrays, assert_tree_shapes, dig
 from conformance.registry import claim
 from conformance.strategies import data_seeds, dense_shapes, normal_array, permutation, seeds
@@ -19,10 +21,7 @@ DOC = "02"
 
 def _init_apply(impl, features_, x, seed):
     with impl.running("VmappedDense(features=F).init/apply"):
-        model = impl.get("VmappedDense")(features=features_)
-        variables = model.init(jax.random.PRNGKey(seed), x)
-        out = model.apply(variables, x)
-    return variables, out
+        return compiled.init_apply(impl.get("VmappedDense"), jax.random.PRNGKey(seed), x, features=features_)
 
 
 def _forward(impl, seed, x, features_, as_float=False):
@@ -101,7 +100,7 @@ def test_module_rows_are_single_applies(impl, seed, shape, data_seed):
     k, bias = _params(variables)
     i = int(permutation(data_seed, b)[0])
     with impl.running("VmappedDense.apply on one row"):
-        single = impl.get("VmappedDense")(features=features_).apply(variables, x[i:i + 1])
+        single = compiled.apply(impl.get("VmappedDense"), variables, x[i:i + 1], features=features_)
     single = as_output(single, what="VmappedDense.apply on one row", shape=(1, features_))
     row_tol = tolerances.dense_chain(x[i:i + 1], [(k, bias)])
     assert_close(single, out[i:i + 1], tolerances.combined((1.0, row_tol), (1.0, row_tol)),
@@ -146,6 +145,7 @@ def test_forward_batch_prefix_and_permutation(impl, seed, shape, data_seed):
 
 # --- what Flax does --------------------------------------------------------------
 
+@functools.cache  # one class per setting, so compiled calls are cached across examples
 def _vmapped(axes, split):
     return nn.vmap(nn.Dense, in_axes=0, out_axes=0, variable_axes={"params": axes}, split_rngs={"params": split})
 
@@ -156,7 +156,8 @@ def _vmapped(axes, split):
 @given(seed=seeds(), shape=dense_shapes(min_rows=2))
 def test_fw_stacked_params_split_rngs_differ(seed, shape):
     b, in_dim, features_ = shape
-    params = _vmapped(0, True)(features=features_).init(jax.random.PRNGKey(seed), jnp.zeros((b, in_dim)))["params"]
+    variables, _ = compiled.init_apply(_vmapped(0, True), jax.random.PRNGKey(seed), jnp.zeros((b, in_dim)), features=features_)
+    params = variables["params"]
     assert_tree_shapes(params, {"kernel": (b, in_dim, features_), "bias": (b, features_)}, what="vmap with params on axis 0")
     k = np.asarray(params["kernel"])
     same = [(i, j) for i in range(b) for j in range(i + 1, b) if np.array_equal(k[i], k[j])]
@@ -169,7 +170,8 @@ def test_fw_stacked_params_split_rngs_differ(seed, shape):
 @given(seed=seeds(), shape=dense_shapes(min_rows=2))
 def test_fw_stacked_params_shared_rng_identical(seed, shape):
     b, in_dim, features_ = shape
-    params = _vmapped(0, False)(features=features_).init(jax.random.PRNGKey(seed), jnp.zeros((b, in_dim)))["params"]
+    variables, _ = compiled.init_apply(_vmapped(0, False), jax.random.PRNGKey(seed), jnp.zeros((b, in_dim)), features=features_)
+    params = variables["params"]
     assert_tree_shapes(params, {"kernel": (b, in_dim, features_), "bias": (b, features_)}, what="vmap with params on axis 0")
     k = np.asarray(params["kernel"])
     for i in range(1, b):
@@ -183,12 +185,12 @@ def test_fw_stacked_params_shared_rng_identical(seed, shape):
 def test_fw_broadcast_equals_plain_dense(seed, shape, data_seed):
     b, in_dim, features_ = shape
     x = normal_array(data_seed, (b, in_dim))
-    lifted = _vmapped(None, False)(features=features_)
-    variables = lifted.init(jax.random.PRNGKey(seed), x)
-    plain = nn.Dense(features_).init(jax.random.PRNGKey(seed), x)
+    key = jax.random.PRNGKey(seed)
+    variables, lifted_out = compiled.init_apply(_vmapped(None, False), key, x, features=features_)
+    plain, plain_out = compiled.init_apply(nn.Dense, key, x, features=features_)
     for leaf in ("kernel", "bias"):
         assert_equal_arrays(variables["params"][leaf], plain["params"][leaf], what=f"lifted {leaf} against plain {leaf}")
     k, bias = np.asarray(plain["params"]["kernel"]), np.asarray(plain["params"]["bias"])
     tol = tolerances.dense_chain(x, [(k, bias)])
-    assert_close(lifted.apply(variables, x), nn.Dense(features_).apply(plain, x),
+    assert_close(lifted_out, plain_out,
                  tolerances.combined((1.0, tol), (1.0, tol)), what="lifted apply against plain apply")

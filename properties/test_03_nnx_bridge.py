@@ -149,3 +149,15 @@ def test_fw_reassignment_not_mirrored(seed, shape):
     linear.kernel[...] = shared + 1.0
     assert_equal_arrays(linen_params["params"]["kernel"], before, what="Linen kernel after reassigning the nnx kernel")
     assert_equal_arrays(np.asarray(linear.kernel[...]), before + np.float32(1.0), what="nnx kernel after reassignment")
+
+
+@claim("03-fw-rngs-int-seed-is-prngkey", document=DOC, section="Problem",
+       title="nnx.Rngs(seed) with an int seed draws exactly what nnx.Rngs(PRNGKey(seed)) draws",
+       hint="The suite builds nnx kernels under jit from PRNGKey(seed); if Rngs changed how it seeds, rebuild "
+            "conformance.constructions to call nnx.Rngs(seed) eagerly.")
+@given(seed=seeds(), shape=vector_shapes())
+def test_fw_rngs_int_seed_is_prngkey(seed, shape):
+    in_dim, features_ = shape
+    eager = nnx.Linear(in_dim, features_, use_bias=False, rngs=nnx.Rngs(seed)).kernel[...]
+    assert_equal_arrays(constructions.nnx_linear_kernel(seed, in_dim, features_), eager,
+                        what="kernel from nnx.Rngs(PRNGKey(seed)) against nnx.Rngs(seed)")

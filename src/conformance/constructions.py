@@ -55,18 +55,24 @@ def dense_params(seed: int, in_features: int, features: int) -> dict[str, np.nda
     return {"kernel": np.asarray(p["kernel"]), "bias": np.asarray(p["bias"])}
 
 
+# nnx.Rngs(seed) seeds its default stream with PRNGKey(seed), so a jitted
+# builder can take the key as an argument: one compilation per shape.
+
+@functools.cache
+def _nnx_linear_kernel(in_features: int, features: int):
+    return jax.jit(lambda key: nnx.Linear(in_features, features, use_bias=False, rngs=nnx.Rngs(key)).kernel[...])
+
+
 def nnx_linear_kernel(seed: int, in_features: int, features: int) -> np.ndarray:
     """Kernel of nnx.Linear(in, features, use_bias=False, rngs=nnx.Rngs(seed))."""
-    linear = nnx.Linear(in_features, features, use_bias=False, rngs=nnx.Rngs(seed))
-    return np.asarray(linear.kernel[...])
+    return np.asarray(_nnx_linear_kernel(in_features, features)(jax.random.PRNGKey(seed)))
 
 
 @functools.cache
-def _normal(in_features: int, features: int):
-    return jax.jit(lambda key: jax.random.normal(key, (in_features, features)))
+def _normal_draw(in_features: int, features: int):
+    return jax.jit(lambda key: jax.random.normal(nnx.Rngs(key).params(), (in_features, features)))
 
 
 def multi_param_normal_draw(seed: int, in_features: int, features: int) -> np.ndarray:
     """Document 05's draw: normal(nnx.Rngs(seed).params(), (in, out)), before scaling."""
-    key = nnx.Rngs(seed).params()
-    return np.asarray(_normal(in_features, features)(key))
+    return np.asarray(_normal_draw(in_features, features)(jax.random.PRNGKey(seed)))

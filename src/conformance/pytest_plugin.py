@@ -321,3 +321,34 @@ class Recorder:
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.run.finish(partial=exitstatus == pytest.ExitCode.INTERRUPTED)
+
+
+# --------------------------------------------------------------------------- measurement
+
+COMPILE_COUNT_ENV = "CONFORMANCE_COMPILE_COUNT_DIR"
+_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+
+
+class CompileCounter:
+    """Counts XLA backend compilations in this process through jax.monitoring."""
+
+    def __init__(self, directory: str):
+        import jax.monitoring
+
+        self.directory = directory
+        self.count = 0
+        jax.monitoring.register_event_duration_secs_listener(self._on_event)
+
+    def _on_event(self, event: str, duration: float, **kwargs: Any) -> None:
+        if event == _COMPILE_EVENT:
+            self.count += 1
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        Path(self.directory, f"{os.getpid()}.count").write_text(str(self.count))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    directory = os.environ.get(COMPILE_COUNT_ENV)
+    if directory and not session.config.pluginmanager.has_plugin("conformance-compile-counter"):
+        session.config.pluginmanager.register(CompileCounter(directory), "conformance-compile-counter")

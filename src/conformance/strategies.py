@@ -9,6 +9,8 @@ failing input is reproduced from a handful of integers.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -29,6 +31,15 @@ VECTOR_SHAPES = ((3, 3), (8, 3), (3, 8), (1, 1), (32, 32))
 
 SEED_MAX = 2**31 - 1
 
+# The benchmark's "naive harness" draws every size freely instead of from the
+# pools, so that nearly every example meets a new shape. Never set in real runs.
+NAIVE_ENV = "CONFORMANCE_NAIVE_SHAPES"
+_MAX_ROWS, _MAX_WIDTH = 8, 48
+
+
+def _naive() -> bool:
+    return os.environ.get(NAIVE_ENV) == "1"
+
 
 def seeds() -> st.SearchStrategy[int]:
     return st.integers(0, SEED_MAX)
@@ -46,15 +57,25 @@ def rows() -> st.SearchStrategy[int]:
     return st.sampled_from(ROW_POOL)
 
 
+def _width() -> st.SearchStrategy[int]:
+    return st.integers(1, _MAX_WIDTH)
+
+
 def dense_shapes(min_rows: int = 1) -> st.SearchStrategy[tuple[int, int, int]]:
+    if _naive():
+        return st.tuples(st.integers(min_rows, _MAX_ROWS), _width(), _width())
     return st.sampled_from(tuple(s for s in DENSE_SHAPES if s[0] >= min_rows))
 
 
 def square_shapes(min_rows: int = 1) -> st.SearchStrategy[tuple[int, int]]:
+    if _naive():
+        return st.tuples(st.integers(min_rows, _MAX_ROWS), _width())
     return st.sampled_from(tuple(s for s in SQUARE_SHAPES if s[0] >= min_rows))
 
 
 def vector_shapes() -> st.SearchStrategy[tuple[int, int]]:
+    if _naive():
+        return st.tuples(_width(), _width())
     return st.sampled_from(VECTOR_SHAPES)
 
 

@@ -1,0 +1,81 @@
+"""`make bench`: how fast the default run is, measured, printed as one JSON line at the end.
+
+Figures (see the README's Performance section):
+- wall_s: `conformance run` on the reference, every property at 100 examples,
+  2 workers, a cold process and no persistent compilation cache.
+- compiles: XLA backend compilations in all processes of that run, counted with
+  jax.monitoring's compile-duration events.
+- overhead_ratio: over the implementation properties, the time each property
+  took divided by the time spent inside the implementation's own calls.
+- naive_speedup: a subset of properties run by a naive harness (sizes drawn
+  freely, so nearly every example compiles) against the same subset with the
+  shape pools, same example count, one process each.
+- parallel_speedup: the default run's wall time at 1 worker over 2 workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from conformance.pytest_plugin import COMPILE_COUNT_ENV
+from conformance.strategies import NAIVE_ENV
+
+NAIVE_SUBSET = ("01-forward-matches-construction", "02-forward-matches-construction",
+                "03-output-is-twice-nnx", "05-forward-matches-recipe")
+
+
+def _run(*, workers: int, only: tuple[str, ...] = (), naive: bool = False) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="conformance-bench-"))
+    counts = work / "compiles"
+    counts.mkdir()
+    env = {**os.environ, COMPILE_COUNT_ENV: str(counts), NAIVE_ENV: "1" if naive else "0"}
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    cmd = [sys.executable, "-m", "conformance.cli", "run", "--profile", "ci", "--workers", str(workers),
+           "--json", str(work / "report.json")]
+    for o in only:
+        cmd += ["--only", o]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    report = json.loads((work / "report.json").read_text())
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark run failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}")
+    compiles = sum(int(p.read_text()) for p in counts.glob("*.count"))
+    return {"wall": wall, "report": report, "compiles": compiles}
+
+
+def main() -> None:
+    default = _run(workers=2)
+    results = default["report"]["results"]
+    impl = [r for r in results if r["kind"] == "implementation"]
+    impl_time = sum(r["impl_seconds"] for r in impl)
+    examples = sum(r["examples"] for r in results)
+    print(f"default run: {len(results)} properties, {examples} examples, {default['wall']:.1f} s wall, "
+          f"{default['compiles']} compilations", file=sys.stderr)
+    single = _run(workers=1)
+    print(f"one worker: {single['wall']:.1f} s", file=sys.stderr)
+    pooled = _run(workers=0, only=NAIVE_SUBSET)
+    naive = _run(workers=0, only=NAIVE_SUBSET, naive=True)
+    print(f"subset {', '.join(NAIVE_SUBSET)}: pooled {pooled['wall']:.1f} s ({pooled['compiles']} compilations), "
+          f"naive {naive['wall']:.1f} s ({naive['compiles']} compilations)", file=sys.stderr)
+    figures = {
+        "properties": len(results),
+        "examples_per_property": 100,
+        "wall_s": round(default["wall"], 2),
+        "examples_per_s": round(examples / default["wall"], 1),
+        "compiles": default["compiles"],
+        "overhead_ratio": round(sum(r["seconds"] for r in impl) / impl_time, 2) if impl_time else None,
+        "naive_speedup": round(naive["wall"] / pooled["wall"], 1),
+        "parallel_speedup": round(single["wall"] / default["wall"], 2),
+    }
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
