@@ -155,6 +155,17 @@ def test_sgd_step_updates_params_only(impl, seed, shape, data_seed, lr):
     assert count == 0, f"count after an SGD step over nnx.Param is {count}, expected 0 (it is not trainable)"
 
 
+@claim("05-bias-dtype-is-float32", document=DOC, section="Worked example",
+       title="MultiParam's bias is float32, like its kernel",
+       hint="Build the bias with jnp.zeros((out,)), whose default dtype is float32.",
+       needs=("MultiParam",))
+@given(seed=seeds(), shape=vector_shapes())
+def test_bias_dtype_is_float32(impl, seed, shape):
+    model = _build(impl, seed, *shape)
+    dtype = _array(model.bias).dtype
+    assert dtype == np.float32, f"bias dtype is {dtype}, expected float32"
+
+
 # --- the forward function ------------------------------------------------------
 
 @claim("05-forward-matches-recipe", document=DOC, section="Problem",
