@@ -9,7 +9,7 @@ import pytest
 from conftest import FAULTS, read, run_cli
 
 PROPERTY = "05-forward-matches-recipe"
-OTHER = "05-fw-param-is-a-variable"  # a second property that must still run
+OTHER = "01-fw-inline-dense-not-shared"  # another document: runs on the other worker
 
 
 def _run(fault: str, report_path, *extra: str):
@@ -85,3 +85,41 @@ def test_failure_message_names_property_section_inputs_tolerance_and_reproduce_c
     assert again.returncode == 1
     replayed = _status(read(report_path.with_name("again.json")))
     assert replayed["status"] == "failed" and replayed["examples"] == 1
+
+
+def test_interrupted_run_leaves_a_valid_partial_report(report_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPO
+
+    proc = subprocess.Popen([sys.executable, "-m", "conformance.cli", "run", "--impl", str(FAULTS / "hangs.py"),
+                             "--only", PROPERTY, "--only", OTHER, "--timeout", "300", "--json", str(report_path)],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    # Wait until the other property has finished: the hang is then the only thing running.
+    while time.time() < deadline:
+        if report_path.exists() and any(r["id"] == OTHER for r in json.loads(report_path.read_text())["results"]):
+            break
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    report = read(report_path)
+    assert report["partial"] is True
+    assert [r["status"] for r in report["results"] if r["id"] == OTHER] == ["passed"]
+
+
+def test_repro_dir_writes_a_script_that_replays_the_failure(tmp_path, report_path):
+    import subprocess
+    import sys
+
+    proc = run_cli("run", "--impl", "implementations.mutants.m05_bias_ones", "--only", PROPERTY,
+                   "--profile", "ci", "--json", str(report_path), "--repro-dir", str(tmp_path / "repro"))
+    assert proc.returncode == 1
+    [script] = list((tmp_path / "repro").glob("*.py"))
+    replay = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert replay.returncode != 0 and "AssertionError" in replay.stderr and "differs from the oracle" in replay.stderr

@@ -1,0 +1,212 @@
+"""Document 04's helpers: FLOP counting through scans, parameter formulas, the census and the oracle."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import linen as nn
+
+from conformance import flops, oracles_transformer as ot
+from conformance.constructions_transformer import DocBlock, DocScanShared, DocShared, DocUnshared
+from conformance.strategies_transformer import CASES, random_params
+
+
+def _tanh_chain(w, x, length=4):
+    def body(c, _):
+        return jnp.tanh(c @ w), None
+    return jax.lax.scan(body, x, None, length=length)[0].sum()
+
+
+def _python_chain(w, x, length=4):
+    for _ in range(length):
+        x = jnp.tanh(x @ w)
+    return x.sum()
+
+
+W, X = jnp.ones((8, 8)) / 8, jnp.ones((2, 8))
+
+
+# --- flops ---------------------------------------------------------------------------
+
+def test_lowered_cost_counts_a_scan_body_once():
+    as_loop = flops.lowered_flops(_tanh_chain, W, X)
+    one_step = flops.lowered_flops(lambda w, x: _python_chain(w, x, 1), W, X)
+    assert as_loop.while_loops == 1 and not as_loop.exact
+    assert as_loop.flops < 2 * one_step.flops, "XLA now multiplies loop bodies by the trip count"
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_count_flops_unrolls_scans_to_the_python_loop_count(grad):
+    scan_fn, loop_fn = (jax.grad(_tanh_chain), jax.grad(_python_chain)) if grad else (_tanh_chain, _python_chain)
+    got, want = flops.count_flops(scan_fn, W, X), flops.count_flops(loop_fn, W, X)
+    assert got.exact and got.scans_unrolled == (2 if grad else 1)
+    assert got.flops == want.flops
+
+
+def test_count_flops_accepts_abstract_arguments():
+    spec = (jax.ShapeDtypeStruct(W.shape, W.dtype), jax.ShapeDtypeStruct(X.shape, X.dtype))
+    assert flops.count_flops(_tanh_chain, *spec).flops == flops.count_flops(_tanh_chain, W, X).flops
+
+
+def test_unrolled_replay_computes_the_same_values():
+    xs = jnp.arange(12.0).reshape(3, 4)
+
+    def nested(c, xs):
+        def outer(c, x):
+            inner = jax.lax.scan(lambda a, y: (a * 0.5 + y, a), c, jnp.stack([x, -x]))
+            return inner[0], inner[1].sum(0)
+        return jax.lax.scan(outer, c, xs, reverse=True)
+
+    c0 = jnp.ones(4)
+    want = nested(c0, xs)
+    replay = flops.unrolled(nested)
+    got = replay(c0, xs)
+    assert replay.scans == 1 + 3  # the inner scan is replayed once per outer step
+    for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
+    assert "while" not in jax.jit(replay).lower(c0, xs).as_text()
+
+
+def test_zero_length_scan_replays():
+    f = lambda c: jax.lax.scan(lambda c, _: (c + 1, c), c, None, length=0)  # noqa: E731
+    carry, ys = flops.unrolled(f)(jnp.ones(3))
+    assert ys.shape == (0, 3) and np.array_equal(carry, np.ones(3))
+
+
+def test_cost_dict_accepts_the_old_list_form():
+    class Old:
+        def cost_analysis(self):
+            return [{"flops": 5.0}]
+
+    assert flops.cost_dict(Old())["flops"] == 5.0
+    with pytest.raises(ValueError):
+        flops.cost_dict(type("Bad", (), {"cost_analysis": lambda self: [{}, {}]})())
+
+
+def test_shared_scan_and_loop_have_equal_unrolled_flops():
+    c = CASES[2]
+    x = jax.ShapeDtypeStruct(c.x_shape, jnp.float32)
+    counts = []
+    for model in (DocScanShared(c.num_layers, *c.dims), DocShared(c.num_layers, *c.dims)):
+        p = jax.eval_shape(model.init, jax.random.PRNGKey(0), x)
+        counts.append(flops.count_flops(model.apply, p, x).flops)
+    assert counts[0] == counts[1]
+
+
+# --- parameter formulas ---------------------------------------------------------------
+
+def test_formulas_at_the_documents_size():
+    L, d, d_ff = 12, 512, 2048
+    assert ot.attention_params(d) == 1_050_624
+    assert ot.ffn_params(d, d_ff) == 2_099_712
+    assert ot.block_params(d, d_ff) == 3_152_384
+    assert ot.model_params(None, L, d, d_ff) == 37_828_608
+    assert ot.model_params("all", L, d, d_ff) == 3_152_384
+    assert ot.model_params("ffn", L, d, d_ff) == 14_731_776
+    assert ot.model_params("attention", L, d, d_ff) == 26_271_744
+    # The document prints 50,468,352 and 4,205,824: not these, and not a ratio of 12.
+    assert 50_468_352 != 12 * 4_205_824
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_formulas_match_flax(case):
+    c = CASES[case]
+    x = jax.ShapeDtypeStruct(c.x_shape, jnp.float32)
+
+    def count(model):
+        return sum(int(np.prod(v.shape)) for v in jax.tree_util.tree_leaves(jax.eval_shape(model.init, jax.random.PRNGKey(0), x)))
+
+    assert count(DocBlock(*c.dims)) == ot.block_params(c.d_model, c.d_ff)
+    assert count(DocUnshared(c.num_layers, *c.dims)) == ot.model_params(None, c.num_layers, c.d_model, c.d_ff)
+    assert count(DocShared(c.num_layers, *c.dims)) == ot.model_params("all", c.num_layers, c.d_model, c.d_ff)
+
+
+# --- census and layer slots --------------------------------------------------------------
+
+def _shapes(model, c):
+    return jax.eval_shape(model.init, jax.random.PRNGKey(0), jax.ShapeDtypeStruct(c.x_shape, jnp.float32))["params"]
+
+
+def test_census_finds_a_blocks_pieces_and_nothing_else():
+    c = CASES[1]
+    found = ot.census(_shapes(DocBlock(*c.dims), c), *c.dims)
+    assert [found.count(p) for p in ot.PIECES] == [1, 1, 1, 2] and not found.stray and not found.stacked()
+
+
+def test_census_counts_stacked_pieces():
+    c = CASES[2]
+
+    class Body(nn.Module):
+        @nn.compact
+        def __call__(self, h, _):
+            return DocBlock(*c.dims, name="b")(h), None
+
+    class Stacked(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            body = nn.scan(Body, variable_axes={"params": 0}, split_rngs={"params": True}, length=c.num_layers)
+            return body(name="layers")(x, None)[0]
+
+    shapes = _shapes(Stacked(), c)
+    found = ot.census(shapes, *c.dims)
+    L = c.num_layers
+    assert [found.count(p) for p in ot.PIECES] == [L, L, L, 2 * L] and found.stacked()
+    block = _shapes(DocBlock(*c.dims), c)
+    slots = ot.find_layers(shapes, block)
+    assert slots == [("/layers/b", i) for i in range(L)]
+    values = random_params(block, 0)
+    placed = ot.place_layers(shapes, slots, values)
+    for s in slots:
+        got = ot.get_layer(placed, s)
+        assert all(np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(values)))
+
+
+def test_find_layers_in_an_unshared_model():
+    c = CASES[2]
+    slots = ot.find_layers(_shapes(DocUnshared(c.num_layers, *c.dims), c), _shapes(DocBlock(*c.dims), c))
+    assert slots == [(f"/layers_{i}", None) for i in range(c.num_layers)]
+
+
+def test_census_rejects_equal_widths():
+    with pytest.raises(ValueError):
+        ot.census({}, 4, 2, 4)
+
+
+def test_block_layouts_reject_a_block_without_attention_biases():
+    c = CASES[1]
+    shapes = dict(_shapes(DocBlock(*c.dims), c))
+    shapes["attention"] = {k: {"kernel": v["kernel"]} for k, v in shapes["attention"].items()}
+    with pytest.raises(AssertionError, match="attention x0"):
+        ot.block_layouts(random_params(shapes, 0), *c.dims)
+
+
+# --- the oracle ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_oracle_matches_flax_within_its_bound(case):
+    c = CASES[case]
+    model = DocBlock(*c.dims)
+    params = random_params(_shapes(model, c), case)
+    x = np.random.default_rng(case).standard_normal(c.x_shape).astype(np.float32)
+    y = np.asarray(jax.jit(model.apply)({"params": params}, x))
+    layouts = ot.block_layouts(params, *c.dims)
+    assert len(layouts) == 2
+    _, expected, tol = ot.closest_layout(x, y, layouts)
+    assert (np.abs(y - expected) <= tol.bound).all()
+    assert tol.bound.max() < 1e-2, "the bound is too loose to mean anything"
+    # Pre-LN is far outside it.
+    p = layouts[0]
+    wrong = ot.block(ot.layer_norm(x, 1e-5)[0], p) + x
+    assert (np.abs(wrong - expected) > tol.bound).any()
+
+
+def test_oracle_variants_differ_by_the_documented_amounts():
+    x = np.linspace(-6, 6, 10001)
+    gap = np.abs(ot.gelu_tanh(x) - ot.gelu_exact(x)).max()
+    assert 4.5e-4 < gap < 5e-4
+    rows = np.random.default_rng(0).standard_normal((3, 8)) * 10 ** -2.5
+    a, _ = ot.layer_norm(rows, 1e-6)
+    b, _ = ot.layer_norm(rows, 1e-5)
+    assert np.abs(a).max() / np.abs(b).max() > 1.2
