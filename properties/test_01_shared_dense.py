@@ -15,7 +15,7 @@ from conformance.assertions import (
     as_output, assert_close, assert_equal_arrays, assert_raises, assert_tree_shapes, dig,
 )
 from conformance.registry import claim
-from conformance.strategies import data_seeds, features, normal_array, permutation, scales, seeds, square_shapes
+from conformance.strategies import SEED_MAX, data_seeds, features, normal_array, permutation, scales, seeds, square_shapes
 
 DOC = "01"
 
@@ -168,10 +168,10 @@ def test_forward_positive_homogeneous(impl, seed, shape, data_seed, a):
        title="The same seed gives the same output; different seeds give different outputs",
        hint="Derive the init key from the seed argument alone (no global state, no fixed key).",
        needs=("shared_dense_forward",))
-@given(seed=seeds(), other=seeds(), shape=square_shapes(), data_seed=data_seeds())
-def test_forward_seed_determines_output(impl, seed, other, shape, data_seed):
+@given(seed=seeds(), offset=st.integers(1, 2**16), shape=square_shapes(), data_seed=data_seeds())
+def test_forward_seed_determines_output(impl, seed, offset, shape, data_seed):
     n, hidden = shape
-    assume(seed != other)
+    other = (seed + offset) % (SEED_MAX + 1)  # always a different seed: nothing to filter
     x = normal_array(data_seed, (n, hidden))
     first = _forward(impl, seed, x, hidden)
     assert_equal_arrays(_forward(impl, seed, x, hidden), first, what=f"two calls with seed={seed}")

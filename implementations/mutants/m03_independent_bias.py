@@ -6,14 +6,15 @@ import jax.numpy as jnp
 from flax import linen as nn
 from flax import nnx
 
+from implementations.mutants._bridge import two_modules
+
 DOCUMENT = "03"
 DEFECT = "Linen side has its own bias: output 2xK + 1, no longer linear"
 CAUGHT_BY = ("03-output-linear-in-x", "03-output-is-twice-nnx")
 
 
-def shared_params_two_modules(seed, x, features):
-    x = jnp.asarray(x)
-    f = int(features)
-    linear = nnx.Linear(x.shape[-1], f, use_bias=False, rngs=nnx.Rngs(int(seed)))
-    params = {"params": {"kernel": linear.kernel[...], "bias": jnp.ones((f,))}}
-    return linear(x) + nn.Dense(f).apply(params, x)
+@two_modules
+def shared_params_two_modules(key, x, features):
+    linear = nnx.Linear(x.shape[-1], features, use_bias=False, rngs=nnx.Rngs(key))
+    params = {"params": {"kernel": linear.kernel[...], "bias": jnp.ones((features,))}}
+    return linear(x) + nn.Dense(features).apply(params, x)

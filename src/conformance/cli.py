@@ -127,7 +127,7 @@ def _workers(value: str) -> int:
 
 def pytest_args(*, impls: list[str], profile: str, json_path: str, workers: int, timeout: float,
                 strict: bool = False, only: list[str] | None = None, kind: str | None = None,
-                example: str | None = None) -> list[str]:
+                example: str | None = None, shrink: bool = True) -> list[str]:
     """The pytest command line that runs the catalogue; shared by run, mutants and the benchmark."""
     args = [str(PROPERTIES_DIR), "-p", "no:cacheprovider", "-q", "--no-header", "-rN",
             "--conformance-profile", profile, "--conformance-json", json_path,
@@ -146,6 +146,8 @@ def pytest_args(*, impls: list[str], profile: str, json_path: str, workers: int,
         args += ["--kind", kind]
     if example:
         args += ["--example", example]
+    if not shrink:
+        args.append("--no-shrink")
     return args
 
 

@@ -39,6 +39,17 @@ def register_profiles(database_dir: Path = DATABASE_DIR) -> None:
                               phases=[Phase.explicit], **_COMMON)
 
 
-def load_profile(name: str) -> None:
+def load_profile(name: str, *, shrink: bool = True) -> None:
+    """Load profile ``name``; without ``shrink``, stop at the first failing example.
+
+    The kill matrix only needs to know whether a property rejects a mutant, and
+    shrinking a failure costs hundreds of extra examples; the examples tried
+    before the failure are exactly those of the profile.
+    """
     register_profiles()
+    if not shrink:
+        parent = settings.get_profile(name)
+        phases = [p for p in parent.phases if p is not Phase.shrink]
+        settings.register_profile(f"{name}-no-shrink", parent=parent, phases=phases)
+        name = f"{name}-no-shrink"
     settings.load_profile(name)

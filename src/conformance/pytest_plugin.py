@@ -52,6 +52,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="run only this property id (repeatable; a trailing * matches a prefix)")
     g.addoption("--kind", choices=("implementation", "framework"), default=None,
                 help="run only properties of this kind")
+    g.addoption("--no-shrink", action="store_true",
+                help="report the first failing example as found (for kill matrices)")
     g.addoption("--example", default=None, metavar="JSON",
                 help="replay exactly this input (a JSON object) instead of generating")
 
@@ -68,7 +70,10 @@ def _targets(config: pytest.Config) -> list[str]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance: a registered conformance property")
-    load_profile(config.getoption("conformance_profile") if not config.getoption("example") else "replay")
+    if config.getoption("example"):
+        load_profile("replay")
+    else:
+        load_profile(config.getoption("conformance_profile"), shrink=not config.getoption("no_shrink"))
     impls = []
     for target in _targets(config):
         try:
