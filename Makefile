@@ -28,6 +28,11 @@ mutants: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m conformance.bench
 
+# The release matrix: builds one cached uv environment per Flax release (slow; not part of make test).
+MATRIX_RELEASES ?= 0.8.5 0.10.7 0.11.2 0.12.0 0.12.1 0.12.8
+matrix: $(STAMP)
+	$(BIN)/conformance matrix --flax $(MATRIX_RELEASES) --json docs/compatibility.json --markdown docs/compatibility.md --html docs/compatibility.html
+
 # Regenerate the lock after editing requirements.in.
 lock: $(STAMP)
 	$(BIN)/uv pip compile -q requirements.in -o requirements.lock --python-version 3.11
