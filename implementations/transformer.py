@@ -23,6 +23,8 @@ block, so all layers read the same parameters.
 
 from __future__ import annotations
 
+from typing import Callable, ClassVar
+
 from flax import linen as nn
 
 __all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer", "SHARE_MODES"]
@@ -57,16 +59,26 @@ class TransformerBlock(nn.Module):
     shared_attention: nn.Module | None = None
     shared_ffn: nn.Module | None = None
 
-    @nn.compact
-    def __call__(self, x):
+    # The sub-layer builders, as class attributes so that a variant (or a mutant)
+    # changes one piece by subclassing, and the models below pick it up.
+    make_attention: ClassVar[Callable[..., nn.Module]] = staticmethod(attention)
+    make_ffn: ClassVar[type[nn.Module]] = FFN
+    layer_norm_eps: ClassVar[float] = LAYER_NORM_EPS
+
+    def sublayers(self):
         attn = self.shared_attention
         if attn is None:
-            attn = attention(self.d_model, self.num_heads, name="attention")
+            attn = self.make_attention(self.d_model, self.num_heads, name="attention")
         ffn = self.shared_ffn
         if ffn is None:
-            ffn = FFN(self.d_model, self.d_ff, name="ffn")
-        x = nn.LayerNorm(epsilon=LAYER_NORM_EPS, name="norm1")(x + attn(x, x))
-        return nn.LayerNorm(epsilon=LAYER_NORM_EPS, name="norm2")(x + ffn(x))
+            ffn = self.make_ffn(self.d_model, self.d_ff, name="ffn")
+        return attn, ffn
+
+    @nn.compact
+    def __call__(self, x):
+        attn, ffn = self.sublayers()
+        x = nn.LayerNorm(epsilon=self.layer_norm_eps, name="norm1")(x + attn(x, x))
+        return nn.LayerNorm(epsilon=self.layer_norm_eps, name="norm2")(x + ffn(x))
 
 
 class UnsharedTransformer(nn.Module):
@@ -75,10 +87,12 @@ class UnsharedTransformer(nn.Module):
     num_heads: int
     d_ff: int
 
+    block: ClassVar[type[TransformerBlock]] = TransformerBlock
+
     @nn.compact
     def __call__(self, x):
         for i in range(self.num_layers):
-            x = TransformerBlock(self.d_model, self.num_heads, self.d_ff, name=f"layers_{i}")(x)
+            x = self.block(self.d_model, self.num_heads, self.d_ff, name=f"layers_{i}")(x)
         return x
 
 
@@ -89,18 +103,20 @@ class SharedTransformer(nn.Module):
     d_ff: int
     share: str = "all"
 
+    block: ClassVar[type[TransformerBlock]] = TransformerBlock
+
     def setup(self):
         if self.share not in SHARE_MODES:
             raise ValueError(f"share must be one of {SHARE_MODES}, got {self.share!r}")
         dims = (self.d_model, self.num_heads, self.d_ff)
         if self.share == "all":
-            self.shared_block = TransformerBlock(*dims)
+            self.shared_block = self.block(*dims)
         elif self.share == "ffn":
-            self.ffn = FFN(self.d_model, self.d_ff)
-            self.layers = [TransformerBlock(*dims, shared_ffn=self.ffn) for _ in range(self.num_layers)]
+            self.ffn = self.block.make_ffn(self.d_model, self.d_ff)
+            self.layers = [self.block(*dims, shared_ffn=self.ffn) for _ in range(self.num_layers)]
         else:
-            self.attention = attention(self.d_model, self.num_heads)
-            self.layers = [TransformerBlock(*dims, shared_attention=self.attention)
+            self.attention = self.block.make_attention(self.d_model, self.num_heads)
+            self.layers = [self.block(*dims, shared_attention=self.attention)
                            for _ in range(self.num_layers)]
 
     def __call__(self, x):
@@ -111,3 +127,10 @@ class SharedTransformer(nn.Module):
         for layer in self.layers:
             x = layer(x)
         return x
+
+
+def with_block(block: type[TransformerBlock]) -> tuple[type[UnsharedTransformer], type[SharedTransformer]]:
+    """The two models built from another block class (for variants and mutants)."""
+    unshared = type("UnsharedTransformer", (UnsharedTransformer,), {"block": block, "__module__": block.__module__})
+    shared = type("SharedTransformer", (SharedTransformer,), {"block": block, "__module__": block.__module__})
+    return unshared, shared

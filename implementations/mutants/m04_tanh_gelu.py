@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from flax import linen as nn
 
-from implementations.transformer import LAYER_NORM_EPS, SHARE_MODES, attention
+from implementations.transformer import FFN
+from implementations.transformer import TransformerBlock as _Reference
+from implementations.transformer import with_block
 
 __all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
 
@@ -20,10 +22,7 @@ DEFECT = "nn.gelu with its default approximate=True (tanh) instead of PyTorch's 
 CAUGHT_BY = ("04-block-gelu-is-exact",)
 
 
-class FFN(nn.Module):
-    d_model: int
-    d_ff: int
-
+class _TanhFFN(FFN):
     @nn.compact
     def __call__(self, x):
         x = nn.Dense(self.d_ff, name="fc1")(x)
@@ -31,64 +30,8 @@ class FFN(nn.Module):
         return nn.Dense(self.d_model, name="fc2")(x)
 
 
-class TransformerBlock(nn.Module):
-    d_model: int
-    num_heads: int
-    d_ff: int
-    shared_attention: nn.Module | None = None
-    shared_ffn: nn.Module | None = None
-
-    @nn.compact
-    def __call__(self, x):
-        attn = self.shared_attention
-        if attn is None:
-            attn = attention(self.d_model, self.num_heads, name="attention")
-        ffn = self.shared_ffn
-        if ffn is None:
-            ffn = FFN(self.d_model, self.d_ff, name="ffn")
-        x = nn.LayerNorm(epsilon=LAYER_NORM_EPS, name="norm1")(x + attn(x, x))
-        return nn.LayerNorm(epsilon=LAYER_NORM_EPS, name="norm2")(x + ffn(x))
+class TransformerBlock(_Reference):
+    make_ffn = _TanhFFN
 
 
-class UnsharedTransformer(nn.Module):
-    num_layers: int
-    d_model: int
-    num_heads: int
-    d_ff: int
-
-    @nn.compact
-    def __call__(self, x):
-        for i in range(self.num_layers):
-            x = TransformerBlock(self.d_model, self.num_heads, self.d_ff, name=f"layers_{i}")(x)
-        return x
-
-
-class SharedTransformer(nn.Module):
-    num_layers: int
-    d_model: int
-    num_heads: int
-    d_ff: int
-    share: str = "all"
-
-    def setup(self):
-        if self.share not in SHARE_MODES:
-            raise ValueError(f"share must be one of {SHARE_MODES}, got {self.share!r}")
-        dims = (self.d_model, self.num_heads, self.d_ff)
-        if self.share == "all":
-            self.shared_block = TransformerBlock(*dims)
-        elif self.share == "ffn":
-            self.ffn = FFN(self.d_model, self.d_ff)
-            self.layers = [TransformerBlock(*dims, shared_ffn=self.ffn) for _ in range(self.num_layers)]
-        else:
-            self.attention = attention(self.d_model, self.num_heads)
-            self.layers = [TransformerBlock(*dims, shared_attention=self.attention)
-                           for _ in range(self.num_layers)]
-
-    def __call__(self, x):
-        if self.share == "all":
-            for _ in range(self.num_layers):
-                x = self.shared_block(x)
-            return x
-        for layer in self.layers:
-            x = layer(x)
-        return x
+UnsharedTransformer, SharedTransformer = with_block(TransformerBlock)
