@@ -14,7 +14,7 @@ OTHER = "01-fw-inline-dense-not-shared"  # another document: runs on the other w
 
 def _run(fault: str, report_path, *extra: str):
     return run_cli("run", "--impl", str(FAULTS / fault), "--only", PROPERTY, "--only", OTHER,
-                   "--profile", "dev", "--json", str(report_path), "--timeout", "5", *extra)
+                   "--profile", "dev", "--json", str(report_path), "--timeout", "5", "--workers", "1", *extra)
 
 
 def _status(report: dict, prop: str = PROPERTY) -> dict:
@@ -64,7 +64,8 @@ def test_dotted_module_that_does_not_exist_is_exit_2():
 
 
 def test_global_config_change_at_import_is_reported(report_path):
-    proc = run_cli("run", "--impl", str(FAULTS / "changes_config.py"), "--only", OTHER, "--json", str(report_path))
+    proc = run_cli("run", "--impl", str(FAULTS / "changes_config.py"), "--only", OTHER, "--json", str(report_path),
+                   "--workers", "0")
     assert "jax_enable_x64" in proc.stdout, proc.stdout[-2000:]
     changes = read(report_path)["implementation"]["config_changes"]
     assert changes["jax_enable_x64"] == {"before": "False", "after": "True"}
@@ -72,7 +73,7 @@ def test_global_config_change_at_import_is_reported(report_path):
 
 def test_failure_message_names_property_section_inputs_tolerance_and_reproduce_command(report_path):
     proc = run_cli("run", "--impl", "implementations.mutants.m05_scale_by_in", "--only", PROPERTY,
-                   "--profile", "ci", "--json", str(report_path))
+                   "--profile", "ci", "--json", str(report_path), "--workers", "0")
     assert proc.returncode == 1
     result = _status(read(report_path))
     message = result["message"]
@@ -81,7 +82,7 @@ def test_failure_message_names_property_section_inputs_tolerance_and_reproduce_c
         assert part in message, f"{part!r} missing from:\n{message}"
     # The reproduce command replays exactly that input and fails the same way.
     again = run_cli(*shlex.split(result["reproduce"].removeprefix("conformance ")),
-                    "--json", str(report_path.with_name("again.json")))
+                    "--json", str(report_path.with_name("again.json")), "--workers", "0")
     assert again.returncode == 1
     replayed = _status(read(report_path.with_name("again.json")))
     assert replayed["status"] == "failed" and replayed["examples"] == 1
@@ -118,7 +119,8 @@ def test_repro_dir_writes_a_script_that_replays_the_failure(tmp_path, report_pat
     import sys
 
     proc = run_cli("run", "--impl", "implementations.mutants.m05_bias_ones", "--only", PROPERTY,
-                   "--profile", "ci", "--json", str(report_path), "--repro-dir", str(tmp_path / "repro"))
+                   "--profile", "ci", "--json", str(report_path), "--repro-dir", str(tmp_path / "repro"),
+                   "--workers", "0")
     assert proc.returncode == 1
     [script] = list((tmp_path / "repro").glob("*.py"))
     replay = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
