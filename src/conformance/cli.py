@@ -177,6 +177,7 @@ def run_catalogue(args_list: list[str], *, total_hint: int, quiet: bool = False)
 def cmd_run(args: argparse.Namespace) -> int:
     from conformance.console import print_run
     from conformance.outcomes import BAD
+    from conformance.profiles import load_profile
     from conformance.loading import LoadError, load_implementation, resolve_target
     from conformance.registry import discover
     from conformance.report import load_report
@@ -188,6 +189,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             json.loads(args.example)
         except json.JSONDecodeError as exc:
             raise UsageError(f"--example is not valid JSON: {exc}") from None
+    # Hypothesis fixes a test's settings when its module is imported, and discover()
+    # below imports the properties in this process: load the profile first.
+    load_profile(args.profile if not args.example else "replay")
     target = resolve_target(args.impl)
     try:
         impl = load_implementation(target)

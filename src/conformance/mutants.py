@@ -97,6 +97,9 @@ def cmd_mutants(args: argparse.Namespace) -> int:
     from conformance.registry import discover
     from conformance.report import load_report, write_json_atomic
 
+    from conformance.profiles import load_profile
+
+    load_profile(args.profile, shrink=False)  # before discover() imports the properties here
     mutants = discover_mutants()
     conforming = discover_conforming()
     props = [p.id for p in discover().values() if p.kind == "implementation"]

@@ -68,6 +68,7 @@ def _targets(config: pytest.Config) -> list[str]:
     return config.getoption("impl") or [os.environ.get("CONFORMANCE_IMPL") or "implementations.reference"]
 
 
+@pytest.hookimpl(trylast=True)  # after Hypothesis' own plugin, which loads its default profile
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance: a registered conformance property")
     if config.getoption("example"):
@@ -192,8 +193,15 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 
 # --------------------------------------------------------------------------- verdicts
 
+def _first(exc: BaseException) -> BaseException:
+    """The first of several failures Hypothesis may report together."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
 def _classify(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
-    exc = excinfo.value
+    exc = _first(excinfo.value)
     if isinstance(exc, PropertyTimeout):
         return TIMEOUT
     if isinstance(exc, ImplementationRaised):
@@ -204,6 +212,7 @@ def _classify(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
 
 
 def _exception_text(exc: BaseException) -> str:
+    exc = _first(exc)
     if isinstance(exc, (AssertionError, ImplementationRaised, PropertyTimeout)):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
