@@ -14,6 +14,7 @@ from flax import linen as nn
 
 from implementations.transformer import SharedTransformer as _Reference
 from implementations.transformer import TransformerBlock, UnsharedTransformer
+from implementations.variants.scan_transformer import scan_layers
 
 __all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
 
@@ -22,16 +23,6 @@ DEFECT = "nn.scan with variable_axes={'params': 0} and split_rngs True: L stacke
 CAUGHT_BY = ("04-params-shared-all-is-one-block", "04-sharing-layout-by-piece",
              "04-shared-all-is-block-applied-l-times", "04-unshared-with-copied-block-equals-shared",
              "04-shared-grad-is-sum-of-layer-grads")
-
-
-class _Layer(nn.Module):
-    d_model: int
-    num_heads: int
-    d_ff: int
-
-    @nn.compact
-    def __call__(self, x, _):
-        return TransformerBlock(self.d_model, self.num_heads, self.d_ff, name="block")(x), None
 
 
 class SharedTransformer(nn.Module):
@@ -46,7 +37,6 @@ class SharedTransformer(nn.Module):
         if self.share != "all":
             return _Reference(self.num_layers, self.d_model, self.num_heads, self.d_ff,
                               share=self.share, name="reference")(x)
-        layers = nn.scan(_Layer, length=self.num_layers,
-                         variable_axes={"params": 0}, split_rngs={"params": True})  # defect
+        layers = scan_layers(self.num_layers, variable_axes={"params": 0}, split_rngs={"params": True})  # defect
         x, _ = layers(self.d_model, self.num_heads, self.d_ff, name="shared")(x, None)
         return x

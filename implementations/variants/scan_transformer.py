@@ -33,7 +33,8 @@ class _Layer(nn.Module):
         return TransformerBlock(self.d_model, self.num_heads, self.d_ff, name="block")(x), None
 
 
-def _scan(num_layers: int, **lift):
+def scan_layers(num_layers: int, **lift):
+    """``num_layers`` blocks as one nn.scan; ``lift`` says how params are lifted over the layers."""
     return nn.scan(_Layer, length=num_layers, unroll=1, **lift)
 
 
@@ -45,7 +46,7 @@ class UnsharedTransformer(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        layers = _scan(self.num_layers, variable_axes={"params": 0}, split_rngs={"params": True})
+        layers = scan_layers(self.num_layers, variable_axes={"params": 0}, split_rngs={"params": True})
         x, _ = layers(self.d_model, self.num_heads, self.d_ff, name="layers")(x, None)
         return x
 
@@ -67,6 +68,6 @@ class SharedTransformer(nn.Module):
         if self.share != "all":
             return _PerLayerShared(self.num_layers, self.d_model, self.num_heads, self.d_ff,
                                    share=self.share, name="layers")(x)
-        layers = _scan(self.num_layers, variable_broadcast="params", split_rngs={"params": False})
+        layers = scan_layers(self.num_layers, variable_broadcast="params", split_rngs={"params": False})
         x, _ = layers(self.d_model, self.num_heads, self.d_ff, name="shared")(x, None)
         return x

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable
 
 from rich.console import Console
@@ -114,10 +113,6 @@ def properties_table(props: Iterable[Any]) -> None:
         table.add_row(p.id, p.document, p.kind, p.section, p.title)
     console.print(table)
     console.print(f"{n} properties")
-
-
-def dumps(data: Any) -> str:
-    return json.dumps(data, indent=2, default=str)
 
 
 def print_kill_matrix(matrix: dict[str, Any]) -> None:

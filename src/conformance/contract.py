@@ -43,6 +43,3 @@ EXPORTS: tuple[Export, ...] = (
 
 BY_NAME: dict[str, Export] = {e.name: e for e in EXPORTS}
 
-
-def exports_for(document: str) -> tuple[Export, ...]:
-    return tuple(e for e in EXPORTS if e.document == document)
