@@ -18,7 +18,7 @@ import pytest
 
 from conformance import registry
 from conformance.expectations import divergence_for
-from conformance.loading import ImplementationRaised, LoadError, NotProvided, load_implementation
+from conformance.loading import ImplementationRaised, LoadError, load_implementation
 from conformance.outcomes import (
     CRASHED, ERROR, EXPECTED_DIVERGENCE, FAILED, NOT_PROVIDED, PASSED, TIMEOUT,
     PropertyTimeout, Result,
@@ -344,21 +344,34 @@ _COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 
 
 class CompileCounter:
-    """Counts XLA backend compilations in this process through jax.monitoring."""
+    """Counts XLA backend compilations in this process through jax.monitoring, in all and per test.
+
+    Writes ``<pid>.json`` into ``directory`` at the end of the session:
+    ``{"compiles": n, "compile_seconds": s, "by_test": {nodeid: n}}``.
+    """
 
     def __init__(self, directory: str):
         import jax.monitoring
 
         self.directory = directory
-        self.count = 0
+        self.count, self.seconds = 0, 0.0
+        self.by_test: dict[str, int] = {}
         jax.monitoring.register_event_duration_secs_listener(self._on_event)
 
     def _on_event(self, event: str, duration: float, **kwargs: Any) -> None:
         if event == _COMPILE_EVENT:
             self.count += 1
+            self.seconds += duration
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None):
+        before = self.count
+        yield
+        self.by_test[item.nodeid] = self.count - before
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        Path(self.directory, f"{os.getpid()}.count").write_text(str(self.count))
+        figures = {"compiles": self.count, "compile_seconds": self.seconds, "by_test": self.by_test}
+        Path(self.directory, f"{os.getpid()}.json").write_text(json.dumps(figures, indent=1))
 
 
 @pytest.hookimpl(trylast=True)

@@ -13,6 +13,8 @@ import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
+from conformance import naive
+
 Kind = Literal["implementation", "framework"]
 KINDS: tuple[Kind, ...] = ("implementation", "framework")
 DOCUMENTS = ("01", "02", "03", "04", "05")
@@ -75,6 +77,7 @@ def _instrument(test: Callable[..., Any]) -> None:
     @functools.wraps(inner)
     def counted(*args: Any, **kwargs: Any) -> Any:
         CURRENT.examples += 1
+        naive.before_example()
         try:
             return inner(*args, **kwargs)
         except BaseException:

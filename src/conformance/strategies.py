@@ -9,10 +9,10 @@ failing input is reproduced from a handful of integers.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from hypothesis import strategies as st
+
+from conformance import naive
 
 # Feature sizes: 1 (degenerate), small odd, power of two, and a larger one.
 FEATURE_POOL = (1, 3, 8, 32)
@@ -31,14 +31,9 @@ VECTOR_SHAPES = ((3, 3), (8, 3), (3, 8), (1, 1), (32, 32))
 
 SEED_MAX = 2**31 - 1
 
-# The benchmark's "naive harness" draws every size freely instead of from the
-# pools, so that nearly every example meets a new shape. Never set in real runs.
-NAIVE_ENV = "CONFORMANCE_NAIVE_SHAPES"
+# The benchmark's naive harness (conformance.naive) draws every size freely
+# instead of from the pools.
 _MAX_ROWS, _MAX_WIDTH = 8, 48
-
-
-def _naive() -> bool:
-    return os.environ.get(NAIVE_ENV) == "1"
 
 
 def seeds() -> st.SearchStrategy[int]:
@@ -62,19 +57,19 @@ def _width() -> st.SearchStrategy[int]:
 
 
 def dense_shapes(min_rows: int = 1) -> st.SearchStrategy[tuple[int, int, int]]:
-    if _naive():
+    if naive.enabled():
         return st.tuples(st.integers(min_rows, _MAX_ROWS), _width(), _width())
     return st.sampled_from(tuple(s for s in DENSE_SHAPES if s[0] >= min_rows))
 
 
 def square_shapes(min_rows: int = 1) -> st.SearchStrategy[tuple[int, int]]:
-    if _naive():
+    if naive.enabled():
         return st.tuples(st.integers(min_rows, _MAX_ROWS), _width())
     return st.sampled_from(tuple(s for s in SQUARE_SHAPES if s[0] >= min_rows))
 
 
 def vector_shapes() -> st.SearchStrategy[tuple[int, int]]:
-    if _naive():
+    if naive.enabled():
         return st.tuples(_width(), _width())
     return st.sampled_from(VECTOR_SHAPES)
 
