@@ -219,7 +219,7 @@ def test_fw_inline_dense_not_shared(seed, shape):
 @given(seed=seeds(), shape=square_shapes())
 def test_fw_setup_name_from_attribute(seed, shape):
     n, hidden = shape
-    variables, _ = compiled.init_apply(_AutoNamedShared, jax.random.PRNGKey(seed), jnp.zeros((n, hidden)), hidden=hidden)
+    variables, _ = compiled.init_apply(_AutoNamedShared, jax.random.PRNGKey(seed), np.zeros((n, hidden), np.float32), hidden=hidden)
     auto = variables["params"]
     assert list(auto) == ["shared"], f"setup() submodule keyed {list(auto)}, expected ['shared']"
     named = constructions.shared_dense_params(seed, hidden)

@@ -81,7 +81,7 @@ def test_module_equals_plain_dense(impl, seed, shape, data_seed):
     k, bias = _params(variables)
     assert_close(out, oracles.dense(x, k, bias), tolerances.dense_chain(x, [(k, bias)]),
                  what="VmappedDense.apply against x @ kernel + bias")
-    plain = np.asarray(nn.Dense(features_).apply({"params": {"kernel": k, "bias": bias}}, x))
+    plain = np.asarray(compiled.apply(nn.Dense, {"params": {"kernel": k, "bias": bias}}, x, features=features_))
     assert_close(out, plain, tolerances.combined((1.0, tolerances.dense_chain(x, [(k, bias)])),
                                                  (1.0, tolerances.dense_chain(x, [(k, bias)]))),
                  what="VmappedDense.apply against nn.Dense.apply with the same params")
@@ -156,7 +156,7 @@ def _vmapped(axes, split):
 @given(seed=seeds(), shape=dense_shapes(min_rows=2))
 def test_fw_stacked_params_split_rngs_differ(seed, shape):
     b, in_dim, features_ = shape
-    variables, _ = compiled.init_apply(_vmapped(0, True), jax.random.PRNGKey(seed), jnp.zeros((b, in_dim)), features=features_)
+    variables, _ = compiled.init_apply(_vmapped(0, True), jax.random.PRNGKey(seed), np.zeros((b, in_dim), np.float32), features=features_)
     params = variables["params"]
     assert_tree_shapes(params, {"kernel": (b, in_dim, features_), "bias": (b, features_)}, what="vmap with params on axis 0")
     k = np.asarray(params["kernel"])
@@ -170,12 +170,24 @@ def test_fw_stacked_params_split_rngs_differ(seed, shape):
 @given(seed=seeds(), shape=dense_shapes(min_rows=2))
 def test_fw_stacked_params_shared_rng_identical(seed, shape):
     b, in_dim, features_ = shape
-    variables, _ = compiled.init_apply(_vmapped(0, False), jax.random.PRNGKey(seed), jnp.zeros((b, in_dim)), features=features_)
+    variables, _ = compiled.init_apply(_vmapped(0, False), jax.random.PRNGKey(seed), np.zeros((b, in_dim), np.float32), features=features_)
     params = variables["params"]
     assert_tree_shapes(params, {"kernel": (b, in_dim, features_), "bias": (b, features_)}, what="vmap with params on axis 0")
     k = np.asarray(params["kernel"])
     for i in range(1, b):
         assert_equal_arrays(k[i], k[0], what=f"stacked kernel copy {i} against copy 0")
+
+
+@functools.cache
+def _lifted_and_plain(features_: int):
+    """Init and apply of the broadcast nn.vmap and of plain nn.Dense, in one compiled call per shape."""
+    lifted, plain = _vmapped(None, False)(features=features_), nn.Dense(features_)
+
+    def run(key, x):
+        lifted_vars, plain_vars = lifted.init(key, x), plain.init(key, x)
+        return lifted_vars, lifted.apply(lifted_vars, x), plain_vars, plain.apply(plain_vars, x)
+
+    return jax.jit(run)  # params are compared bit for bit: default options
 
 
 @claim("02-fw-broadcast-equals-plain-dense", document=DOC, section="Why bother with nn.vmap over plain jax.vmap?",
@@ -185,9 +197,7 @@ def test_fw_stacked_params_shared_rng_identical(seed, shape):
 def test_fw_broadcast_equals_plain_dense(seed, shape, data_seed):
     b, in_dim, features_ = shape
     x = normal_array(data_seed, (b, in_dim))
-    key = jax.random.PRNGKey(seed)
-    variables, lifted_out = compiled.init_apply(_vmapped(None, False), key, x, features=features_)
-    plain, plain_out = compiled.init_apply(nn.Dense, key, x, features=features_)
+    variables, lifted_out, plain, plain_out = _lifted_and_plain(features_)(jax.random.PRNGKey(seed), x)
     for leaf in ("kernel", "bias"):
         assert_equal_arrays(variables["params"][leaf], plain["params"][leaf], what=f"lifted {leaf} against plain {leaf}")
     k, bias = np.asarray(plain["params"]["kernel"]), np.asarray(plain["params"]["bias"])

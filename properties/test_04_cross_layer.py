@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 from conformance import flops as flops_mod
 from conformance import oracles_transformer as ot
 from conformance.assertions import as_output, assert_close, assert_raises
+from conformance.compiled import fast_jit
 from conformance.constructions_transformer import DocBlock, DocScanShared, DocShared, DocUnshared
 from conformance.registry import claim
 from conformance.strategies import data_seeds, normal_array, seeds
@@ -98,35 +99,10 @@ def _count(tree) -> tuple[int, int]:
     return n, nbytes
 
 
-# The suite compiles each model once per shape with XLA's cheapest CPU optimisation
-# level: compilation, not execution, dominates these tiny models. Optimisation level
-# changes fusion, not float32 semantics; every tolerance here bounds any float32
-# evaluation order. Releases that lack the options compile with the defaults.
-FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
-
-
-class _CompileOnce:
-    """``jax.jit(fn)``, compiled with :data:`FAST_COMPILE` once per input structure, shapes and dtypes."""
-
-    def __init__(self, fn):
-        self.fn, self.executables = fn, {}
-
-    def __call__(self, *args):
-        leaves, treedef = jax.tree_util.tree_flatten(args)
-        key = (treedef, tuple((np.shape(a), np.result_type(a)) for a in leaves))
-        if key not in self.executables:
-            lowered = jax.jit(self.fn).lower(*args)
-            try:
-                self.executables[key] = lowered.compile(FAST_COMPILE)
-            except Exception:  # noqa: BLE001 - unknown option names on other releases
-                self.executables[key] = lowered.compile()
-        return self.executables[key](*args)
-
-
 @functools.cache
 def _apply_cached(cls, args: tuple, share: str | None, x_shape: tuple):
     model = cls(*args) if share is None else cls(*args, share=share)
-    return _CompileOnce(lambda params, x: model.apply({"params": params}, x))
+    return fast_jit(lambda params, x: model.apply({"params": params}, x))
 
 
 def _apply(impl, export: str, args: tuple, params, x, share: str | None = None) -> np.ndarray:
@@ -144,7 +120,7 @@ def _out_and_grad_cached(cls, args: tuple, share: str | None, x_shape: tuple):
         out, pullback = jax.vjp(lambda p: model.apply({"params": p}, x), params)
         return out, pullback(cotangent)[0]
 
-    return _CompileOnce(run)
+    return fast_jit(run)
 
 
 def _out_and_grad(impl, export: str, args: tuple, params, x, cotangent, share: str | None = None):
@@ -651,14 +627,14 @@ def test_fw_block_params_formula(num_layers, d_model, num_heads, d_ff):
 
 @functools.cache
 def _flax_gelu_default():
-    return jax.jit(lambda x: nn.gelu(x))
+    return fast_jit(lambda x: nn.gelu(x))
 
 
 @functools.cache
 def _flax_layer_norm_default(d: int):
     ln = nn.LayerNorm()
-    variables = ln.init(jax.random.PRNGKey(0), jnp.zeros((1, d), jnp.float32))
-    return jax.jit(lambda x: ln.apply(variables, x))
+    # init and apply in one jitted call: eager init would compile each primitive per width.
+    return fast_jit(lambda x: ln.apply(ln.init(jax.random.PRNGKey(0), x), x))
 
 
 @claim("04-fw-gelu-default-is-tanh", document=DOC, section=SEC_CODE,

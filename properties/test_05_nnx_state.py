@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 
 import jax
 import jax.numpy as jnp
@@ -11,7 +10,7 @@ from flax import nnx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import constructions, oracles, tolerances
+from conformance import compiled, constructions, oracles, tolerances
 from conformance.assertions import as_output, assert_close, assert_equal_arrays, assert_keys
 from conformance.nnx_compat import assign
 from conformance.registry import claim
@@ -22,7 +21,7 @@ DOC = "05"
 
 def _build(impl, seed, in_dim, features_):
     with impl.running("MultiParam(in, out, rngs)"):
-        return impl.get("MultiParam")(in_dim, features_, rngs=nnx.Rngs(seed))
+        return compiled.build_nnx(impl.get("MultiParam"), in_dim, features_, seed=seed)
 
 
 def _state_keys(state) -> list[str]:
@@ -91,8 +90,8 @@ def test_call_leaves_count_alone(impl, seed, shape, data_seed):
     x = normal_array(data_seed, (in_dim,))
     model = _build(impl, seed, in_dim, features_)
     with impl.running("MultiParam.__call__"):
-        out = model(x)
-        out = model(x)  # twice: a counter bumped per call cannot hide behind a reset
+        out = compiled.nnx_call(model, x)
+        out = compiled.nnx_call(model, x)  # twice: a counter bumped per call cannot hide behind a reset
     out = as_output(out, what="MultiParam(x)", shape=(features_,))
     count = _array(model.count)
     assert count == 0, f"count is {count} after two calls, expected 0"
@@ -123,9 +122,12 @@ def test_split_merge_keeps_state(impl, seed, shape, new_count):
         f"count after split/merge is a {type(rebuilt.count).__name__}, expected an nnx.Variable that is not a Param"
 
 
-@functools.partial(jax.jit, static_argnums=0)  # the graph definition is static: one compile per shape
-def _param_grad(graphdef, params, rest, x):
+def _param_grad_of_sum(graphdef, params, rest, x):
     return jax.grad(lambda p: jnp.sum(nnx.merge(graphdef, p, rest)(x)))(params)
+
+
+# The graph definition is static: one compilation per (class, shape).
+_param_grad = compiled.fast_jit(_param_grad_of_sum, static_argnums=0)
 
 
 @claim("05-sgd-step-updates-params-only", document=DOC, section="Why this matters",
@@ -139,7 +141,7 @@ def test_sgd_step_updates_params_only(impl, seed, shape, data_seed, lr):
     model = _build(impl, seed, in_dim, features_)
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
     with impl.running("grad of sum(MultiParam(x)) over nnx.Param state"):
-        grads = _param_grad(graphdef, params, rest, jnp.asarray(x))
+        grads = _param_grad(graphdef, params, rest, x)
     # The step itself is the suite's arithmetic: NumPy, so it compiles nothing.
     updated = jax.tree_util.tree_map(lambda p, g: np.asarray(p) - np.float32(lr) * np.asarray(g), params, grads)
     stepped = nnx.merge(graphdef, updated, rest)
@@ -188,10 +190,11 @@ def test_forward_matches_recipe(impl, seed, shape, data_seed, as_float):
 
 class _Probe(nnx.Module):
     def __init__(self, in_dim: int, features_: int, seed: int, plain: bool = True):
-        self.kernel = nnx.Param(jnp.ones((in_dim, features_)))
-        self.count = nnx.Variable(jnp.array(0.0))
+        # jax arrays put on the device from NumPy: built with jnp they would compile per shape.
+        self.kernel = nnx.Param(jax.device_put(np.ones((in_dim, features_), np.float32)))
+        self.count = nnx.Variable(jax.device_put(np.float32(0.0)))
         if plain:  # 0.10.0-0.10.4 refuse any state query on a module holding a bare array
-            self.plain = jnp.full((features_,), float(seed))  # no wrapper
+            self.plain = jax.device_put(np.full((features_,), float(seed), np.float32))  # no wrapper
 
 
 @claim("05-fw-param-is-a-variable", document=DOC, section="API: nnx.Param vs nnx.Variable",

@@ -33,8 +33,8 @@ class DocSharedDense(nn.Module):
 @functools.cache
 def _shared_dense_init(hidden: int):
     model = DocSharedDense(hidden)
-    dummy = jnp.zeros((1, hidden), jnp.float32)
-    return jax.jit(lambda key: model.init(key, dummy)["params"]["shared"])
+    # The dummy input is built inside the trace: built eagerly it would cost a compilation of its own.
+    return jax.jit(lambda key: model.init(key, jnp.zeros((1, hidden), jnp.float32))["params"]["shared"])
 
 
 def shared_dense_params(seed: int, hidden: int) -> dict[str, np.ndarray]:
@@ -45,8 +45,7 @@ def shared_dense_params(seed: int, hidden: int) -> dict[str, np.ndarray]:
 
 @functools.cache
 def _dense_init(in_features: int, features: int):
-    dummy = jnp.zeros((1, in_features), jnp.float32)
-    return jax.jit(lambda key: nn.Dense(features).init(key, dummy)["params"])
+    return jax.jit(lambda key: nn.Dense(features).init(key, jnp.zeros((1, in_features), jnp.float32))["params"])
 
 
 def dense_params(seed: int, in_features: int, features: int) -> dict[str, np.ndarray]:
@@ -55,24 +54,31 @@ def dense_params(seed: int, in_features: int, features: int) -> dict[str, np.nda
     return {"kernel": np.asarray(p["kernel"]), "bias": np.asarray(p["bias"])}
 
 
-# nnx.Rngs(seed) seeds its default stream with PRNGKey(seed), so a jitted
-# builder can take the key as an argument: one compilation per shape.
+# nnx modules are built under nnx.jit, which carries the Rngs state in and the
+# built module out: the contract's own nnx.Rngs(seed), one compilation per shape
+# (built eagerly, every initializer primitive would compile per shape).
 
 @functools.cache
-def _nnx_linear_kernel(in_features: int, features: int):
-    return jax.jit(lambda key: nnx.Linear(in_features, features, use_bias=False, rngs=nnx.Rngs(key)).kernel[...])
+def _nnx_linear_builder(in_features: int, features: int):
+    return nnx.jit(lambda rngs: nnx.Linear(in_features, features, use_bias=False, rngs=rngs))
+
+
+def nnx_linear(seed: int, in_features: int, features: int) -> nnx.Linear:
+    """nnx.Linear(in, features, use_bias=False, rngs=nnx.Rngs(seed)), a concrete module."""
+    return _nnx_linear_builder(in_features, features)(nnx.Rngs(seed))
 
 
 def nnx_linear_kernel(seed: int, in_features: int, features: int) -> np.ndarray:
     """Kernel of nnx.Linear(in, features, use_bias=False, rngs=nnx.Rngs(seed))."""
-    return np.asarray(_nnx_linear_kernel(in_features, features)(jax.random.PRNGKey(seed)))
+    return np.asarray(nnx_linear(seed, in_features, features).kernel[...])
+
 
 
 @functools.cache
 def _normal_draw(in_features: int, features: int):
-    return jax.jit(lambda key: jax.random.normal(nnx.Rngs(key).params(), (in_features, features)))
+    return nnx.jit(lambda rngs: jax.random.normal(rngs.params(), (in_features, features)))
 
 
 def multi_param_normal_draw(seed: int, in_features: int, features: int) -> np.ndarray:
     """Document 05's draw: normal(nnx.Rngs(seed).params(), (in, out)), before scaling."""
-    return np.asarray(_normal_draw(in_features, features)(jax.random.PRNGKey(seed)))
+    return np.asarray(_normal_draw(in_features, features)(nnx.Rngs(seed)))
