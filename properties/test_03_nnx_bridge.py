@@ -137,7 +137,8 @@ def test_fw_param_wrapper_is_not_the_array(seed, shape, data_seed):
     linear = constructions.nnx_linear(seed, in_dim, features_)
     assert not isinstance(linear.kernel, jax.Array), "nnx.Param is itself a jax.Array"
     try:
-        out = compiled.apply(nn.Dense, {"params": {"kernel": linear.kernel}}, x, features=features_, use_bias=False)
+        # Eager on purpose: under jit the wrapper would be flattened to its array before Linen saw it.
+        out = nn.Dense(features_, use_bias=False).apply({"params": {"kernel": linear.kernel}}, x)
     except Exception:  # noqa: BLE001 - the documented pitfall: the wrapper is rejected
         return
     raise AssertionError(f"Linen accepted the nnx.Param wrapper as a kernel and returned {np.asarray(out)[:4]} "
