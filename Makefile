@@ -17,7 +17,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/conformance run
+	$(BIN)/conformance run --compilation-cache .conformance/xla-cache
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 tests

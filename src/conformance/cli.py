@@ -49,11 +49,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--example", default=None, metavar="JSON", help="replay one input (with --only)")
     run.add_argument("--repro-dir", default=None, metavar="DIR",
                      help="write a standalone script per failure into DIR")
+    run.add_argument("--compilation-cache", default=None, metavar="DIR",
+                     help="keep compiled XLA programs in DIR and reuse them in later runs (default: none)")
 
     mut = sub.add_parser("mutants", help="run the catalogue against every mutant and conforming variant")
     mut.add_argument("--json", default=None, metavar="PATH")
     mut.add_argument("--profile", default="default", choices=PROFILES)
     mut.add_argument("--workers", default="2", metavar="N")
+    mut.add_argument("--compilation-cache", default=None, metavar="DIR")
 
     try:
         from conformance import matrix
@@ -127,7 +130,8 @@ def _workers(value: str) -> int:
 
 def pytest_args(*, impls: list[str], profile: str, json_path: str, workers: int, timeout: float,
                 strict: bool = False, only: list[str] | None = None, kind: str | None = None,
-                example: str | None = None, shrink: bool = True) -> list[str]:
+                example: str | None = None, shrink: bool = True,
+                compilation_cache: str | None = None) -> list[str]:
     """The pytest command line that runs the catalogue; shared by run, mutants and the benchmark."""
     args = [str(PROPERTIES_DIR), "-p", "no:cacheprovider", "-q", "--no-header", "-rN",
             "--conformance-profile", profile, "--conformance-json", json_path,
@@ -149,6 +153,8 @@ def pytest_args(*, impls: list[str], profile: str, json_path: str, workers: int,
         args += ["--example", example]
     if not shrink:
         args.append("--no-shrink")
+    if compilation_cache:
+        args += ["--compilation-cache", os.path.abspath(compilation_cache)]
     return args
 
 
@@ -206,6 +212,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     code = run_catalogue(pytest_args(
         impls=[target], profile=args.profile, json_path=json_path, workers=_workers(args.workers),
         timeout=args.timeout, strict=args.strict, only=args.only, kind=args.kind, example=args.example,
+        compilation_cache=args.compilation_cache,
     ), total_hint=len(props))
     report = load_report(json_path)
     if args.repro_dir:

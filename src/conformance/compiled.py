@@ -109,3 +109,22 @@ def nnx_call(module: Any, x: Any) -> Any:
         return _nnx_caller()(module, np.asarray(x))
     except jax.errors.JAXTypeError:  # __call__ needs concrete values
         return module(x)
+
+
+# --- across runs ----------------------------------------------------------------
+
+def persist_compilations(directory: str) -> None:
+    """Keep every XLA executable in ``directory`` for later runs (JAX's persistent compilation cache).
+
+    JAX's defaults skip programs that compile in under a second, which is all of
+    a conformance run's; here every one is kept. Entries are keyed by the program,
+    the compile options and the JAX/jaxlib version, so a stale one is never used.
+    """
+    from jax.experimental.compilation_cache import compilation_cache
+
+    jax.config.update("jax_compilation_cache_dir", directory)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    # Code that compiled before this call (an implementation's import) may have
+    # initialised the cache as absent; start it again with the directory.
+    compilation_cache.reset_cache()

@@ -106,7 +106,7 @@ def cmd_mutants(args: argparse.Namespace) -> int:
     run_json = os.path.join(tempfile.mkdtemp(prefix="conformance-mutants-"), "run.json")
     run_catalogue(pytest_args(impls=[m.target for m in mutants] + conforming, profile=args.profile,
                               json_path=run_json, workers=_workers(args.workers), timeout=120.0,
-                              kind="implementation", shrink=False),
+                              kind="implementation", shrink=False, compilation_cache=args.compilation_cache),
                   total_hint=len(props) * (len(mutants) + len(conforming)))
     matrix = kill_matrix(load_report(run_json), mutants, conforming, props)
     if args.json:

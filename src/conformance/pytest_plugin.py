@@ -56,6 +56,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="report the first failing example as found (for kill matrices)")
     g.addoption("--example", default=None, metavar="JSON",
                 help="replay exactly this input (a JSON object) instead of generating")
+    g.addoption("--compilation-cache", default=None, metavar="DIR",
+                help="keep compiled XLA programs in DIR and reuse them in later runs (default: none)")
 
 
 # --------------------------------------------------------------------------- setup
@@ -75,6 +77,10 @@ def pytest_configure(config: pytest.Config) -> None:
         load_profile("replay")
     else:
         load_profile(config.getoption("conformance_profile"), shrink=not config.getoption("no_shrink"))
+    if config.getoption("compilation_cache"):
+        from conformance.compiled import persist_compilations
+
+        persist_compilations(config.getoption("compilation_cache"))
     impls = []
     for target in _targets(config):
         try:
@@ -341,27 +347,39 @@ class Recorder:
 
 COMPILE_COUNT_ENV = "CONFORMANCE_COMPILE_COUNT_DIR"
 _COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+_CACHE_HIT_EVENT = "/jax/compilation_cache/cache_hits"
 
 
 class CompileCounter:
-    """Counts XLA backend compilations in this process through jax.monitoring, in all and per test.
+    """Counts XLA compilations in this process through jax.monitoring, in all and per test.
 
-    Writes ``<pid>.json`` into ``directory`` at the end of the session:
-    ``{"compiles": n, "compile_seconds": s, "by_test": {nodeid: n}}``.
+    JAX reports a program loaded from the persistent compilation cache as a
+    backend compilation too; those are counted apart, as cache hits. Writes
+    ``<pid>.json`` into ``directory`` at the end of the session:
+    ``{"compiles", "compile_seconds", "cache_hits", "by_test": {nodeid: compiles}}``.
     """
 
     def __init__(self, directory: str):
         import jax.monitoring
 
         self.directory = directory
-        self.count, self.seconds = 0, 0.0
+        self.backend, self.hits, self.seconds = 0, 0, 0.0
         self.by_test: dict[str, int] = {}
-        jax.monitoring.register_event_duration_secs_listener(self._on_event)
+        jax.monitoring.register_event_duration_secs_listener(self._on_duration)
+        jax.monitoring.register_event_listener(self._on_event)
 
-    def _on_event(self, event: str, duration: float, **kwargs: Any) -> None:
+    @property
+    def count(self) -> int:
+        return self.backend - self.hits
+
+    def _on_duration(self, event: str, duration: float, **kwargs: Any) -> None:
         if event == _COMPILE_EVENT:
-            self.count += 1
+            self.backend += 1
             self.seconds += duration
+
+    def _on_event(self, event: str, **kwargs: Any) -> None:
+        if event == _CACHE_HIT_EVENT:
+            self.hits += 1
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None):
@@ -370,7 +388,8 @@ class CompileCounter:
         self.by_test[item.nodeid] = self.count - before
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        figures = {"compiles": self.count, "compile_seconds": self.seconds, "by_test": self.by_test}
+        figures = {"compiles": self.count, "compile_seconds": self.seconds, "cache_hits": self.hits,
+                   "by_test": self.by_test}
         Path(self.directory, f"{os.getpid()}.json").write_text(json.dumps(figures, indent=1))
 
 
