@@ -1,8 +1,11 @@
 """The catalogue's strength: every mutant is killed, every conforming variant passes,
-and every implementation property kills at least one mutant.
+and every property is proven able to fail.
 
-One `conformance mutants` run (the whole catalogue at the derandomized 100-example
-profile against every mutant and variant) feeds all the assertions below.
+An implementation property is proven by a mutant it kills. A framework property
+is proven by a Flax mutant (a patched Flax) it kills, or by a Flax release it
+fails on (a range in properties/expectations.toml). One `conformance mutants` run
+(the derandomized 100-example profile, every mutant, Flax mutant and variant)
+feeds all the assertions below.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import read, run_cli
-from conformance.mutants import discover_mutants
+from conformance.mutants import discover_flax_mutants, discover_mutants
 from conformance.registry import discover
 
 # Implementation properties that no single-defect mutant can reach, with the reason.
@@ -38,11 +41,20 @@ def test_there_are_at_least_25_mutants_each_stating_its_defect():
         assert not unknown, f"{m.name}: CAUGHT_BY names unknown properties {unknown}"
 
 
-def test_every_mutant_is_killed_by_the_properties_meant_to_catch_it(matrix):
-    survivors = [m["name"] for m in matrix["mutants"] if not m["killed"]]
-    assert not survivors, f"mutants that no property rejects: {survivors}"
-    missed = {m["name"]: m["missed_expected"] for m in matrix["mutants"] if m["missed_expected"]}
-    assert not missed, f"mutants not rejected by the property declared in their CAUGHT_BY: {missed}"
+def test_flax_mutants_state_their_change_and_name_framework_properties():
+    props = discover()
+    for m in discover_flax_mutants():
+        assert m.defect and m.caught_by, f"{m.name}: state DEFECT and CAUGHT_BY"
+        wrong = [p for p in m.caught_by if p not in props or props[p].kind != "framework"]
+        assert not wrong, f"{m.name}: CAUGHT_BY must name framework properties, not {wrong}"
+
+
+@pytest.mark.parametrize("kind", ["mutants", "flax_mutants"])
+def test_every_mutant_is_killed_by_the_properties_meant_to_catch_it(matrix, kind):
+    survivors = [m["name"] for m in matrix[kind] if not m["killed"]]
+    assert not survivors, f"{kind} that no property rejects: {survivors}"
+    missed = {m["name"]: m["missed_expected"] for m in matrix[kind] if m["missed_expected"]}
+    assert not missed, f"{kind} not rejected by the property declared in their CAUGHT_BY: {missed}"
 
 
 def test_every_conforming_variant_passes(matrix):
@@ -51,10 +63,19 @@ def test_every_conforming_variant_passes(matrix):
 
 
 def test_every_implementation_property_kills_a_mutant(matrix):
-    idle = [p["id"] for p in matrix["properties"] if not p["kills"] and p["id"] not in UNREACHABLE]
+    idle = [p["id"] for p in matrix["properties"]
+            if p["kind"] == "implementation" and not p["kills"] and p["id"] not in UNREACHABLE]
     assert not idle, (f"properties that reject no mutant: {idle}. Add a mutant in implementations/mutants/ "
                       "whose CAUGHT_BY names the property, or record why none can exist in UNREACHABLE.")
 
 
+def test_every_framework_property_is_proven_by_a_flax_mutant_or_a_release(matrix):
+    framework = [p for p in matrix["properties"] if p["kind"] == "framework"]
+    assert len(framework) == sum(p.kind == "framework" for p in discover().values())
+    unproven = [p["id"] for p in framework if not p["kills"] and not p["fails_on_flax"]]
+    assert not unproven, (f"framework properties that nothing shows able to fail: {unproven}. Add a Flax mutant "
+                          "in implementations/flax_mutants/ whose CAUGHT_BY names the property.")
+
+
 def test_mutants_command_exits_0_at_full_score(matrix):
-    assert matrix["score"]["ratio"] == 1.0 and matrix["exit_code"] == 0
+    assert matrix["score"]["ratio"] == 1.0 and matrix["flax_score"]["ratio"] == 1.0 and matrix["exit_code"] == 0

@@ -123,12 +123,19 @@ def print_kill_matrix(matrix: dict[str, Any]) -> None:
         killers = ", ".join(m["killed_by"]) or "[bold red]survived[/]"
         table.add_row(m["name"], m["document"], m["defect"], killers)
     console.print(table)
-    idle = [p["id"] for p in matrix["properties"] if not p["kills"]]
+    flax = Table(header_style="bold", title="Flax mutants (each patches Flax in a process of its own)")
+    for col in ("Flax mutant", "doc", "changed behaviour", "killed by"):
+        flax.add_column(col, overflow="fold")
+    for m in matrix.get("flax_mutants", []):
+        flax.add_row(m["name"], m["document"], m["defect"], ", ".join(m["killed_by"]) or "[bold red]survived[/]")
+    console.print(flax)
+    idle = [p["id"] for p in matrix["properties"] if not p["kills"] and not p.get("fails_on_flax")]
     if idle:
-        console.print(f"[yellow]properties that killed no mutant:[/] {', '.join(idle)}")
+        console.print(f"[yellow]properties that killed no mutant and fail on no Flax release:[/] {', '.join(idle)}")
     for c in matrix["conforming"]:
         verdict = "[green]passes[/]" if c["passed"] else f"[bold red]rejected by {', '.join(c['rejected_by']) or 'nothing ran'}[/]"
         console.print(f"conforming {c['name']}: {verdict}")
-    s = matrix["score"]
-    console.print(f"[bold]mutation score[/] {s['killed']}/{s['total']} ({100 * s['ratio']:.0f}%)"
+    s, f = matrix["score"], matrix.get("flax_score", {"killed": 0, "total": 0})
+    console.print(f"[bold]mutation score[/] {s['killed']}/{s['total']} ({100 * s['ratio']:.0f}%), "
+                  f"Flax mutants {f['killed']}/{f['total']}"
                   + (" [yellow](partial run)[/]" if matrix["partial"] else ""))

@@ -1,8 +1,11 @@
 """`conformance mutants`: the catalogue against every mutant and every conforming variant.
 
 A mutant is killed when any property reports failed, error, timeout or crashed
-for it. The run is one pytest session with every implementation plugged in at
-once, so compiled callables and the worker processes are shared.
+for it. The implementation mutants run in one pytest session with every
+implementation plugged in at once, so compiled callables and the worker
+processes are shared. Each Flax mutant (implementations/flax_mutants) patches
+Flax itself, so it runs alone in a fresh process, on the framework properties
+it names in CAUGHT_BY.
 """
 
 from __future__ import annotations
@@ -11,7 +14,10 @@ import argparse
 import importlib
 import os
 import pkgutil
+import subprocess
+import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +25,7 @@ from conformance.outcomes import BAD
 
 CONFORMING_PACKAGE = "implementations.variants"
 MUTANT_PACKAGE = "implementations.mutants"
+FLAX_MUTANT_PACKAGE = "implementations.flax_mutants"
 REFERENCE = "implementations.reference"
 
 
@@ -36,11 +43,12 @@ def _modules(package: str) -> list[str]:
     return sorted(f"{package}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
 
 
-def discover_mutants() -> list[Mutant]:
+def discover_mutants(package: str = MUTANT_PACKAGE) -> list[Mutant]:
     out = []
-    for target in _modules(MUTANT_PACKAGE):
+    required = ("DOCUMENT", "DEFECT", "CAUGHT_BY") + (("patch",) if package == FLAX_MUTANT_PACKAGE else ())
+    for target in _modules(package):
         module = importlib.import_module(target)
-        missing = [a for a in ("DOCUMENT", "DEFECT", "CAUGHT_BY") if not hasattr(module, a)]
+        missing = [a for a in required if not hasattr(module, a)]
         if missing or not (module.__doc__ or "").strip():
             raise ValueError(f"{target} lacks {', '.join(missing) or 'a docstring'}: every mutant states its defect")
         out.append(Mutant(name=target.rsplit(".", 1)[-1], target=target, document=module.DOCUMENT,
@@ -48,46 +56,107 @@ def discover_mutants() -> list[Mutant]:
     return out
 
 
+def discover_flax_mutants() -> list[Mutant]:
+    return discover_mutants(FLAX_MUTANT_PACKAGE)
+
+
+def run_flax_mutants(mutants: list[Mutant], *, profile: str, workers: int,
+                     compilation_cache: str | None = None) -> dict[str, Any]:
+    """Each Flax mutant in its own process, ``workers`` at a time; one merged report."""
+    from conformance.cli import pytest_args
+    from conformance.report import load_report
+
+    work = tempfile.mkdtemp(prefix="conformance-flax-mutants-")
+
+    def one(m: Mutant) -> list[dict[str, Any]]:
+        path = os.path.join(work, f"{m.name}.json")
+        args = pytest_args(impls=[REFERENCE], profile=profile, json_path=path, workers=0, timeout=120.0,
+                           kind="framework", only=list(m.caught_by), shrink=False,
+                           compilation_cache=compilation_cache)
+        proc = subprocess.run([sys.executable, "-m", "pytest", *args, "--flax-mutant", m.target],
+                              capture_output=True, text=True)
+        if not os.path.exists(path):  # the process died before it could report
+            return [{"implementation": m.name, "id": pid, "status": "crashed",
+                     "message": proc.stdout[-1000:] + proc.stderr[-1000:]} for pid in m.caught_by]
+        return [{**r, "implementation": m.name} for r in load_report(path)["results"]]
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        results = [r for rows in pool.map(one, mutants) for r in rows]
+    return {"results": results, "partial": False}
+
+
 def discover_conforming() -> list[str]:
     return [REFERENCE, *_modules(CONFORMING_PACKAGE)]
 
 
-def kill_matrix(report: dict[str, Any], mutants: list[Mutant], conforming: list[str],
-                property_ids: list[str]) -> dict[str, Any]:
-    """The JSON document of `conformance mutants --json`, from a run report."""
+def _statuses(report: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """implementation name -> property id -> status."""
     by_impl: dict[str, dict[str, str]] = {}
     for r in report["results"]:
         by_impl.setdefault(r["implementation"], {})[r["id"]] = r["status"]
-    kills: dict[str, list[str]] = {pid: [] for pid in property_ids}
-    mutant_rows = []
+    return by_impl
+
+
+def _mutant_rows(by_impl: dict[str, dict[str, str]], mutants: list[Mutant],
+                 kills: dict[str, list[str]]) -> list[dict[str, Any]]:
+    rows = []
     for m in mutants:
         statuses = by_impl.get(m.name, {})
         killed_by = sorted(pid for pid, s in statuses.items() if s in BAD)
         for pid in killed_by:
             kills.setdefault(pid, []).append(m.name)
-        mutant_rows.append({"name": m.name, "document": m.document, "defect": m.defect,
-                            "killed": bool(killed_by), "killed_by": killed_by,
-                            "caught_by_expected": list(m.caught_by),
-                            "missed_expected": sorted(set(m.caught_by) - set(killed_by))})
+        rows.append({"name": m.name, "document": m.document, "defect": m.defect,
+                     "killed": bool(killed_by), "killed_by": killed_by,
+                     "caught_by_expected": list(m.caught_by),
+                     "missed_expected": sorted(set(m.caught_by) - set(killed_by))})
+    return rows
+
+
+def _score(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    killed = sum(r["killed"] for r in rows)
+    return {"killed": killed, "total": len(rows), "ratio": round(killed / len(rows), 4) if rows else 1.0}
+
+
+def kill_matrix(report: dict[str, Any], mutants: list[Mutant], conforming: list[str],
+                property_ids: list[str], flax_report: dict[str, Any] | None = None,
+                flax_mutants: list[Mutant] = (), framework_ids: list[str] = ()) -> dict[str, Any]:
+    """The JSON document of `conformance mutants --json`, from the run reports.
+
+    A framework property is proven by a Flax mutant it rejects, or by a release
+    on which it fails (a range in properties/expectations.toml).
+    """
+    from conformance.expectations import load_expectations
+
+    by_impl = _statuses(report)
+    kills: dict[str, list[str]] = {pid: [] for pid in property_ids}
+    mutant_rows = _mutant_rows(by_impl, mutants, kills)
+    flax_kills: dict[str, list[str]] = {pid: [] for pid in framework_ids}
+    flax_rows = _mutant_rows(_statuses(flax_report or {"results": []}), list(flax_mutants), flax_kills)
+    diverging: dict[str, list[str]] = {}
+    for d in load_expectations():
+        diverging.setdefault(d.property, []).append(str(d.flax))
     conforming_rows = []
     for target in conforming:
         name = target.rsplit(".", 1)[-1]
         statuses = by_impl.get(name, {})
         rejected = sorted(pid for pid, s in statuses.items() if s in BAD)
         conforming_rows.append({"name": name, "passed": not rejected and bool(statuses), "rejected_by": rejected})
-    killed = sum(r["killed"] for r in mutant_rows)
+    properties = [{"id": pid, "kind": "implementation", "kills": sorted(ms)} for pid, ms in sorted(kills.items())]
+    properties += [{"id": pid, "kind": "framework", "kills": sorted(ms), "fails_on_flax": diverging.get(pid, [])}
+                   for pid, ms in sorted(flax_kills.items())]
     return {
         "mutants": mutant_rows,
-        "properties": [{"id": pid, "kind": "implementation", "kills": sorted(ms)} for pid, ms in sorted(kills.items())],
+        "flax_mutants": flax_rows,
+        "properties": properties,
         "conforming": conforming_rows,
-        "score": {"killed": killed, "total": len(mutant_rows),
-                  "ratio": round(killed / len(mutant_rows), 4) if mutant_rows else 1.0},
+        "score": _score(mutant_rows),
+        "flax_score": _score(flax_rows),
         "partial": report.get("partial", False),
     }
 
 
 def matrix_ok(matrix: dict[str, Any]) -> bool:
-    return (not matrix["partial"] and all(m["killed"] for m in matrix["mutants"])
+    return (not matrix["partial"] and all(m["killed"] for m in matrix["mutants"] + matrix["flax_mutants"])
             and all(c["passed"] for c in matrix["conforming"]))
 
 
@@ -100,15 +169,20 @@ def cmd_mutants(args: argparse.Namespace) -> int:
     from conformance.profiles import load_profile
 
     load_profile(args.profile, shrink=False)  # before discover() imports the properties here
-    mutants = discover_mutants()
+    mutants, flax_mutants = discover_mutants(), discover_flax_mutants()
     conforming = discover_conforming()
-    props = [p.id for p in discover().values() if p.kind == "implementation"]
+    catalogue = discover().values()
+    props = [p.id for p in catalogue if p.kind == "implementation"]
+    framework = [p.id for p in catalogue if p.kind == "framework"]
     run_json = os.path.join(tempfile.mkdtemp(prefix="conformance-mutants-"), "run.json")
     run_catalogue(pytest_args(impls=[m.target for m in mutants] + conforming, profile=args.profile,
                               json_path=run_json, workers=_workers(args.workers), timeout=120.0,
                               kind="implementation", shrink=False, compilation_cache=args.compilation_cache),
                   total_hint=len(props) * (len(mutants) + len(conforming)))
-    matrix = kill_matrix(load_report(run_json), mutants, conforming, props)
+    flax_report = run_flax_mutants(flax_mutants, profile=args.profile, workers=_workers(args.workers),
+                                   compilation_cache=args.compilation_cache)
+    matrix = kill_matrix(load_report(run_json), mutants, conforming, props,
+                         flax_report=flax_report, flax_mutants=flax_mutants, framework_ids=framework)
     if args.json:
         write_json_atomic(args.json, matrix)
     print_kill_matrix(matrix)

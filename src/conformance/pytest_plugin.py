@@ -56,6 +56,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="report the first failing example as found (for kill matrices)")
     g.addoption("--example", default=None, metavar="JSON",
                 help="replay exactly this input (a JSON object) instead of generating")
+    g.addoption("--flax-mutant", default=None, metavar="MODULE",
+                help="patch Flax with this module's patch(mp) first (implementations/flax_mutants)")
     g.addoption("--compilation-cache", default=None, metavar="DIR",
                 help="keep compiled XLA programs in DIR and reuse them in later runs (default: none)")
 
@@ -64,6 +66,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 _impls_key = pytest.StashKey[list]()
 _report_key = pytest.StashKey[RunReport]()
+_flax_patch_key = pytest.StashKey[pytest.MonkeyPatch]()
+
+
+def _patch_flax(target: str) -> pytest.MonkeyPatch:
+    """Apply a Flax mutant (implementations/flax_mutants) to this process."""
+    import importlib
+
+    try:
+        module = importlib.import_module(target)
+        patch = module.patch
+    except (ImportError, AttributeError) as exc:
+        raise pytest.UsageError(f"--flax-mutant {target}: {exc}") from None
+    mp = pytest.MonkeyPatch()
+    patch(mp)
+    return mp
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    mp = config.stash.get(_flax_patch_key, None)
+    if mp is not None:
+        mp.undo()
 
 
 def _targets(config: pytest.Config) -> list[str]:
@@ -73,6 +96,8 @@ def _targets(config: pytest.Config) -> list[str]:
 @pytest.hookimpl(trylast=True)  # after Hypothesis' own plugin, which loads its default profile
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance: a registered conformance property")
+    if config.getoption("flax_mutant"):  # before anything below builds a Flax module
+        config.stash[_flax_patch_key] = _patch_flax(config.getoption("flax_mutant"))
     if config.getoption("example"):
         load_profile("replay")
     else:
