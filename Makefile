@@ -1,4 +1,7 @@
 # Everything runs from a repo-local .venv built from requirements.lock with uv.
+# --compile-bytecode: uv, unlike pip, leaves .pyc files to be written on first
+# import, which never happens where PYTHONDONTWRITEBYTECODE is set (as on CI);
+# every process then compiles jax and flax from source: 3.8 s to import, not 1.2 s.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -12,7 +15,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required, found " + sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.9
-	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 
