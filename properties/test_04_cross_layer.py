@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 from conformance import flops as flops_mod
 from conformance import oracles_transformer as ot
 from conformance.assertions import as_output, assert_close, assert_raises
-from conformance.compiled import fast_jit
+from conformance.compiled import abstract_init, fast_jit
 from conformance.constructions_transformer import DocBlock, DocScanShared, DocShared, DocUnshared
 from conformance.registry import claim
 from conformance.strategies import data_seeds, normal_array, seeds
@@ -75,7 +75,7 @@ def _describe(export: str, args: tuple, share: str | None = None) -> str:
 def _shapes_cached(cls, args: tuple, share: str | None) -> dict:
     model = cls(*args) if share is None else cls(*args, share=share)
     d = args[0] if len(args) == 3 else args[1]
-    variables = jax.eval_shape(model.init, jax.random.PRNGKey(0), jax.ShapeDtypeStruct((*X_SHAPE, d), jnp.float32))
+    variables = abstract_init(model, (*X_SHAPE, d))
     if "params" not in variables:
         raise AssertionError(f"init returned collections {sorted(variables)}, expected a 'params' collection")
     return variables["params"]
@@ -265,7 +265,7 @@ def test_share_unknown_raises(impl, share, num_layers, d_model):
 
     def build_and_init():
         model = cls(*args, share=share)
-        jax.eval_shape(model.init, jax.random.PRNGKey(0), jax.ShapeDtypeStruct((*X_SHAPE, d_model), jnp.float32))
+        abstract_init(model, (*X_SHAPE, d_model))
 
     assert_raises(ValueError, build_and_init, what=f"{_describe('SharedTransformer', args, share)} and init")
 
@@ -591,7 +591,7 @@ def test_flops_backward_no_saving(impl, case):
 # --- what Flax and XLA do (framework properties) -------------------------------------------
 
 def _doc_count(model, d: int) -> int:
-    shapes = jax.eval_shape(model.init, jax.random.PRNGKey(0), jax.ShapeDtypeStruct((1, 2, d), jnp.float32))
+    shapes = abstract_init(model, (1, 2, d))
     return _count(shapes["params"])[0]
 
 
@@ -601,8 +601,7 @@ _doc_count_cached = functools.cache(lambda cls, args: _doc_count(cls(*args), arg
 @functools.cache
 def _mha_count(d: int, heads: int) -> int:
     mha = nn.MultiHeadDotProductAttention(num_heads=heads, qkv_features=d, out_features=d)
-    x = jax.ShapeDtypeStruct((1, 2, d), jnp.float32)
-    return _count(jax.eval_shape(mha.init, jax.random.PRNGKey(0), x, x)["params"])[0]
+    return _count(abstract_init(mha, (1, 2, d), (1, 2, d))["params"])[0]
 
 
 @claim("04-fw-block-params-formula", document=DOC, section=SEC_PARAMS,
@@ -678,7 +677,7 @@ def test_fw_scan_counted_once(case):
     x = jax.ShapeDtypeStruct(c.x_shape, jnp.float32)
     fwd = {}
     for name, model in (("scan", DocScanShared(*args)), ("loop", DocShared(*args)), ("block", DocBlock(*c.dims))):
-        p = jax.eval_shape(model.init, jax.random.PRNGKey(0), x)
+        p = abstract_init(model, c.x_shape)
         as_lowered = flops_mod.lowered_flops(model.apply, p, x)
         fwd[name] = (as_lowered, flops_mod.count_flops(model.apply, p, x))
     scan_lowered, scan_unrolled = fwd["scan"]
@@ -702,7 +701,7 @@ def test_fw_backward_accumulation(case):
     x = jax.ShapeDtypeStruct(c.x_shape, jnp.float32)
     counts = {}
     for name, model in (("shared", DocShared(*args)), ("unshared", DocUnshared(*args))):
-        p = jax.eval_shape(model.init, jax.random.PRNGKey(0), x)
+        p = abstract_init(model, c.x_shape)
         loss = lambda p, x, model=model: jnp.sum(model.apply(p, x))  # noqa: E731
         counts[name] = (flops_mod.count_flops(model.apply, p, x).flops, flops_mod.count_flops(jax.grad(loss), p, x).flops)
     P = ot.block_params(c.d_model, c.d_ff)

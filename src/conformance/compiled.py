@@ -39,6 +39,23 @@ def fast_jit(fn: Callable[..., Any], **jit_kwargs: Any) -> Callable[..., Any]:
     return jax.jit(fn, **jit_kwargs)
 
 
+# --- structure, nothing compiled ----------------------------------------------
+
+# A raw PRNG key as jax.eval_shape sees it: a uint32[2] with no value.
+_ABSTRACT_KEY = jax.ShapeDtypeStruct((2,), jnp.uint32)
+
+
+def abstract_init(model: Any, *input_shapes: tuple[int, ...]) -> Any:
+    """``jax.eval_shape(model.init, key, *inputs)`` for float32 inputs of these shapes.
+
+    The key is abstract, so the variables' structure depends on the module's
+    configuration and the input shapes alone, never on a seed: a structural
+    property draws shapes, and meets each one once.
+    """
+    inputs = (jax.ShapeDtypeStruct(shape, jnp.float32) for shape in input_shapes)
+    return jax.eval_shape(model.init, _ABSTRACT_KEY, *inputs)
+
+
 def _freeze(kwargs: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted(kwargs.items()))
 
