@@ -45,6 +45,17 @@ def test_fault_gets_its_verdict_and_the_run_completes(fault, status, words, repo
     assert _status(report, OTHER)["status"] == "passed", "the other property did not run to completion"
 
 
+def test_crash_does_not_stop_the_rest_of_its_group(report_path):
+    # The document's properties run as one group on one worker; after the crash
+    # the replacement worker runs the rest of the group, without the crashed one.
+    proc = run_cli("run", "--impl", str(FAULTS / "exits.py"), "--only", "05-*", "--profile", "dev",
+                   "--json", str(report_path), "--workers", "1", timeout=300)
+    assert proc.returncode == 1, f"exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    report = read(report_path)
+    assert _status(report)["status"] == "crashed"
+    assert _status(report, "05-fw-param-is-a-variable")["status"] == "passed", report["results"]
+
+
 @pytest.mark.parametrize("fault, where", [
     ("syntax_error.py", "syntax_error.py:4"),
     ("import_fails.py", "import_fails.py:3"),

@@ -139,10 +139,10 @@ def pytest_args(*, impls: list[str], profile: str, json_path: str, workers: int,
     for target in impls:
         args += ["--impl", target]
     if workers > 0:
-        # A crashed worker is replaced and the run goes on. (xdist's --dist loadfile
-        # would share compilations within a document, but after a crash it hands the
-        # crashing test to the new worker again, forever: plain load it is.)
-        args += ["-n", str(workers), "--max-worker-restart", "100"]
+        # A crashed worker is replaced and the run goes on. Properties are grouped
+        # per document and implementation (see pytest_plugin._group), so that each
+        # compiled program is compiled by one worker.
+        args += ["-n", str(workers), "--dist", "loadgroup", "--max-worker-restart", "100"]
     if strict:
         args.append("--strict-contract")
     for o in only or ():

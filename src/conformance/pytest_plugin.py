@@ -18,7 +18,7 @@ import pytest
 
 from conformance import registry
 from conformance.expectations import divergence_for
-from conformance.loading import ImplementationRaised, LoadError, load_implementation
+from conformance.loading import Implementation, ImplementationRaised, LoadError, load_implementation
 from conformance.outcomes import (
     CRASHED, ERROR, EXPECTED_DIVERGENCE, FAILED, NOT_PROVIDED, PASSED, TIMEOUT,
     PropertyTimeout, Result,
@@ -138,14 +138,49 @@ def _selected(prop: registry.Property, config: pytest.Config) -> bool:
     return any(prop.id == o or (o.endswith("*") and prop.id.startswith(o[:-1])) for o in only)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     kept, dropped = [], []
     for item in items:
         prop = registry.property_of(getattr(item, "function", None))
         (dropped if prop is not None and not _selected(prop, config) else kept).append(item)
+        if prop is not None:
+            item.add_marker(pytest.mark.xdist_group(_group(prop, item, config.stash[_impls_key])))
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+def _group(prop: registry.Property, item: pytest.Item, impls: list[Implementation]) -> str:
+    """The xdist work unit (--dist loadgroup) a property runs in.
+
+    Compilation caches are per process. The properties of one document call the
+    same compiled programs (the document's constructions, the implementation's
+    functions at each pool shape), so one worker runs them all and compiles each
+    program once instead of once per worker. With several implementations
+    plugged in (`conformance mutants`) each gets its own groups; framework
+    properties join the first implementation's, the only one in a usual run.
+    """
+    impl = item.callspec.params.get("impl") if hasattr(item, "callspec") else None
+    if impl is None and impls:
+        impl = impls[0]
+    return f"{prop.document}-{impl.name if impl is not None else 'flax'}"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+    """Never hand a property that killed its worker to the replacement worker.
+
+    xdist's group scheduler puts the crashed test back with the rest of its
+    group, so it would crash every new worker in turn. Taking it out lets the
+    replacement run the rest of the group; a group left empty is dropped, since
+    a worker handed nothing to run never reports back. (Plain load scheduling
+    drops the crashed test itself and has no work queue.)
+    """
+    queue = getattr(sched, "workqueue", {})
+    for group, unit in list(queue.items()):
+        if unit.pop(crashitem, None) is not None and not any(not done for done in unit.values()):
+            del queue[group]
 
 
 # --------------------------------------------------------------------------- running
@@ -330,12 +365,17 @@ def _result_from_report(report: pytest.TestReport) -> Result | None:
     return None
 
 
+def _without_group(nodeid: str) -> str:
+    """The node id without the ``@group`` suffix that xdist's loadgroup appends."""
+    return nodeid[:nodeid.rindex("@")] if nodeid.rfind("@") > nodeid.rfind("]") else nodeid
+
+
 def _crash_result(report: pytest.TestReport) -> Result | None:
     """A worker died while running a property (no user properties came back)."""
     text = str(report.longrepr or "")
     if "crashed while running" not in text and "worker" not in text:
         return None
-    module_path, _, rest = report.nodeid.partition("::")
+    module_path, _, rest = _without_group(report.nodeid).partition("::")
     name, _, param = rest.partition("[")
     props = registry.discover()
     module = module_path.removesuffix(".py").replace("/", ".")
