@@ -133,16 +133,14 @@ def pytest_args(*, impls: list[str], profile: str, json_path: str, workers: int,
                 example: str | None = None, shrink: bool = True,
                 compilation_cache: str | None = None) -> list[str]:
     """The pytest command line that runs the catalogue; shared by run, mutants and the benchmark."""
+    from conformance.pytest_plugin import xdist_args
+
     args = [str(PROPERTIES_DIR), "-p", "no:cacheprovider", "-q", "--no-header", "-rN",
             "--conformance-profile", profile, "--conformance-json", json_path,
             "--conformance-timeout", str(timeout)]
     for target in impls:
         args += ["--impl", target]
-    if workers > 0:
-        # A crashed worker is replaced and the run goes on. Properties are grouped
-        # per document and implementation (see pytest_plugin._group), so that each
-        # compiled program is compiled by one worker.
-        args += ["-n", str(workers), "--dist", "loadgroup", "--max-worker-restart", "100"]
+    args += xdist_args(workers)
     if strict:
         args.append("--strict-contract")
     for o in only or ():

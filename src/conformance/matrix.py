@@ -39,7 +39,7 @@ from typing import Any, Callable, Iterator
 
 from conformance.outcomes import BAD, CRASHED, ERROR, STATUSES, TIMEOUT
 from conformance.profiles import PROFILES
-from conformance.pytest_plugin import DEFAULT_TIMEOUT
+from conformance.pytest_plugin import DEFAULT_TIMEOUT, xdist_args
 
 EXIT_OK, EXIT_REGRESSION, EXIT_USAGE = 0, 1, 2
 # The suite's runtime dependencies; their versions come from requirements.lock.
@@ -134,8 +134,13 @@ def requirements(pair: Pair, lock: dict[str, str]) -> list[str]:
     return sorted(reqs.values(), key=requirement_name)
 
 
+# How build_env installs; part of the cache key, so that a changed recipe rebuilds.
+INSTALL_OPTIONS = ("--compile-bytecode",)  # as in the Makefile: .pyc files are never written later where
+                                           # PYTHONDONTWRITEBYTECODE is set, and each worker would compile jax
+
+
 def cache_key(reqs: list[str], python: str) -> str:
-    blob = json.dumps({"python": python, "requirements": sorted(reqs)}, sort_keys=True)
+    blob = json.dumps({"python": python, "requirements": sorted(reqs), "install": INSTALL_OPTIONS}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -228,7 +233,7 @@ def build_env(uv: str, python: str, env: Path, reqs: list[str], key: str, log: P
     quiet.pop("VIRTUAL_ENV", None)
     with open(log, "w") as out:
         for step in ([uv, "venv", "--no-project", "--python", python, str(env)],
-                     [uv, "pip", "install", "--python", str(env / "bin" / "python"), *reqs]):
+                     [uv, "pip", "install", *INSTALL_OPTIONS, "--python", str(env / "bin" / "python"), *reqs]):
             out.write(f"$ {' '.join(step)}\n")
             out.flush()
             done = subprocess.run(step, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=quiet)
@@ -299,8 +304,7 @@ def pytest_command(python: Path, root: Path, args: argparse.Namespace, json_path
            "--conformance-profile", args.profile, "--impl", args.impl,
            "--conformance-json", str(json_path), "--conformance-timeout", f"{args.timeout:g}",
            "--continue-on-collection-errors", "-rfE", "--tb=short", "-q"]
-    if args.workers:
-        cmd += ["-n", str(args.workers)]
+    cmd += xdist_args(args.workers or 0)
     for only in args.only or ():
         cmd += ["--only", only]
     return cmd

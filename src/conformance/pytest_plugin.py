@@ -151,6 +151,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
 
 
+def xdist_args(workers: int) -> list[str]:
+    """pytest-xdist options for ``workers`` worker processes (none for 0: run in this process).
+
+    A crashed worker is replaced and the run goes on; properties run in the
+    groups :func:`_group` gives them.
+    """
+    if workers <= 0:
+        return []
+    return ["-n", str(workers), "--dist", "loadgroup", "--max-worker-restart", "100"]
+
+
 def _group(prop: registry.Property, item: pytest.Item, impls: list[Implementation]) -> str:
     """The xdist work unit (--dist loadgroup) a property runs in.
 
