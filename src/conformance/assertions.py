@@ -81,10 +81,22 @@ def tree_shapes(tree: Any) -> Any:
 
 
 def assert_tree_shapes(tree: Any, expected: dict, *, what: str) -> None:
-    """The pytree's structure and leaf shapes equal ``expected`` (nested dicts of shapes)."""
-    actual = _plain(tree_shapes(tree))
-    if actual != expected:
-        raise AssertionError(f"{what}: params {actual}, expected {expected}")
+    """The pytree's structure and leaf shapes equal ``expected`` (nested dicts of shapes).
+
+    chex compares the trees and names the leaf whose shape differs; both trees
+    follow in full.
+    """
+    import chex
+    import jax
+
+    want = jax.tree_util.tree_map(lambda shape: jax.ShapeDtypeStruct(shape, np.float32), expected,
+                                  is_leaf=lambda node: isinstance(node, tuple))
+    got = _plain(tree)
+    try:
+        chex.assert_trees_all_equal_shapes(got, want)
+    except AssertionError as exc:
+        found = " ".join(str(exc).removeprefix("[Chex] ").split())
+        raise AssertionError(f"{what}: {found}\n  params {_plain(tree_shapes(tree))}, expected {expected}") from None
 
 
 def _plain(tree: Any) -> Any:
