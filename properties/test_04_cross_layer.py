@@ -32,6 +32,7 @@ from flax import linen as nn
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from conformance import calls_transformer as calls
 from conformance import flops as flops_mod
 from conformance import oracles_transformer as ot
 from conformance.assertions import as_output, assert_close, assert_raises
@@ -55,94 +56,6 @@ BLOCK = ("TransformerBlock",)
 SHARED = ("SharedTransformer",)
 UNSHARED = ("UnsharedTransformer",)
 MODES = ("all", "ffn", "attention")
-X_SHAPE = (2, 3)  # (B, S) for structure-only properties; parameters do not depend on it
-
-
-# --- building and running the implementation's models (cached per static config) --------
-
-def _construct(impl, export: str, args: tuple, share: str | None = None):
-    cls = impl.get(export)
-    with impl.running(_describe(export, args, share)):
-        return cls(*args) if share is None else cls(*args, share=share)
-
-
-def _describe(export: str, args: tuple, share: str | None = None) -> str:
-    inner = ", ".join(map(str, args)) + (f", share={share!r}" if share is not None else "")
-    return f"{export}({inner})"
-
-
-@functools.cache
-def _shapes_cached(cls, args: tuple, share: str | None) -> dict:
-    model = cls(*args) if share is None else cls(*args, share=share)
-    d = args[0] if len(args) == 3 else args[1]
-    variables = abstract_init(model, (*X_SHAPE, d))
-    if "params" not in variables:
-        raise AssertionError(f"init returned collections {sorted(variables)}, expected a 'params' collection")
-    return variables["params"]
-
-
-def _param_shapes(impl, export: str, args: tuple, share: str | None = None) -> dict:
-    """The abstract ``params`` of ``export(*args)`` from jax.eval_shape (nothing compiled).
-
-    Initialised on an input of shape (2, 3, d_model); the parameters do not depend on B and S.
-    """
-    cls = impl.get(export)
-    with impl.running(f"{_describe(export, args, share)}.init under jax.eval_shape"):
-        return _shapes_cached(cls, args, share)
-
-
-def _count(tree) -> tuple[int, int]:
-    """(number of parameters, bytes) of a tree of arrays or ShapeDtypeStructs."""
-    leaves = jax.tree_util.tree_leaves(tree)
-    n = sum(int(np.prod(leaf.shape, dtype=np.int64)) for leaf in leaves)
-    nbytes = sum(int(np.prod(leaf.shape, dtype=np.int64)) * np.dtype(leaf.dtype).itemsize for leaf in leaves)
-    return n, nbytes
-
-
-@functools.cache
-def _apply_cached(cls, args: tuple, share: str | None, x_shape: tuple):
-    model = cls(*args) if share is None else cls(*args, share=share)
-    return fast_jit(lambda params, x: model.apply({"params": params}, x))
-
-
-def _apply(impl, export: str, args: tuple, params, x, share: str | None = None) -> np.ndarray:
-    what = f"{_describe(export, args, share)}.apply"
-    with impl.running(what):
-        out = _apply_cached(impl.get(export), args, share, np.shape(x))(params, x)
-    return as_output(out, what=what, shape=np.shape(x))
-
-
-@functools.cache
-def _out_and_grad_cached(cls, args: tuple, share: str | None, x_shape: tuple):
-    model = cls(*args) if share is None else cls(*args, share=share)
-
-    def run(params, x, cotangent):
-        out, pullback = jax.vjp(lambda p: model.apply({"params": p}, x), params)
-        return out, pullback(cotangent)[0]
-
-    return fast_jit(run)
-
-
-def _out_and_grad(impl, export: str, args: tuple, params, x, cotangent, share: str | None = None):
-    """Output and d(sum(out * cotangent))/d params."""
-    what = f"{_describe(export, args, share)}: output and gradient"
-    with impl.running(what):
-        out, grads = _out_and_grad_cached(impl.get(export), args, share, np.shape(x))(params, x, cotangent)
-    return as_output(out, what=what, shape=np.shape(x)), jax.tree_util.tree_map(np.asarray, grads)
-
-
-def _layer_slots(tree, block_shapes, expected: int, where: str, allow_stacked: bool) -> list:
-    """Where the ``expected`` block-shaped layers of ``tree`` sit; together they hold every leaf."""
-    slots = ot.find_layers(tree, block_shapes)
-    per_block, total = ot.leaf_count(block_shapes), ot.leaf_count(tree)
-    stacked = [s for s in slots if s[1] is not None]
-    if len(slots) != expected or expected * per_block != total or (stacked and not allow_stacked):
-        kind = "subtree(s) with the keys and shapes of TransformerBlock's params" + \
-            (" (or stacked along axis 0)" if allow_stacked else "")
-        raise AssertionError(
-            f"{where}: expected exactly {expected} {kind} holding all {total:,} parameters; found {len(slots)} "
-            f"({sorted({p for p, _ in slots})[:4]}{', stacked' if stacked else ''}), {per_block:,} parameters per block")
-    return slots
 
 
 # --- parameter counts (3. Parameter Count) ----------------------------------------
@@ -160,9 +73,9 @@ def _formula_note(d: int, d_ff: int) -> str:
 @given(d_model=d_models(), num_heads=head_counts(), d_ff=d_ffs())
 def test_params_block(impl, d_model, num_heads, d_ff):
     args = (d_model, num_heads, d_ff)
-    n, _ = _count(_param_shapes(impl, "TransformerBlock", args))
+    n, _ = calls.count(calls.param_shapes(impl, "TransformerBlock", args))
     want = ot.block_params(d_model, d_ff)
-    assert n == want, f"{_describe('TransformerBlock', args)} has {n:,} parameters, expected A+F+2N = {want:,}; {_formula_note(d_model, d_ff)}"
+    assert n == want, f"{calls.describe('TransformerBlock', args)} has {n:,} parameters, expected A+F+2N = {want:,}; {_formula_note(d_model, d_ff)}"
 
 
 @claim("04-params-unshared-is-l-blocks", document=DOC, section=SEC_PARAMS,
@@ -172,9 +85,9 @@ def test_params_block(impl, d_model, num_heads, d_ff):
 @given(num_layers=layer_counts(), d_model=d_models(), num_heads=head_counts(), d_ff=d_ffs())
 def test_params_unshared(impl, num_layers, d_model, num_heads, d_ff):
     args = (num_layers, d_model, num_heads, d_ff)
-    n, _ = _count(_param_shapes(impl, "UnsharedTransformer", args))
+    n, _ = calls.count(calls.param_shapes(impl, "UnsharedTransformer", args))
     want = ot.model_params(None, num_layers, d_model, d_ff)
-    assert n == want, f"{_describe('UnsharedTransformer', args)} has {n:,} parameters, expected L(A+F+2N) = {want:,}; {_formula_note(d_model, d_ff)}"
+    assert n == want, f"{calls.describe('UnsharedTransformer', args)} has {n:,} parameters, expected L(A+F+2N) = {want:,}; {_formula_note(d_model, d_ff)}"
 
 
 @claim("04-params-shared-all-is-one-block", document=DOC, section=SEC_PARAMS,
@@ -186,11 +99,11 @@ def test_params_unshared(impl, num_layers, d_model, num_heads, d_ff):
 @example(num_layers=DOC_LAYERS, d_model=DOC_D_MODEL, num_heads=DOC_HEADS, d_ff=DOC_D_FF)
 def test_params_shared_all(impl, num_layers, d_model, num_heads, d_ff):
     args = (num_layers, d_model, num_heads, d_ff)
-    shared_n, shared_bytes = _count(_param_shapes(impl, "SharedTransformer", args, "all"))
+    shared_n, shared_bytes = calls.count(calls.param_shapes(impl, "SharedTransformer", args, "all"))
     want = ot.model_params("all", num_layers, d_model, d_ff)
-    assert shared_n == want, (f"{_describe('SharedTransformer', args, 'all')} has {shared_n:,} parameters, "
+    assert shared_n == want, (f"{calls.describe('SharedTransformer', args, 'all')} has {shared_n:,} parameters, "
                               f"expected one block, A+F+2N = {want:,}; {_formula_note(d_model, d_ff)}")
-    unshared_n, unshared_bytes = _count(_param_shapes(impl, "UnsharedTransformer", args))
+    unshared_n, unshared_bytes = calls.count(calls.param_shapes(impl, "UnsharedTransformer", args))
     assert unshared_n == num_layers * shared_n and unshared_bytes == num_layers * shared_bytes, (
         f"unshared/shared: {unshared_n:,}/{shared_n:,} parameters and {unshared_bytes:,}/{shared_bytes:,} bytes, "
         f"expected a ratio of exactly L={num_layers} for both")
@@ -204,9 +117,9 @@ def test_params_shared_all(impl, num_layers, d_model, num_heads, d_ff):
 @given(num_layers=layer_counts(), d_model=d_models(), num_heads=head_counts(), d_ff=d_ffs())
 def test_params_share_ffn(impl, num_layers, d_model, num_heads, d_ff):
     args = (num_layers, d_model, num_heads, d_ff)
-    n, _ = _count(_param_shapes(impl, "SharedTransformer", args, "ffn"))
+    n, _ = calls.count(calls.param_shapes(impl, "SharedTransformer", args, "ffn"))
     want = ot.model_params("ffn", num_layers, d_model, d_ff)
-    assert n == want, (f"{_describe('SharedTransformer', args, 'ffn')} has {n:,} parameters, expected L(A+2N)+F = "
+    assert n == want, (f"{calls.describe('SharedTransformer', args, 'ffn')} has {n:,} parameters, expected L(A+2N)+F = "
                        f"{want:,} (sharing the attention instead would give {ot.model_params('attention', num_layers, d_model, d_ff):,}); "
                        f"{_formula_note(d_model, d_ff)}")
 
@@ -219,9 +132,9 @@ def test_params_share_ffn(impl, num_layers, d_model, num_heads, d_ff):
 @given(num_layers=layer_counts(), d_model=d_models(), num_heads=head_counts(), d_ff=d_ffs())
 def test_params_share_attention(impl, num_layers, d_model, num_heads, d_ff):
     args = (num_layers, d_model, num_heads, d_ff)
-    n, _ = _count(_param_shapes(impl, "SharedTransformer", args, "attention"))
+    n, _ = calls.count(calls.param_shapes(impl, "SharedTransformer", args, "attention"))
     want = ot.model_params("attention", num_layers, d_model, d_ff)
-    assert n == want, (f"{_describe('SharedTransformer', args, 'attention')} has {n:,} parameters, expected A+L(F+2N) = "
+    assert n == want, (f"{calls.describe('SharedTransformer', args, 'attention')} has {n:,} parameters, expected A+L(F+2N) = "
                        f"{want:,} (sharing the FFN instead would give {ot.model_params('ffn', num_layers, d_model, d_ff):,}); "
                        f"{_formula_note(d_model, d_ff)}")
 
@@ -245,11 +158,11 @@ _LAYOUT = {  # pieces (attention, fc1, fc2, LayerNorm) per model, as functions o
 def test_sharing_layout(impl, num_layers, d_model, num_heads, d_ff, model):
     args = (num_layers, d_model, num_heads, d_ff)
     export, share = ("UnsharedTransformer", None) if model == "unshared" else ("SharedTransformer", model)
-    c = ot.census(_param_shapes(impl, export, args, share), d_model, num_heads, d_ff)
+    c = ot.census(calls.param_shapes(impl, export, args, share), d_model, num_heads, d_ff)
     got = tuple(c.count(p) for p in ot.PIECES)
     want = _LAYOUT[model](num_layers)
     assert got == want and not c.stray, (
-        f"{_describe(export, args, share)} holds {c.summary()}; expected "
+        f"{calls.describe(export, args, share)} holds {c.summary()}; expected "
         + ", ".join(f"{p} x{n}" for p, n in zip(ot.PIECES, want)) + " and nothing else")
 
 
@@ -265,9 +178,9 @@ def test_share_unknown_raises(impl, share, num_layers, d_model):
 
     def build_and_init():
         model = cls(*args, share=share)
-        abstract_init(model, (*X_SHAPE, d_model))
+        abstract_init(model, (*calls.X_SHAPE, d_model))
 
-    assert_raises(ValueError, build_and_init, what=f"{_describe('SharedTransformer', args, share)} and init")
+    assert_raises(ValueError, build_and_init, what=f"{calls.describe('SharedTransformer', args, share)} and init")
 
 
 @claim("04-models-preserve-shape", document=DOC, section=SEC_CODE,
@@ -283,13 +196,13 @@ def test_models_preserve_shape(impl, case, model):
         export, args, share = "UnsharedTransformer", (c.num_layers, *c.dims), None
     else:
         export, args, share = "SharedTransformer", (c.num_layers, *c.dims), model
-    shapes = _param_shapes(impl, export, args, share)
-    model = _construct(impl, export, args, share)
-    with impl.running(f"{_describe(export, args, share)}.apply under jax.eval_shape"):
+    shapes = calls.param_shapes(impl, export, args, share)
+    model = calls.construct(impl, export, args, share)
+    with impl.running(f"{calls.describe(export, args, share)}.apply under jax.eval_shape"):
         out = jax.eval_shape(lambda p, x: model.apply({"params": p}, x), shapes,
                              jax.ShapeDtypeStruct(c.x_shape, jnp.float32))
     assert getattr(out, "shape", None) == c.x_shape and out.dtype == jnp.float32, (
-        f"{_describe(export, args, share)} maps {c.x_shape} float32 to {getattr(out, 'shape', type(out).__name__)} "
+        f"{calls.describe(export, args, share)} maps {c.x_shape} float32 to {getattr(out, 'shape', type(out).__name__)} "
         f"{getattr(out, 'dtype', '')}")
 
 
@@ -313,16 +226,16 @@ def test_block_rows_normalised(impl, case, seed, data_seed, scale):
     c = CASES[case]
     d = c.d_model
     x = normal_array(data_seed, c.x_shape, scale)
-    shapes = _param_shapes(impl, "TransformerBlock", c.dims)
+    shapes = calls.param_shapes(impl, "TransformerBlock", c.dims)
     [values] = ot.block_layouts(random_params(shapes, seed), *c.dims)[:1]
     identity = (np.ones(d), np.zeros(d))
     values = dataclasses.replace(values, norm1=identity, norm2=identity)
-    out = _apply(impl, "TransformerBlock", c.dims, _probe_params(impl, c, values), x).astype(np.float64)
+    out = calls.apply(impl, "TransformerBlock", c.dims, _probe_params(impl, c, values), x).astype(np.float64)
     mean, var = out.mean(-1), out.var(-1)
     i = np.unravel_index(int(np.argmax(np.abs(mean))), mean.shape)
     j = np.unravel_index(int(np.argmax(np.abs(var - 1.0))), var.shape)
     assert abs(mean[i]) <= ROW_MEAN_TOL and ROW_VAR_RANGE[0] <= var[j] <= ROW_VAR_RANGE[1], (
-        f"{_describe('TransformerBlock', c.dims)} output rows are not LayerNorm'd: row {tuple(map(int, i))} "
+        f"{calls.describe('TransformerBlock', c.dims)} output rows are not LayerNorm'd: row {tuple(map(int, i))} "
         f"mean {mean[i]:.3g}, row {tuple(map(int, j))} variance {var[j]:.6g} (limits |mean| <= {ROW_MEAN_TOL:g}, "
         f"variance in [{ROW_VAR_RANGE[0]}, {ROW_VAR_RANGE[1]}]); input scale {scale:g}")
 
@@ -338,16 +251,16 @@ def test_block_rows_normalised(impl, case, seed, data_seed, scale):
 def test_block_matches_oracle(impl, case, seed, data_seed, scale):
     c = CASES[case]
     x = normal_array(data_seed, c.x_shape, scale)
-    params = random_params(_param_shapes(impl, "TransformerBlock", c.dims), seed)
+    params = random_params(calls.param_shapes(impl, "TransformerBlock", c.dims), seed)
     layouts = ot.block_layouts(params, *c.dims)
-    out = _apply(impl, "TransformerBlock", c.dims, params, x)
+    out = calls.apply(impl, "TransformerBlock", c.dims, params, x)
     _, expected, tol = ot.closest_layout(x, out, layouts)
-    assert_close(out, expected, tol, what=f"{_describe('TransformerBlock', c.dims)} on random params (seed {seed}), input scale {scale:g}")
+    assert_close(out, expected, tol, what=f"{calls.describe('TransformerBlock', c.dims)} on random params (seed {seed}), input scale {scale:g}")
 
 
 def _probe_params(impl, c, values: ot.BlockParams):
     """The implementation's block params holding ``values`` (both LayerNorms get norm1's values)."""
-    shapes = _param_shapes(impl, "TransformerBlock", c.dims)
+    shapes = calls.param_shapes(impl, "TransformerBlock", c.dims)
     cen = ot.census(shapes, *c.dims)
     ot.require_block_pieces(cen, *c.dims)
     tree = shapes
@@ -387,10 +300,10 @@ def test_block_gelu_exact(impl, case, seed, data_seed):
                             norm1=(np.ones(d), np.zeros(d)), norm2=(np.ones(d), np.zeros(d)))
     values = _as_float32(values)
     x = normal_array(data_seed, c.x_shape)
-    out = _apply(impl, "TransformerBlock", c.dims, _probe_params(impl, c, values), x)
+    out = calls.apply(impl, "TransformerBlock", c.dims, _probe_params(impl, c, values), x)
     expected, tol = ot.stack(x, values, 1)
     tanh_block, _ = ot.stack(x, values, 1, approximate_gelu=True)
-    assert_close(out, expected, tol, what=f"{_describe('TransformerBlock', c.dims)} on the GELU probe "
+    assert_close(out, expected, tol, what=f"{calls.describe('TransformerBlock', c.dims)} on the GELU probe "
                  f"(a tanh-GELU block would be off by up to {np.abs(tanh_block - expected).max():.2g})")
 
 
@@ -415,21 +328,35 @@ def test_block_layernorm_eps(impl, case, data_seed, scale):
     values = _as_float32(ot.BlockParams(**_zeros_attention(d, c.num_heads), fc1=(np.zeros((d, d_ff)), np.zeros(d_ff)),
                                         fc2=(np.zeros((d_ff, d)), np.zeros(d)), norm1=norm, norm2=norm))
     x = normal_array(data_seed, c.x_shape, scale)
-    out = _apply(impl, "TransformerBlock", c.dims, _probe_params(impl, c, values), x)
+    out = calls.apply(impl, "TransformerBlock", c.dims, _probe_params(impl, c, values), x)
     expected, tol = ot.stack(x, values, 1)
     flax_default, _ = ot.stack(x, values, 1, eps=1e-6)
-    assert_close(out, expected, tol, what=f"{_describe('TransformerBlock', c.dims)} on the eps probe (eps 1e-6 would give "
+    assert_close(out, expected, tol, what=f"{calls.describe('TransformerBlock', c.dims)} on the eps probe (eps 1e-6 would give "
                  f"values up to {np.abs(flax_default - expected).max():.3g} away)")
 
 
 # --- sharing (2. Shared-Parameter Transformer Structure) -------------------------------------
 
+def _layer_slots(tree, block_shapes, expected: int, where: str, allow_stacked: bool) -> list:
+    """Where the ``expected`` block-shaped layers of ``tree`` sit; together they hold every leaf."""
+    slots = ot.find_layers(tree, block_shapes)
+    per_block, total = ot.leaf_count(block_shapes), ot.leaf_count(tree)
+    stacked = [s for s in slots if s[1] is not None]
+    if len(slots) != expected or expected * per_block != total or (stacked and not allow_stacked):
+        kind = "subtree(s) with the keys and shapes of TransformerBlock's params" + \
+            (" (or stacked along axis 0)" if allow_stacked else "")
+        raise AssertionError(
+            f"{where}: expected exactly {expected} {kind} holding all {total:,} parameters; found {len(slots)} "
+            f"({sorted({p for p, _ in slots})[:4]}{', stacked' if stacked else ''}), {per_block:,} parameters per block")
+    return slots
+
+
 def _shared_setup(impl, c, seed: int):
     """Random params for SharedTransformer(share='all'), and the path and values of its one block."""
     args = (c.num_layers, *c.dims)
-    shared_shapes = _param_shapes(impl, "SharedTransformer", args, "all")
-    block_shapes = _param_shapes(impl, "TransformerBlock", c.dims)
-    [slot] = _layer_slots(shared_shapes, block_shapes, 1, _describe("SharedTransformer", args, "all"), False)
+    shared_shapes = calls.param_shapes(impl, "SharedTransformer", args, "all")
+    block_shapes = calls.param_shapes(impl, "TransformerBlock", c.dims)
+    [slot] = _layer_slots(shared_shapes, block_shapes, 1, calls.describe("SharedTransformer", args, "all"), False)
     params = random_params(shared_shapes, seed)
     return args, params, ot.get_layer(params, slot), slot, block_shapes
 
@@ -446,20 +373,20 @@ def test_shared_is_block_repeated(impl, case, seed, data_seed, scale):
     c = CASES[case]
     x = normal_array(data_seed, c.x_shape, scale)
     args, params, block_params, _, _ = _shared_setup(impl, c, seed)
-    shared = _apply(impl, "SharedTransformer", args, params, x, "all")
+    shared = calls.apply(impl, "SharedTransformer", args, params, x, "all")
     h = x
     for _ in range(c.num_layers):
-        h = _apply(impl, "TransformerBlock", c.dims, block_params, h)
+        h = calls.apply(impl, "TransformerBlock", c.dims, block_params, h)
     _, _, tol = ot.closest_layout(x, shared, ot.block_layouts(block_params, *c.dims), c.num_layers)
     assert_close(shared, h, combined((1.0, tol), (1.0, tol)),
-                 what=f"{_describe('SharedTransformer', args, 'all')} against its block applied {c.num_layers} times")
+                 what=f"{calls.describe('SharedTransformer', args, 'all')} against its block applied {c.num_layers} times")
 
 
 def _unshared_copy(impl, c, block_params):
     args = (c.num_layers, *c.dims)
-    shapes = _param_shapes(impl, "UnsharedTransformer", args)
-    block_shapes = _param_shapes(impl, "TransformerBlock", c.dims)
-    slots = _layer_slots(shapes, block_shapes, c.num_layers, _describe("UnsharedTransformer", args), True)
+    shapes = calls.param_shapes(impl, "UnsharedTransformer", args)
+    block_shapes = calls.param_shapes(impl, "TransformerBlock", c.dims)
+    slots = _layer_slots(shapes, block_shapes, c.num_layers, calls.describe("UnsharedTransformer", args), True)
     return args, ot.place_layers(shapes, slots, block_params), slots
 
 
@@ -474,11 +401,11 @@ def test_unshared_copy_equals_shared(impl, case, seed, data_seed):
     r = normal_array(data_seed + 1, c.x_shape)
     args, params, block_params, _, _ = _shared_setup(impl, c, seed)
     u_args, u_params, _ = _unshared_copy(impl, c, block_params)
-    shared, _ = _out_and_grad(impl, "SharedTransformer", args, params, x, r, "all")
-    unshared, _ = _out_and_grad(impl, "UnsharedTransformer", u_args, u_params, x, r)
+    shared, _ = calls.out_and_grad(impl, "SharedTransformer", args, params, x, r, "all")
+    unshared, _ = calls.out_and_grad(impl, "UnsharedTransformer", u_args, u_params, x, r)
     _, _, tol = ot.closest_layout(x, shared, ot.block_layouts(block_params, *c.dims), c.num_layers)
     assert_close(unshared, shared, combined((1.0, tol), (1.0, tol)),
-                 what=f"{_describe('UnsharedTransformer', u_args)} with the shared block in every layer, against the shared model")
+                 what=f"{calls.describe('UnsharedTransformer', u_args)} with the shared block in every layer, against the shared model")
 
 
 # Reverse mode through L blocks: each gradient entry is a sum over B*S positions of
@@ -507,8 +434,8 @@ def test_shared_grad_sums_layers(impl, case, seed, data_seed):
     r = normal_array(data_seed + 1, c.x_shape)
     args, params, block_params, slot, _ = _shared_setup(impl, c, seed)
     u_args, u_params, slots = _unshared_copy(impl, c, block_params)
-    _, shared_grads = _out_and_grad(impl, "SharedTransformer", args, params, x, r, "all")
-    _, unshared_grads = _out_and_grad(impl, "UnsharedTransformer", u_args, u_params, x, r)
+    _, shared_grads = calls.out_and_grad(impl, "SharedTransformer", args, params, x, r, "all")
+    _, unshared_grads = calls.out_and_grad(impl, "UnsharedTransformer", u_args, u_params, x, r)
     g_shared = ot.get_layer(shared_grads, slot)
     layers = [ot.get_layer(unshared_grads, s) for s in slots]
     total = jax.tree_util.tree_map(lambda *gs: np.sum([np.asarray(g, np.float64) for g in gs], axis=0), *layers)
@@ -532,27 +459,6 @@ def test_shared_grad_sums_layers(impl, case, seed, data_seed):
 FLOP_REL_TOL = 1e-3
 
 
-@functools.cache
-def _flops_cached(cls, args: tuple, share: str | None, x_shape: tuple, grad: bool) -> flops_mod.FlopCount:
-    model = cls(*args) if share is None else cls(*args, share=share)
-    x = jax.ShapeDtypeStruct(x_shape, jnp.float32)
-    params = _shapes_cached(cls, args, share)
-    if grad:
-        return flops_mod.count_flops(jax.grad(lambda p, x: jnp.sum(model.apply({"params": p}, x))), params, x)
-    return flops_mod.count_flops(lambda p, x: model.apply({"params": p}, x), params, x)
-
-
-def _flops(impl, export: str, args: tuple, c, share: str | None = None, grad: bool = False) -> flops_mod.FlopCount:
-    _param_shapes(impl, export, args, share)  # init failures are reported as such
-    what = f"{_describe(export, args, share)}: {'gradient' if grad else 'forward'} lowered for cost analysis"
-    with impl.running(what):
-        count = _flops_cached(impl.get(export), args, share, c.x_shape, grad)
-    if not count.exact:
-        raise AssertionError(f"{what}: {count.while_loops} while loop(s) that are not lax.scan remain; XLA counts a "
-                             f"loop body once, so FLOPs cannot be compared")
-    return count
-
-
 @claim("04-flops-forward-unchanged-by-sharing", document=DOC, section=SEC_FLOPS,
        title="Forward FLOPs (XLA cost analysis, scans unrolled) are the same for the unshared model and every sharing mode",
        hint=f"Sharing reuses weights but still runs L blocks; a model that skips or repeats a layer changes the count "
@@ -563,10 +469,10 @@ def _flops(impl, export: str, args: tuple, c, share: str | None = None, grad: bo
 def test_flops_forward_equal(impl, case, share):
     c = CASES[case]
     args = (c.num_layers, *c.dims)
-    base = _flops(impl, "UnsharedTransformer", args, c)
-    got = _flops(impl, "SharedTransformer", args, c, share)
+    base = calls.flops(impl, "UnsharedTransformer", args, c.x_shape)
+    got = calls.flops(impl, "SharedTransformer", args, c.x_shape, share)
     assert abs(got.flops - base.flops) <= FLOP_REL_TOL * base.flops, (
-        f"forward FLOPs: {_describe('SharedTransformer', args, share)} {got.flops:,.0f} "
+        f"forward FLOPs: {calls.describe('SharedTransformer', args, share)} {got.flops:,.0f} "
         f"({got.scans_unrolled} scan(s) unrolled), unshared {base.flops:,.0f}; relative difference "
         f"{(got.flops - base.flops) / base.flops:+.3g} exceeds {FLOP_REL_TOL:g} ({c})")
 
@@ -580,8 +486,8 @@ def test_flops_forward_equal(impl, case, share):
 def test_flops_backward_no_saving(impl, case):
     c = CASES[case]
     args = (c.num_layers, *c.dims)
-    base = _flops(impl, "UnsharedTransformer", args, c, grad=True)
-    got = _flops(impl, "SharedTransformer", args, c, "all", grad=True)
+    base = calls.flops(impl, "UnsharedTransformer", args, c.x_shape, grad=True)
+    got = calls.flops(impl, "SharedTransformer", args, c.x_shape, "all", grad=True)
     accumulation = (c.num_layers - 1) * ot.block_params(c.d_model, c.d_ff)
     assert got.flops >= base.flops, (
         f"gradient FLOPs: shared {got.flops:,.0f} < unshared {base.flops:,.0f} (difference "
@@ -592,7 +498,7 @@ def test_flops_backward_no_saving(impl, case):
 
 def _doc_count(model, d: int) -> int:
     shapes = abstract_init(model, (1, 2, d))
-    return _count(shapes["params"])[0]
+    return calls.count(shapes["params"])[0]
 
 
 _doc_count_cached = functools.cache(lambda cls, args: _doc_count(cls(*args), args[-3]))
@@ -601,7 +507,7 @@ _doc_count_cached = functools.cache(lambda cls, args: _doc_count(cls(*args), arg
 @functools.cache
 def _mha_count(d: int, heads: int) -> int:
     mha = nn.MultiHeadDotProductAttention(num_heads=heads, qkv_features=d, out_features=d)
-    return _count(abstract_init(mha, (1, 2, d), (1, 2, d))["params"])[0]
+    return calls.count(abstract_init(mha, (1, 2, d), (1, 2, d))["params"])[0]
 
 
 @claim("04-fw-block-params-formula", document=DOC, section=SEC_PARAMS,
