@@ -115,20 +115,21 @@ def properties_table(props: Iterable[Any]) -> None:
     console.print(f"{n} properties")
 
 
-def print_kill_matrix(matrix: dict[str, Any]) -> None:
-    table = Table(header_style="bold", title="mutants")
-    for col in ("mutant", "doc", "defect", "killed by"):
+def _mutant_table(title: str, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> Table:
+    """One row per mutant: name, document, what it changes, the properties that rejected it."""
+    table = Table(header_style="bold", title=title)
+    for col in columns:
         table.add_column(col, overflow="fold")
-    for m in matrix["mutants"]:
-        killers = ", ".join(m["killed_by"]) or "[bold red]survived[/]"
-        table.add_row(m["name"], m["document"], m["defect"], killers)
-    console.print(table)
-    flax = Table(header_style="bold", title="Flax mutants (each patches Flax in a process of its own)")
-    for col in ("Flax mutant", "doc", "changed behaviour", "killed by"):
-        flax.add_column(col, overflow="fold")
-    for m in matrix.get("flax_mutants", []):
-        flax.add_row(m["name"], m["document"], m["defect"], ", ".join(m["killed_by"]) or "[bold red]survived[/]")
-    console.print(flax)
+    for m in rows:
+        table.add_row(m["name"], m["document"], m["defect"], ", ".join(m["killed_by"]) or "[bold red]survived[/]")
+    return table
+
+
+def print_kill_matrix(matrix: dict[str, Any]) -> None:
+    console.print(_mutant_table("mutants", ("mutant", "doc", "defect", "killed by"), matrix["mutants"]))
+    console.print(_mutant_table("Flax mutants (each patches Flax in a process of its own)",
+                                ("Flax mutant", "doc", "changed behaviour", "killed by"),
+                                matrix.get("flax_mutants", [])))
     idle = [p["id"] for p in matrix["properties"] if not p["kills"] and not p.get("fails_on_flax")]
     if idle:
         console.print(f"[yellow]properties that killed no mutant and fail on no Flax release:[/] {', '.join(idle)}")
