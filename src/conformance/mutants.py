@@ -43,9 +43,9 @@ def _modules(package: str) -> list[str]:
     return sorted(f"{package}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
 
 
-def discover_mutants(package: str = MUTANT_PACKAGE) -> list[Mutant]:
+def discover_mutants(package: str = MUTANT_PACKAGE, also_required: tuple[str, ...] = ()) -> list[Mutant]:
     out = []
-    required = ("DOCUMENT", "DEFECT", "CAUGHT_BY") + (("patch",) if package == FLAX_MUTANT_PACKAGE else ())
+    required = ("DOCUMENT", "DEFECT", "CAUGHT_BY", *also_required)
     for target in _modules(package):
         module = importlib.import_module(target)
         missing = [a for a in required if not hasattr(module, a)]
@@ -57,7 +57,7 @@ def discover_mutants(package: str = MUTANT_PACKAGE) -> list[Mutant]:
 
 
 def discover_flax_mutants() -> list[Mutant]:
-    return discover_mutants(FLAX_MUTANT_PACKAGE)
+    return discover_mutants(FLAX_MUTANT_PACKAGE, also_required=("patch",))
 
 
 def run_flax_mutants(mutants: list[Mutant], *, profile: str, workers: int,
