@@ -1,7 +1,7 @@
 """Workers share no compilation cache, so the properties of a document run on one worker.
 
-`conformance run` passes ``--dist loadgroup`` and the plugin marks every property
-with its group (pytest_plugin._group). Nothing fails when grouping silently stops
+`conformance run` passes ``--dist loadgroup`` (pytest_plugin.xdist_args) and the
+plugin marks every property with its group (pytest_plugin._group). Nothing fails when grouping silently stops
 working (pytest 9.2 with pytest-xdist 3.8 ignores the groups, pytest-xdist#1386);
 the run just compiles every shared program twice. This test notices.
 """
@@ -13,12 +13,13 @@ import subprocess
 import sys
 
 from conftest import REPO
+from conformance.pytest_plugin import xdist_args
 
 
 def test_each_document_runs_on_one_worker():
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "properties", "-p", "no:cacheprovider", "-v", "-n", "2",
-         "--dist", "loadgroup", "--conformance-profile", "dev", "--only", "03-*", "--only", "05-*"],
+        [sys.executable, "-m", "pytest", "properties", "-p", "no:cacheprovider", "-v", *xdist_args(2),
+         "--conformance-profile", "dev", "--only", "03-*", "--only", "05-*"],
         cwd=REPO, capture_output=True, text=True, timeout=300)
     ran = re.findall(r"^\[(gw\d+)\] .*? (properties/\S+)", proc.stdout, re.M)
     assert len(ran) >= 10, f"too few properties ran:\n{proc.stdout[-3000:]}"
