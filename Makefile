@@ -29,7 +29,7 @@ mutants: $(STAMP)
 	$(BIN)/conformance mutants
 
 bench: $(STAMP)
-	$(BIN)/python -m conformance.bench
+	$(BIN)/python -m conformance.commands.bench
 
 # The release matrix: builds one cached uv environment per Flax release (slow; not part of make test).
 MATRIX_RELEASES ?= 0.8.5 0.10.7 0.11.2 0.12.0 0.12.1 0.12.8

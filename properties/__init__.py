@@ -1,5 +1,6 @@
-"""The property catalogue, one module per document.
+"""The property catalogue, one package per document.
 
-Each ``test_NN_*.py`` module holds the claims of document NN as Hypothesis
-tests registered with :func:`conformance.registry.claim`.
+Each ``docNN_*`` package holds document NN's section names, constructions,
+oracles and strategies, and its properties in ``test_*.py`` modules, as
+Hypothesis tests registered with :func:`conformance.engine.registry.claim`.
 """

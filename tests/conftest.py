@@ -16,7 +16,7 @@ FAULTS = Path(__file__).resolve().parent / "faults"
 
 def run_cli(*args: str, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the `conformance` CLI in a fresh process, as a user would."""
-    return subprocess.run([sys.executable, "-m", "conformance.cli", *args], cwd=REPO, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "conformance", *args], cwd=REPO, capture_output=True,
                           text=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 

@@ -6,7 +6,7 @@ import jax
 import numpy as np
 import pytest
 
-from conformance.assertions import assert_tree_shapes
+from conformance.kit.assertions import assert_tree_shapes
 
 
 def _abstract(*shape):

@@ -1,6 +1,6 @@
 """The suite's compiled constructions and calls give exactly what Flax gives when called eagerly.
 
-Properties build their expected parameters under jit (conformance.constructions)
+Properties build their expected parameters under jit (each document's constructions module)
 and call implementations' modules under jit or nnx.jit (conformance.compiled) so
 that a run compiles once per shape. These tests hold that to the eager
 construction a document's reader would write, so the speed-up cannot change a
@@ -16,7 +16,11 @@ import pytest
 from flax import linen as nn
 from flax import nnx
 
-from conformance import compiled, constructions
+from conformance.kit import compiled
+from properties.doc01_shared_dense import constructions as doc01
+from properties.doc02_vmap import constructions as doc02
+from properties.doc03_nnx_bridge import constructions as doc03
+from properties.doc05_nnx_state import constructions as doc05
 
 CASES = [(0, 3, 3), (7, 8, 3), (2**31 - 1, 1, 32)]  # (seed, in, out): the largest seed the strategies draw
 
@@ -24,11 +28,11 @@ CASES = [(0, 3, 3), (7, 8, 3), (2**31 - 1, 1, 32)]  # (seed, in, out): the large
 @pytest.mark.parametrize("seed, in_dim, features", CASES)
 def test_linen_constructions_equal_eager_init(seed, in_dim, features):
     eager = nn.Dense(features).init(jax.random.PRNGKey(seed), jnp.zeros((1, in_dim)))["params"]
-    built = constructions.dense_params(seed, in_dim, features)
+    built = doc02.dense_params(seed, in_dim, features)
     for name in ("kernel", "bias"):
         np.testing.assert_array_equal(built[name], eager[name], err_msg=f"dense_params {name}")
-    doc = constructions.DocSharedDense(features).init(jax.random.PRNGKey(seed), jnp.zeros((1, features)))
-    built = constructions.shared_dense_params(seed, features)
+    doc = doc01.DocSharedDense(features).init(jax.random.PRNGKey(seed), jnp.zeros((1, features)))
+    built = doc01.shared_dense_params(seed, features)
     for name in ("kernel", "bias"):
         np.testing.assert_array_equal(built[name], doc["params"]["shared"][name], err_msg=f"shared_dense_params {name}")
 
@@ -36,9 +40,9 @@ def test_linen_constructions_equal_eager_init(seed, in_dim, features):
 @pytest.mark.parametrize("seed, in_dim, features", CASES)
 def test_nnx_constructions_equal_eager_construction(seed, in_dim, features):
     eager = nnx.Linear(in_dim, features, use_bias=False, rngs=nnx.Rngs(seed))
-    np.testing.assert_array_equal(constructions.nnx_linear_kernel(seed, in_dim, features), eager.kernel[...])
+    np.testing.assert_array_equal(doc03.nnx_linear_kernel(seed, in_dim, features), eager.kernel[...])
     draw = jax.random.normal(nnx.Rngs(seed).params(), (in_dim, features))
-    np.testing.assert_array_equal(constructions.multi_param_normal_draw(seed, in_dim, features), draw)
+    np.testing.assert_array_equal(doc05.multi_param_normal_draw(seed, in_dim, features), draw)
 
 
 class _Counter(nnx.Module):

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from flax import linen as nn
 
-from conformance import flops, oracles_transformer as ot
-from conformance.constructions_transformer import DocBlock, DocScanShared, DocShared, DocUnshared
-from conformance.strategies_transformer import CASES, random_params
+from conformance.kit import flops
+from properties.doc04_cross_layer import counts, layout, nonlinearities, oracle
+from properties.doc04_cross_layer.constructions import DocBlock, DocScanShared, DocShared, DocUnshared
+from properties.doc04_cross_layer.strategies import CASES, random_params
 
 
 def _tanh_chain(w, x, length=4):
@@ -99,13 +100,13 @@ def test_shared_scan_and_loop_have_equal_unrolled_flops():
 
 def test_formulas_at_the_documents_size():
     L, d, d_ff = 12, 512, 2048
-    assert ot.attention_params(d) == 1_050_624
-    assert ot.ffn_params(d, d_ff) == 2_099_712
-    assert ot.block_params(d, d_ff) == 3_152_384
-    assert ot.model_params(None, L, d, d_ff) == 37_828_608
-    assert ot.model_params("all", L, d, d_ff) == 3_152_384
-    assert ot.model_params("ffn", L, d, d_ff) == 14_731_776
-    assert ot.model_params("attention", L, d, d_ff) == 26_271_744
+    assert counts.attention_params(d) == 1_050_624
+    assert counts.ffn_params(d, d_ff) == 2_099_712
+    assert counts.block_params(d, d_ff) == 3_152_384
+    assert counts.model_params(None, L, d, d_ff) == 37_828_608
+    assert counts.model_params("all", L, d, d_ff) == 3_152_384
+    assert counts.model_params("ffn", L, d, d_ff) == 14_731_776
+    assert counts.model_params("attention", L, d, d_ff) == 26_271_744
     # The document prints 50,468,352 and 4,205,824: not these, and not a ratio of 12.
     assert 50_468_352 != 12 * 4_205_824
 
@@ -118,9 +119,9 @@ def test_formulas_match_flax(case):
     def count(model):
         return sum(int(np.prod(v.shape)) for v in jax.tree_util.tree_leaves(jax.eval_shape(model.init, jax.random.PRNGKey(0), x)))
 
-    assert count(DocBlock(*c.dims)) == ot.block_params(c.d_model, c.d_ff)
-    assert count(DocUnshared(c.num_layers, *c.dims)) == ot.model_params(None, c.num_layers, c.d_model, c.d_ff)
-    assert count(DocShared(c.num_layers, *c.dims)) == ot.model_params("all", c.num_layers, c.d_model, c.d_ff)
+    assert count(DocBlock(*c.dims)) == counts.block_params(c.d_model, c.d_ff)
+    assert count(DocUnshared(c.num_layers, *c.dims)) == counts.model_params(None, c.num_layers, c.d_model, c.d_ff)
+    assert count(DocShared(c.num_layers, *c.dims)) == counts.model_params("all", c.num_layers, c.d_model, c.d_ff)
 
 
 # --- census and layer slots --------------------------------------------------------------
@@ -131,8 +132,8 @@ def _shapes(model, c):
 
 def test_census_finds_a_blocks_pieces_and_nothing_else():
     c = CASES[1]
-    found = ot.census(_shapes(DocBlock(*c.dims), c), *c.dims)
-    assert [found.count(p) for p in ot.PIECES] == [1, 1, 1, 2] and not found.stray and not found.stacked()
+    found = layout.census(_shapes(DocBlock(*c.dims), c), *c.dims)
+    assert [found.count(p) for p in layout.PIECES] == [1, 1, 1, 2] and not found.stray and not found.stacked()
 
 
 def test_census_counts_stacked_pieces():
@@ -150,28 +151,28 @@ def test_census_counts_stacked_pieces():
             return body(name="layers")(x, None)[0]
 
     shapes = _shapes(Stacked(), c)
-    found = ot.census(shapes, *c.dims)
+    found = layout.census(shapes, *c.dims)
     L = c.num_layers
-    assert [found.count(p) for p in ot.PIECES] == [L, L, L, 2 * L] and found.stacked()
+    assert [found.count(p) for p in layout.PIECES] == [L, L, L, 2 * L] and found.stacked()
     block = _shapes(DocBlock(*c.dims), c)
-    slots = ot.find_layers(shapes, block)
+    slots = layout.find_layers(shapes, block)
     assert slots == [("/layers/b", i) for i in range(L)]
     values = random_params(block, 0)
-    placed = ot.place_layers(shapes, slots, values)
+    placed = layout.place_layers(shapes, slots, values)
     for s in slots:
-        got = ot.get_layer(placed, s)
+        got = layout.get_layer(placed, s)
         assert all(np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(values)))
 
 
 def test_find_layers_in_an_unshared_model():
     c = CASES[2]
-    slots = ot.find_layers(_shapes(DocUnshared(c.num_layers, *c.dims), c), _shapes(DocBlock(*c.dims), c))
+    slots = layout.find_layers(_shapes(DocUnshared(c.num_layers, *c.dims), c), _shapes(DocBlock(*c.dims), c))
     assert slots == [(f"/layers_{i}", None) for i in range(c.num_layers)]
 
 
 def test_census_rejects_equal_widths():
     with pytest.raises(ValueError):
-        ot.census({}, 4, 2, 4)
+        layout.census({}, 4, 2, 4)
 
 
 def test_block_layouts_reject_a_block_without_attention_biases():
@@ -179,7 +180,7 @@ def test_block_layouts_reject_a_block_without_attention_biases():
     shapes = dict(_shapes(DocBlock(*c.dims), c))
     shapes["attention"] = {k: {"kernel": v["kernel"]} for k, v in shapes["attention"].items()}
     with pytest.raises(AssertionError, match="attention x0"):
-        ot.block_layouts(random_params(shapes, 0), *c.dims)
+        layout.block_layouts(random_params(shapes, 0), *c.dims)
 
 
 # --- the oracle ------------------------------------------------------------------------------
@@ -191,22 +192,23 @@ def test_oracle_matches_flax_within_its_bound(case):
     params = random_params(_shapes(model, c), case)
     x = np.random.default_rng(case).standard_normal(c.x_shape).astype(np.float32)
     y = np.asarray(jax.jit(model.apply)({"params": params}, x))
-    layouts = ot.block_layouts(params, *c.dims)
+    layouts = layout.block_layouts(params, *c.dims)
     assert len(layouts) == 2
-    _, expected, tol = ot.closest_layout(x, y, layouts)
+    match = oracle.closest_layout(x, y, layouts)
+    expected, tol = match.expected, match.tolerance
     assert (np.abs(y - expected) <= tol.bound).all()
     assert tol.bound.max() < 1e-2, "the bound is too loose to mean anything"
     # Pre-LN is far outside it.
     p = layouts[0]
-    wrong = ot.block(ot.layer_norm(x, 1e-5)[0], p) + x
+    wrong = oracle.block(oracle.layer_norm(x, 1e-5)[0], p) + x
     assert (np.abs(wrong - expected) > tol.bound).any()
 
 
 def test_oracle_variants_differ_by_the_documented_amounts():
     x = np.linspace(-6, 6, 10001)
-    gap = np.abs(ot.gelu_tanh(x) - ot.gelu_exact(x)).max()
+    gap = np.abs(nonlinearities.gelu_tanh(x) - nonlinearities.gelu_exact(x)).max()
     assert 4.5e-4 < gap < 5e-4
     rows = np.random.default_rng(0).standard_normal((3, 8)) * 10 ** -2.5
-    a, _ = ot.layer_norm(rows, 1e-6)
-    b, _ = ot.layer_norm(rows, 1e-5)
+    a, _ = oracle.layer_norm(rows, 1e-6)
+    b, _ = oracle.layer_norm(rows, 1e-5)
     assert np.abs(a).max() / np.abs(b).max() > 1.2

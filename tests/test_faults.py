@@ -108,7 +108,7 @@ def test_interrupted_run_leaves_a_valid_partial_report(report_path):
 
     from conftest import REPO
 
-    proc = subprocess.Popen([sys.executable, "-m", "conformance.cli", "run", "--impl", str(FAULTS / "hangs.py"),
+    proc = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--impl", str(FAULTS / "hangs.py"),
                              "--only", PROPERTY, "--only", OTHER, "--timeout", "300", "--json", str(report_path)],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120

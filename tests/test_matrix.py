@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from conformance import matrix, matrix_render
-from conformance.matrix import Expected, Pair
+from conformance.commands.releases import command, environments, execution, pairs, results
+from conformance.commands.releases import render as matrix_render
+from conformance.commands.releases.execution import Expected
+from conformance.commands.releases.pairs import Pair
+from conformance.engine import runner
 
 SAMPLE = Path(__file__).parent / "data" / "matrix_sample.json"
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,14 +28,14 @@ def sample() -> dict:
 
 def _parse(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    matrix.add_arguments(parser)
+    command.add_arguments(parser)
     return parser.parse_args(list(argv))
 
 
 # --------------------------------------------------------------------------- compat table
 
 def test_shipped_table_has_the_verified_pairs():
-    table = matrix.load_compat()
+    table = pairs.load_compat()
     assert {v: (p.jax, p.jaxlib) for v, p in table.items() if v in
             ("0.8.5", "0.10.7", "0.11.2", "0.12.0", "0.12.1", "0.12.8")} == {
         "0.8.5": ("0.4.30", "0.4.30"), "0.10.7": ("0.6.2", "0.6.2"), "0.11.2": ("0.7.1", "0.7.1"),
@@ -40,24 +43,24 @@ def test_shipped_table_has_the_verified_pairs():
 
 
 def test_the_lock_release_uses_the_lock_jax():
-    lock = matrix.lock_pins((ROOT / "requirements.lock").read_text())
-    for pair in matrix.load_compat().values():
+    lock = pairs.lock_pins((ROOT / "requirements.lock").read_text())
+    for pair in pairs.load_compat().values():
         if f"flax=={pair.flax}" == lock["flax"]:
             assert (f"jax=={pair.jax}", f"jaxlib=={pair.jaxlib}") == (lock["jax"], lock["jaxlib"])
 
 
 def test_missing_pair_is_one_line_that_says_what_to_add():
-    with pytest.raises(matrix.UsageError) as err:
-        matrix.pairs_for(["0.12.8", "0.9.9"], matrix.load_compat())
+    with pytest.raises(runner.UsageError) as err:
+        pairs.pairs_for(["0.12.8", "0.9.9"], pairs.load_compat())
     message = str(err.value)
     assert "\n" not in message
-    assert "flax 0.9.9" in message and "src/conformance/compat.toml" in message
+    assert "flax 0.9.9" in message and pairs.COMPAT_FILE in message
     assert '[flax."0.9.9"]' in message and 'jax = "' in message and 'jaxlib = "' in message
 
 
 def test_missing_pair_exits_2_before_building_anything(capsys, tmp_path):
-    code = matrix.run(_parse("--flax", "0.12.8", "0.0.1", "--cache-dir", str(tmp_path)))
-    assert code == matrix.EXIT_USAGE
+    code = command.run(_parse("--flax", "0.12.8", "0.0.1", "--cache-dir", str(tmp_path)))
+    assert code == runner.EXIT_USAGE
     err = capsys.readouterr().err
     assert "no jax/jaxlib pair for flax 0.0.1" in err
     assert list(tmp_path.iterdir()) == []
@@ -70,18 +73,18 @@ def test_usage_errors_exit_2():
     with pytest.raises(SystemExit) as bad_profile:
         _parse("--flax", "0.12.8", "--profile", "nope")
     assert bad_profile.value.code == 2
-    assert matrix.run(_parse("--flax", "0.12.8", "-n", "-1")) == matrix.EXIT_USAGE
-    assert matrix.run(_parse("--flax", "0.12.8", "--release-timeout", "0")) == matrix.EXIT_USAGE
+    assert command.run(_parse("--flax", "0.12.8", "-n", "-1")) == runner.EXIT_USAGE
+    assert command.run(_parse("--flax", "0.12.8", "--release-timeout", "0")) == runner.EXIT_USAGE
 
 
 def test_a_table_entry_needs_jax_and_jaxlib():
-    with pytest.raises(matrix.UsageError, match="lacks jaxlib"):
-        matrix.parse_compat('[flax."1.0"]\njax = "0.5.0"\n')
+    with pytest.raises(runner.UsageError, match="lacks jaxlib"):
+        pairs.parse_compat('[flax."1.0"]\njax = "0.5.0"\n')
 
 
 def test_repeated_versions_run_once():
-    table = matrix.parse_compat('[flax."1.0"]\njax = "1"\njaxlib = "1"\n')
-    assert [p.flax for p in matrix.pairs_for(["1.0", "1.0"], table)] == ["1.0"]
+    table = pairs.parse_compat('[flax."1.0"]\njax = "1"\njaxlib = "1"\n')
+    assert [p.flax for p in pairs.pairs_for(["1.0", "1.0"], table)] == ["1.0"]
 
 
 # --------------------------------------------------------------------------- requirements and cache
@@ -99,58 +102,58 @@ rich==15.0.0
 
 
 def test_requirements_pin_the_pair_and_the_lock():
-    reqs = matrix.requirements(Pair("0.12.8", "0.10.2", "0.10.2"), matrix.lock_pins(LOCK))
-    assert reqs == sorted(reqs, key=matrix.requirement_name)
+    reqs = pairs.requirements(Pair("0.12.8", "0.10.2", "0.10.2"), pairs.lock_pins(LOCK))
+    assert reqs == sorted(reqs, key=pairs.requirement_name)
     assert {"flax==0.12.8", "jax==0.10.2", "jaxlib==0.10.2", "chex==0.1.92", "hypothesis==6.170.15",
             "numpy==2.4.6", "pytest==9.2.0", "pytest-xdist==3.8.0", "rich==15.0.0"} == set(reqs)
 
 
 def test_a_compat_pin_replaces_the_lock_pin():
-    reqs = matrix.requirements(Pair("0.8.5", "0.4.30", "0.4.30", pins=("chex==0.1.90", "Numpy<2")),
-                               matrix.lock_pins(LOCK))
+    reqs = pairs.requirements(Pair("0.8.5", "0.4.30", "0.4.30", pins=("chex==0.1.90", "Numpy<2")),
+                               pairs.lock_pins(LOCK))
     assert "chex==0.1.90" in reqs and "chex==0.1.92" not in reqs
     assert "Numpy<2" in reqs and "numpy==2.4.6" not in reqs
 
 
 def test_a_dependency_missing_from_the_lock_is_left_unpinned():
-    reqs = matrix.requirements(Pair("1.0", "1", "1"), {})
+    reqs = pairs.requirements(Pair("1.0", "1", "1"), {})
     assert "rich" in reqs and "pytest-xdist" in reqs
 
 
 def test_cache_key_is_stable_and_tracks_pins_and_python():
     reqs = ["flax==0.12.8", "jax==0.10.2", "jaxlib==0.10.2"]
-    key = matrix.cache_key(reqs, "CPython 3.11.7 x86_64")
-    assert key == matrix.cache_key(list(reversed(reqs)), "CPython 3.11.7 x86_64")
-    assert key != matrix.cache_key(reqs + ["numpy<2"], "CPython 3.11.7 x86_64")
-    assert key != matrix.cache_key(reqs, "CPython 3.12.1 x86_64")
+    key = environments.cache_key(reqs, "CPython 3.11.7 x86_64")
+    assert key == environments.cache_key(list(reversed(reqs)), "CPython 3.11.7 x86_64")
+    assert key != environments.cache_key(reqs + ["numpy<2"], "CPython 3.11.7 x86_64")
+    assert key != environments.cache_key(reqs, "CPython 3.12.1 x86_64")
     assert re.fullmatch(r"[0-9a-f]{16}", key)
-    assert matrix.env_name(Pair("0.12.8", "0.10.2", "0.10.2")) == "flax-0.12.8-jax-0.10.2"
+    assert environments.env_name(Pair("0.12.8", "0.10.2", "0.10.2")) == "flax-0.12.8-jax-0.10.2"
 
 
 def test_an_env_is_reused_only_with_a_matching_stamp(tmp_path):
     env = tmp_path / "flax-1.0-jax-1"
-    assert not matrix.env_is_current(env, "abc")
+    assert not environments.env_is_current(env, "abc")
     (env / "bin").mkdir(parents=True)
     (env / "bin" / "python").touch()
-    assert not matrix.env_is_current(env, "abc")  # no stamp: a torn build
-    (env / matrix.STAMP).write_text(json.dumps({"key": "abc"}))
-    assert matrix.env_is_current(env, "abc")
-    assert not matrix.env_is_current(env, "abd")
-    (env / matrix.STAMP).write_text("{not json")
-    assert not matrix.env_is_current(env, "abc")
+    assert not environments.env_is_current(env, "abc")  # no stamp: a torn build
+    (env / environments.STAMP).write_text(json.dumps({"key": "abc"}))
+    assert environments.env_is_current(env, "abc")
+    assert not environments.env_is_current(env, "abd")
+    (env / environments.STAMP).write_text("{not json")
+    assert not environments.env_is_current(env, "abc")
 
 
 def test_pytest_command_runs_properties_with_the_ci_profile(tmp_path):
     args = _parse("--flax", "0.12.8")
-    cmd = matrix.pytest_command(Path("/env/bin/python"), ROOT, args, tmp_path / "r.json")
+    cmd = execution.pytest_command(Path("/env/bin/python"), ROOT, args, tmp_path / "r.json")
     assert cmd[:4] == ["/env/bin/python", "-m", "pytest", str(ROOT / "properties")]
     assert cmd[cmd.index("--conformance-profile") + 1] == "ci"
     assert cmd[cmd.index("--impl") + 1] == "implementations.reference"
-    assert "-p" in cmd and "conformance.pytest_plugin" in cmd and "--kind" not in cmd
+    assert "-p" in cmd and "conformance.engine.plugin" in cmd and "--kind" not in cmd
     assert cmd[cmd.index("-n") + 1] == "2" and cmd[cmd.index("--conformance-timeout") + 1] == "120"
-    autoloaded = matrix.pytest_command(Path("/env/bin/python"), ROOT, _parse("--flax", "1", "-n", "0", "--only", "01-*"),
+    autoloaded = execution.pytest_command(Path("/env/bin/python"), ROOT, _parse("--flax", "1", "-n", "0", "--only", "01-*"),
                                        tmp_path / "r.json", autoload=True)
-    assert "conformance.pytest_plugin" not in autoloaded
+    assert "conformance.engine.plugin" not in autoloaded
     assert "-n" not in autoloaded and autoloaded[autoloaded.index("--only") + 1] == "01-*"
 
 
@@ -166,9 +169,9 @@ REPORT = {"results": [{"id": "01-a", "title": "A", "status": "passed", "message"
 def test_unreported_properties_of_an_uncollectable_module_are_errors():
     output = ("ERROR ../../work/main/properties/test_02_y.py - ImportError: cannot import name 'x' from 'flax.nnx'\n"
               "1 passed, 1 error in 3.1s\n")
-    results = matrix.release_results(EXPECTED, REPORT, 1, output, 60)
-    by_id = {r["id"]: r for r in results}
-    assert [r["id"] for r in results] == ["01-a", "02-b", "03-c"]
+    column = results.release_results(EXPECTED, REPORT, 1, output, 60)
+    by_id = {r["id"]: r for r in column}
+    assert [r["id"] for r in column] == ["01-a", "02-b", "03-c"]
     assert by_id["01-a"]["status"] == "passed"
     assert by_id["02-b"]["status"] == "error"
     assert "properties/test_02_y.py cannot be collected" in by_id["02-b"]["message"]
@@ -177,28 +180,28 @@ def test_unreported_properties_of_an_uncollectable_module_are_errors():
 
 
 def test_unreported_properties_after_a_timeout_or_a_crash():
-    assert {r["status"] for r in matrix.release_results(EXPECTED, REPORT, None, "", 60)[1:]} == {"timeout"}
-    crashed = matrix.release_results(EXPECTED, REPORT, -11, "", 60)[1:]
+    assert {r["status"] for r in results.release_results(EXPECTED, REPORT, None, "", 60)[1:]} == {"timeout"}
+    crashed = results.release_results(EXPECTED, REPORT, -11, "", 60)[1:]
     assert {r["status"] for r in crashed} == {"crashed"} and "signal 11" in crashed[0]["message"]
-    nothing = matrix.release_results(EXPECTED, None, 3, "INTERNALERROR> x\nValueError: Plugin already registered\n{...}", 60)
+    nothing = results.release_results(EXPECTED, None, 3, "INTERNALERROR> x\nValueError: Plugin already registered\n{...}", 60)
     assert {r["status"] for r in nothing} == {"error"}
     assert "ValueError: Plugin already registered" in nothing[0]["message"]
 
 
 def test_exit_code_is_1_only_for_verdicts_outside_the_expectations(sample):
-    assert matrix.exit_code(sample) == matrix.EXIT_REGRESSION
-    assert {(v, r["id"]) for v, r in matrix.regressions(sample)} == {
+    assert results.exit_code(sample) == runner.EXIT_FAILED
+    assert {(v, r["id"]) for v, r in results.regressions(sample)} == {
         ("0.8.5", "03-fw-kernels-are-in-by-out"), ("0.8.5", "05-split-merge-keeps-state"),
         ("0.8.5", "02-forward-matches-construction"), ("0.10.7", "02-forward-matches-construction")}
     for version in sample["versions"]:
         for r in version["results"]:
             if r["status"] in ("failed", "error", "crashed", "timeout"):
                 r["status"] = "expected_divergence"
-    assert matrix.exit_code(sample) == matrix.EXIT_OK
+    assert results.exit_code(sample) == runner.EXIT_OK
 
 
 def test_summary_counts_every_status(sample):
-    counts = matrix.summarize(sample["versions"][0]["results"])
+    counts = results.summarize(sample["versions"][0]["results"])
     assert counts == {"passed": 4, "failed": 0, "error": 2, "timeout": 0, "crashed": 1, "not_provided": 0,
                       "expected_divergence": 1}
 
@@ -283,4 +286,4 @@ def test_reports_of_a_clean_matrix():
                            "results": [{"id": "01-a", "title": "A", "status": "passed", "message": ""}]}]}
     assert "every divergence is an expected one" in matrix_render.markdown(clean)
     assert "None: every claim holds" in matrix_render.html(clean)
-    assert matrix.exit_code(clean) == matrix.EXIT_OK
+    assert results.exit_code(clean) == runner.EXIT_OK

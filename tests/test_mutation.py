@@ -13,8 +13,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import read, run_cli
-from conformance.mutants import discover_flax_mutants, discover_mutants
-from conformance.registry import discover
+from conformance.commands.kill_table import discover_flax_mutants, discover_mutants
+from conformance.engine.registry import discover
 
 # Implementation properties that no single-defect mutant can reach, with the reason.
 # Reviewed: keep this empty unless a mutant truly cannot exist.
@@ -22,8 +22,8 @@ UNREACHABLE: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
-def matrix(tmp_path_factory):
-    path = tmp_path_factory.mktemp("mutants") / "matrix.json"
+def table(tmp_path_factory):
+    path = tmp_path_factory.mktemp("mutants") / "kill_table.json"
     proc = run_cli("mutants", "--profile", "ci", "--json", str(path), timeout=1800)
     assert path.exists(), f"conformance mutants wrote no report\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     data = read(path)
@@ -50,32 +50,32 @@ def test_flax_mutants_state_their_change_and_name_framework_properties():
 
 
 @pytest.mark.parametrize("kind", ["mutants", "flax_mutants"])
-def test_every_mutant_is_killed_by_the_properties_meant_to_catch_it(matrix, kind):
-    survivors = [m["name"] for m in matrix[kind] if not m["killed"]]
+def test_every_mutant_is_killed_by_the_properties_meant_to_catch_it(table, kind):
+    survivors = [m["name"] for m in table[kind] if not m["killed"]]
     assert not survivors, f"{kind} that no property rejects: {survivors}"
-    missed = {m["name"]: m["missed_expected"] for m in matrix[kind] if m["missed_expected"]}
+    missed = {m["name"]: m["missed_expected"] for m in table[kind] if m["missed_expected"]}
     assert not missed, f"{kind} not rejected by the property declared in their CAUGHT_BY: {missed}"
 
 
-def test_every_conforming_variant_passes(matrix):
-    rejected = {c["name"]: c["rejected_by"] for c in matrix["conforming"] if not c["passed"]}
+def test_every_conforming_variant_passes(table):
+    rejected = {c["name"]: c["rejected_by"] for c in table["conforming"] if not c["passed"]}
     assert not rejected, f"conforming implementations rejected: {rejected}"
 
 
-def test_every_implementation_property_kills_a_mutant(matrix):
-    idle = [p["id"] for p in matrix["properties"]
+def test_every_implementation_property_kills_a_mutant(table):
+    idle = [p["id"] for p in table["properties"]
             if p["kind"] == "implementation" and not p["kills"] and p["id"] not in UNREACHABLE]
     assert not idle, (f"properties that reject no mutant: {idle}. Add a mutant in implementations/mutants/ "
                       "whose CAUGHT_BY names the property, or record why none can exist in UNREACHABLE.")
 
 
-def test_every_framework_property_is_proven_by_a_flax_mutant_or_a_release(matrix):
-    framework = [p for p in matrix["properties"] if p["kind"] == "framework"]
+def test_every_framework_property_is_proven_by_a_flax_mutant_or_a_release(table):
+    framework = [p for p in table["properties"] if p["kind"] == "framework"]
     assert len(framework) == sum(p.kind == "framework" for p in discover().values())
     unproven = [p["id"] for p in framework if not p["kills"] and not p["fails_on_flax"]]
     assert not unproven, (f"framework properties that nothing shows able to fail: {unproven}. Add a Flax mutant "
                           "in implementations/flax_mutants/ whose CAUGHT_BY names the property.")
 
 
-def test_mutants_command_exits_0_at_full_score(matrix):
-    assert matrix["score"]["ratio"] == 1.0 and matrix["flax_score"]["ratio"] == 1.0 and matrix["exit_code"] == 0
+def test_mutants_command_exits_0_at_full_score(table):
+    assert table["score"]["ratio"] == 1.0 and table["flax_score"]["ratio"] == 1.0 and table["exit_code"] == 0

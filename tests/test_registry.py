@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from conformance.contract import BY_NAME
-from conformance.expectations import load_expectations
-from conformance.registry import DOCUMENTS, KINDS, discover
+from conftest import REPO
+from conformance.engine.contract import BY_NAME
+from conformance.engine.expectations import load_expectations
+from conformance.engine.registry import DOCUMENTS, KINDS, discover
 
 PROPS = discover()
 ID = re.compile(r"^0[1-5]-(fw-)?[a-z0-9]+(-[a-z0-9]+)*$")
@@ -54,3 +55,40 @@ def test_divergence_ranges_of_one_property_do_not_overlap():
         if a.property == b.property:
             both = [v for v in releases if a.applies_to(v) and b.applies_to(v)]
             assert not both, f"{a.property}: ranges {a.flax} and {b.flax} overlap at {both[:3]}"
+
+
+def _document_package(prop):
+    import importlib
+
+    return importlib.import_module(prop.module.rsplit(".", 1)[0])
+
+
+@pytest.mark.parametrize("prop", PROPS.values(), ids=list(PROPS))
+def test_property_cites_a_section_its_document_package_names(prop):
+    package = _document_package(prop)
+    sections = {v for k, v in vars(package.Section).items() if not k.startswith("_")}
+    assert package.DOCUMENT == prop.document, f"{prop.id} lives in {package.__name__}, the package of document {package.DOCUMENT}"
+    assert prop.section in sections, (f"{prop.id}: section {prop.section!r} is not one of {package.__name__}.Section's "
+                                      f"headings {sorted(sections)}: cite it as section=Section.NAME")
+
+
+DOCS = REPO.parent / "shared" / "docs"
+
+
+def _headings(path):
+    """Lines that stand alone in the document, Markdown heading marks removed."""
+    return {line.strip().lstrip("#").strip() for line in path.read_text().splitlines() if line.strip()}
+
+
+@pytest.mark.skipif(not DOCS.is_dir(), reason=f"the source documents are not at {DOCS}")
+@pytest.mark.parametrize("package", sorted({p.module.rsplit(".", 1)[0] for p in PROPS.values()}))
+def test_section_names_are_the_documents_own_headings(package):
+    import importlib
+
+    pkg = importlib.import_module(package)
+    source = DOCS / pkg.SOURCE
+    assert source.is_file(), f"{package}.SOURCE names {pkg.SOURCE}, which is not in {DOCS}"
+    headings = _headings(source)
+    assert pkg.TITLE in headings, f"{package}.TITLE {pkg.TITLE!r} is not a line of {pkg.SOURCE}"
+    missing = {k: v for k, v in vars(pkg.Section).items() if not k.startswith("_") and v not in headings}
+    assert not missing, f"{package}.Section names headings that {pkg.SOURCE} does not have: {missing}"

@@ -1,7 +1,7 @@
 """Workers share no compilation cache, so the properties of a document run on one worker.
 
-`conformance run` passes ``--dist loadgroup`` (pytest_plugin.xdist_args) and the
-plugin marks every property with its group (pytest_plugin._group). Nothing fails when grouping silently stops
+`conformance run` passes ``--dist loadgroup`` (plugin.scheduling.xdist_args) and the
+plugin marks every property with its group (plugin.scheduling.group). Nothing fails when grouping silently stops
 working (pytest 9.2 with pytest-xdist 3.8 ignores the groups, pytest-xdist#1386);
 the run just compiles every shared program twice. This test notices.
 """
@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 from conftest import REPO
-from conformance.pytest_plugin import xdist_args
+from conformance.engine.plugin import xdist_args
 
 
 def test_each_document_runs_on_one_worker():

@@ -6,7 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conformance import oracles, tolerances
+from conformance.kit import oracles, tolerances
+from properties.doc01_shared_dense.oracles import shared_dense
 
 
 @pytest.mark.parametrize("width", [1, 3, 32, 256])
@@ -17,7 +18,7 @@ def test_dense_chain_bound_covers_float32_and_is_far_below_a_real_defect(width):
     b = rng.standard_normal(width).astype(np.float32)
     h = jnp.maximum(jnp.asarray(x) @ k + b, 0)
     got = np.asarray(jnp.maximum(h @ k + b, 0))
-    expected = oracles.shared_dense(x, k, b)
+    expected = shared_dense(x, k, b)
     tol = tolerances.dense_chain(x, [(k, b), (k, b)])
     assert (np.abs(got - expected) <= tol.bound).all(), "a correct float32 result exceeds its own bound"
     # A defect as small as a transposed kernel moves the result by O(1): far outside the bound.

@@ -1,11 +1,15 @@
 """flax-sharing-conformance: property-based conformance checks for parameter sharing in Flax.
 
-Public API for property authors:
+The harness, in three layers:
 
-- :func:`conformance.registry.claim`: register a property.
-- :mod:`conformance.strategies`: input strategies (seeds, shape pools, arrays).
-- :mod:`conformance.oracles`: NumPy float64 reference computations.
-- :mod:`conformance.assertions`: comparisons whose failure messages carry tolerance and inputs.
+- :mod:`conformance.kit`: what properties use (strategies, oracles, tolerances,
+  assertions, compiled calls, FLOP counting, tree paths);
+- :mod:`conformance.engine`: loading implementations, the registry
+  (:func:`conformance.engine.registry.claim`), the pytest plugin, verdicts,
+  reports and the runner;
+- :mod:`conformance.commands`: the ``conformance`` command and its subcommands.
+
+The properties themselves live in the ``properties`` package, one subpackage per document.
 """
 
 __version__ = "0.1.0"

@@ -1,0 +1,85 @@
+"""Document 04's architecture built by the suite from Flax's own modules.
+
+Used only by framework properties (what Flax and XLA do with this
+architecture); implementations are never compared against it by key names.
+It follows the document's PyTorch code with PyTorch's defaults set explicitly:
+nn.MultiHeadDotProductAttention with biases, Dense(d_ff) -> exact GELU ->
+Dense(d_model), LayerNorm eps 1e-5, post-LN.
+"""
+
+from __future__ import annotations
+
+from flax import linen as nn
+
+from .nonlinearities import PYTORCH_LAYER_NORM_EPS
+
+
+class DocBlock(nn.Module):
+    d_model: int
+    num_heads: int
+    d_ff: int
+
+    @nn.compact
+    def __call__(self, x):
+        attn = nn.MultiHeadDotProductAttention(num_heads=self.num_heads, qkv_features=self.d_model,
+                                               out_features=self.d_model, use_bias=True,
+                                               deterministic=True, name="attention")
+        x = nn.LayerNorm(epsilon=PYTORCH_LAYER_NORM_EPS, name="norm1")(x + attn(x, x))
+        h = nn.Dense(self.d_ff, name="fc1")(x)
+        h = nn.Dense(self.d_model, name="fc2")(nn.gelu(h, approximate=False))
+        return nn.LayerNorm(epsilon=PYTORCH_LAYER_NORM_EPS, name="norm2")(x + h)
+
+
+class DocUnshared(nn.Module):
+    num_layers: int
+    d_model: int
+    num_heads: int
+    d_ff: int
+
+    @nn.compact
+    def __call__(self, x):
+        for i in range(self.num_layers):
+            x = DocBlock(self.d_model, self.num_heads, self.d_ff, name=f"layers_{i}")(x)
+        return x
+
+
+class DocShared(nn.Module):
+    """The document's SharedTransformer: one block, called in a Python loop."""
+
+    num_layers: int
+    d_model: int
+    num_heads: int
+    d_ff: int
+
+    def setup(self):
+        self.shared_block = DocBlock(self.d_model, self.num_heads, self.d_ff)
+
+    def __call__(self, x):
+        for _ in range(self.num_layers):
+            x = self.shared_block(x)
+        return x
+
+
+class _ScanBody(nn.Module):
+    d_model: int
+    num_heads: int
+    d_ff: int
+
+    @nn.compact
+    def __call__(self, x, _):
+        return DocBlock(self.d_model, self.num_heads, self.d_ff, name="block")(x), None
+
+
+class DocScanShared(nn.Module):
+    """The same sharing through nn.scan with the params broadcast (one copy), not unrolled."""
+
+    num_layers: int
+    d_model: int
+    num_heads: int
+    d_ff: int
+
+    @nn.compact
+    def __call__(self, x):
+        scan = nn.scan(_ScanBody, variable_broadcast="params", split_rngs={"params": False},
+                       length=self.num_layers)
+        return scan(self.d_model, self.num_heads, self.d_ff, name="layers")(x, None)[0]

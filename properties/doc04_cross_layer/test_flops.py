@@ -1,0 +1,104 @@
+"""Document 04, FLOPs: sharing saves parameters, not compute; and how XLA counts a scan."""
+
+from __future__ import annotations
+
+
+import jax
+import jax.numpy as jnp
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conformance.engine.registry import claim
+from conformance.kit import flops as flops_mod
+from conformance.kit.compiled import abstract_init
+
+from . import DOCUMENT, Section, calls, counts
+from .calls import MODES, SHARED, UNSHARED
+from .constructions import DocBlock, DocScanShared, DocShared, DocUnshared
+from .strategies import (
+    CASES, cases,
+)
+
+
+# --- FLOPs (3. Computational Complexity) ---------------------------------------------------
+
+
+
+@claim("04-flops-forward-unchanged-by-sharing", document=DOCUMENT, section=Section.FLOPS,
+       title="Forward FLOPs (XLA cost analysis, scans unrolled) are the same for the unshared model and every sharing mode",
+       hint=f"Sharing reuses weights but still runs L blocks; a model that skips or repeats a layer changes the count "
+            f"by a whole layer. Allowed relative difference {calls.FLOP_REL_TOL:g}. Counts are of the lowered program, "
+            f"with every lax.scan replayed as a Python loop (XLA counts a while-loop body once).",
+       needs=SHARED + UNSHARED)
+@given(case=cases(), share=st.sampled_from(MODES))
+def test_flops_forward_unchanged_by_sharing(impl, case, share):
+    c = CASES[case]
+    args = (c.num_layers, *c.dims)
+    base = calls.flops(impl, "UnsharedTransformer", args, c.x_shape)
+    got = calls.flops(impl, "SharedTransformer", args, c.x_shape, share)
+    assert abs(got.flops - base.flops) <= calls.FLOP_REL_TOL * base.flops, (
+        f"forward FLOPs: {calls.describe('SharedTransformer', args, share)} {got.flops:,.0f} "
+        f"({got.scans_unrolled} scan(s) unrolled), unshared {base.flops:,.0f}; relative difference "
+        f"{(got.flops - base.flops) / base.flops:+.3g} exceeds {calls.FLOP_REL_TOL:g} ({c})")
+
+
+@claim("04-flops-backward-no-saving", document=DOCUMENT, section=Section.FLOPS,
+       title="Sharing saves no compute in training either: gradient FLOPs of share='all' are at least the unshared model's",
+       hint="Every application of the shared block must be differentiated; the shared model also pays about (L-1)P "
+            "additions to accumulate the per-layer gradients (04-fw-shared-backward-pays-accumulation).",
+       needs=SHARED + UNSHARED)
+@given(case=cases(min_layers=2))
+def test_flops_backward_no_saving(impl, case):
+    c = CASES[case]
+    args = (c.num_layers, *c.dims)
+    base = calls.flops(impl, "UnsharedTransformer", args, c.x_shape, grad=True)
+    got = calls.flops(impl, "SharedTransformer", args, c.x_shape, "all", grad=True)
+    accumulation = (c.num_layers - 1) * counts.block_params(c.d_model, c.d_ff)
+    assert got.flops >= base.flops, (
+        f"gradient FLOPs: shared {got.flops:,.0f} < unshared {base.flops:,.0f} (difference "
+        f"{got.flops - base.flops:+,.0f}; gradient accumulation alone would add (L-1)P = {accumulation:,}) ({c})")
+
+
+@claim("04-fw-scan-body-counted-once", document=DOCUMENT, section=Section.FLOPS,
+       title="XLA's cost analysis counts an nn.scan loop body once: a not-unrolled shared scan looks like one layer; unrolled it equals the Python loop",
+       hint="This is why conformance.flops unrolls every scan before counting. If the first part fails, XLA now "
+            "multiplies by the trip count and the unrolling is no longer needed (it is still correct).")
+@given(case=cases(min_layers=2))
+def test_fw_scan_body_counted_once(case):
+    c = CASES[case]
+    args = (c.num_layers, *c.dims)
+    x = jax.ShapeDtypeStruct(c.x_shape, jnp.float32)
+    fwd = {}
+    for name, model in (("scan", DocScanShared(*args)), ("loop", DocShared(*args)), ("block", DocBlock(*c.dims))):
+        p = abstract_init(model, c.x_shape)
+        as_lowered = flops_mod.lowered_flops(model.apply, p, x)
+        fwd[name] = (as_lowered, flops_mod.count_flops(model.apply, p, x))
+    scan_lowered, scan_unrolled = fwd["scan"]
+    block = fwd["block"][0].flops
+    assert scan_lowered.while_loops >= 1 and abs(scan_lowered.flops - block) <= 0.01 * block, (
+        f"lowered nn.scan: {scan_lowered.flops:,.0f} FLOPs with {scan_lowered.while_loops} while loop(s); one block "
+        f"{block:,.0f}, {c.num_layers} blocks {c.num_layers * block:,.0f}")
+    loop = fwd["loop"][1].flops
+    assert scan_unrolled.exact and abs(scan_unrolled.flops - loop) <= calls.FLOP_REL_TOL * loop, (
+        f"unrolled scan {scan_unrolled.flops:,.0f} FLOPs against the Python loop {loop:,.0f}")
+
+
+@claim("04-fw-shared-backward-pays-accumulation", document=DOCUMENT, section=Section.FLOPS,
+       title="With a Python-loop shared block, forward FLOPs equal the unshared model's and gradient FLOPs exceed them by exactly (L-1)P",
+       hint="XLA adds the L per-layer gradients of each of the P shared parameters: (L-1)P additions. At large sizes "
+            "XLA's count can miss the bias/LayerNorm part (about 0.2% of (L-1)P at d=512, L=12, B=2, S=128).")
+@given(case=cases(min_layers=2))
+def test_fw_shared_backward_pays_accumulation(case):
+    c = CASES[case]
+    args = (c.num_layers, *c.dims)
+    x = jax.ShapeDtypeStruct(c.x_shape, jnp.float32)
+    by_model = {}
+    for name, model in (("shared", DocShared(*args)), ("unshared", DocUnshared(*args))):
+        p = abstract_init(model, c.x_shape)
+        loss = lambda p, x, model=model: jnp.sum(model.apply(p, x))  # noqa: E731
+        by_model[name] = (flops_mod.count_flops(model.apply, p, x).flops, flops_mod.count_flops(jax.grad(loss), p, x).flops)
+    P = counts.block_params(c.d_model, c.d_ff)
+    (fs, gs), (fu, gu) = by_model["shared"], by_model["unshared"]
+    assert fs == fu and gs - gu == (c.num_layers - 1) * P, (
+        f"forward {fs:,.0f} vs {fu:,.0f}; gradient {gs:,.0f} vs {gu:,.0f}: difference {gs - gu:+,.0f}, "
+        f"expected (L-1)P = {(c.num_layers - 1) * P:,} ({c})")

@@ -1,0 +1,153 @@
+"""Document 04, sharing: share='all' is one block applied L times, and its gradient sums the layers'."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+import jax
+import numpy as np
+from hypothesis import given
+
+from conformance.engine.registry import claim
+from conformance.kit import trees
+from conformance.kit.assertions import as_output, assert_close
+from conformance.kit.strategies import data_seeds, normal_array, seeds
+from conformance.kit.tolerances import MARGIN, Tolerance, combined, unit_roundoff
+
+from . import DOCUMENT, Section, calls, layout, oracle
+from .calls import BLOCK, SHARED, UNSHARED
+from .strategies import (
+    CASES, cases, input_scales, random_params,
+)
+
+
+# --- sharing (2. Shared-Parameter Transformer Structure) -------------------------------------
+
+def _layer_slots(tree, block_shapes, expected: int, where: str, allow_stacked: bool) -> list:
+    """Where the ``expected`` block-shaped layers of ``tree`` sit; together they hold every leaf."""
+    slots = layout.find_layers(tree, block_shapes)
+    per_block, total = trees.count_parameters(block_shapes)[0], trees.count_parameters(tree)[0]
+    stacked = [s for s in slots if s[1] is not None]
+    if len(slots) != expected or expected * per_block != total or (stacked and not allow_stacked):
+        kind = "subtree(s) with the keys and shapes of TransformerBlock's params" + \
+            (" (or stacked along axis 0)" if allow_stacked else "")
+        raise AssertionError(
+            f"{where}: expected exactly {expected} {kind} holding all {total:,} parameters; found {len(slots)} "
+            f"({sorted({p for p, _ in slots})[:4]}{', stacked' if stacked else ''}), {per_block:,} parameters per block")
+    return slots
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model's constructor arguments, its parameters, and where its block-shaped layers sit."""
+
+    args: tuple
+    params: Any
+    slots: list
+
+    def block(self) -> Any:
+        """The first layer's params (the shared model's only block)."""
+        return layout.get_layer(self.params, self.slots[0])
+
+
+def _shared_model(impl, c, seed: int) -> Model:
+    """SharedTransformer(share='all') with random params, and the slot of its one block."""
+    args = (c.num_layers, *c.dims)
+    shared_shapes = calls.param_shapes(impl, "SharedTransformer", args, "all")
+    block_shapes = calls.param_shapes(impl, "TransformerBlock", c.dims)
+    slots = _layer_slots(shared_shapes, block_shapes, 1, calls.describe("SharedTransformer", args, "all"), False)
+    return Model(args, random_params(shared_shapes, seed), slots)
+
+
+@claim("04-shared-all-is-block-applied-l-times", document=DOCUMENT, section=Section.ARCHITECTURE,
+       title="SharedTransformer(share='all') holds one block-shaped subtree and equals TransformerBlock applied L times with it",
+       hint="h_l = Block_shared(h_{l-1}) for l = 1..L with the same weights at every layer: call one block L times "
+            "(or nn.scan with variable_broadcast='params'); no extra layer, no skipped layer, nothing between blocks. "
+            "Section 2 writes h_l = h_{l-1} + Block(h_{l-1}), but the document's code (followed here) keeps the "
+            "residual inside the block; an extra outer residual fails this.",
+       needs=BLOCK + SHARED)
+@given(case=cases(), seed=seeds(), data_seed=data_seeds(), scale=input_scales())
+def test_shared_all_is_block_applied_l_times(impl, case, seed, data_seed, scale):
+    c = CASES[case]
+    x = normal_array(data_seed, c.x_shape, scale)
+    model = _shared_model(impl, c, seed)
+    block_params = model.block()
+    shared = calls.apply(impl, "SharedTransformer", model.args, model.params, x, "all")
+    h = x
+    for _ in range(c.num_layers):
+        h = calls.apply(impl, "TransformerBlock", c.dims, block_params, h)
+    tol = oracle.closest_layout(x, shared, layout.block_layouts(block_params, *c.dims), c.num_layers).tolerance
+    assert_close(shared, h, combined((1.0, tol), (1.0, tol)),
+                 what=f"{calls.describe('SharedTransformer', model.args, 'all')} against its block applied {c.num_layers} times")
+
+
+def _unshared_copy(impl, c, block_params) -> Model:
+    """UnsharedTransformer with ``block_params`` in every layer."""
+    args = (c.num_layers, *c.dims)
+    shapes = calls.param_shapes(impl, "UnsharedTransformer", args)
+    block_shapes = calls.param_shapes(impl, "TransformerBlock", c.dims)
+    slots = _layer_slots(shapes, block_shapes, c.num_layers, calls.describe("UnsharedTransformer", args), True)
+    return Model(args, layout.place_layers(shapes, slots, block_params), slots)
+
+
+@claim("04-unshared-with-copied-block-equals-shared", document=DOCUMENT, section=Section.ARCHITECTURE,
+       title="UnsharedTransformer with the shared block's params copied into each of its L layers gives the shared model's output",
+       hint="Both models must run the same block L times; they may differ only in where the parameters live.",
+       needs=BLOCK + SHARED + UNSHARED)
+@given(case=cases(min_layers=2), seed=seeds(), data_seed=data_seeds())
+def test_unshared_with_copied_block_equals_shared(impl, case, seed, data_seed):
+    c = CASES[case]
+    x = normal_array(data_seed, c.x_shape)
+    r = normal_array(data_seed + 1, c.x_shape)
+    shared_model = _shared_model(impl, c, seed)
+    block_params = shared_model.block()
+    unshared_model = _unshared_copy(impl, c, block_params)
+    shared, _ = calls.out_and_grad(impl, "SharedTransformer", shared_model.args, shared_model.params, x, r, "all")
+    unshared, _ = calls.out_and_grad(impl, "UnsharedTransformer", unshared_model.args, unshared_model.params, x, r)
+    tol = oracle.closest_layout(x, shared, layout.block_layouts(block_params, *c.dims), c.num_layers).tolerance
+    assert_close(unshared, shared, combined((1.0, tol), (1.0, tol)),
+                 what=f"{calls.describe('UnsharedTransformer', unshared_model.args)} with the shared block in every layer, against the shared model")
+
+
+# Reverse mode through L blocks: each gradient entry is a sum over B*S positions of
+# products through about 8 dot products per block (length <= k = max(d, d_ff, S, B*S)),
+# so a float32 gradient is within about 8 L gamma_k of the exact one, relative to the
+# gradients' overall magnitude G = max over all leaves of sum_l |g_l|. The bound is
+# normwise over the whole block, not per leaf: some entries are exactly 0 in exact
+# arithmetic (softmax ignores the key bias) and are pure rounding noise in float32.
+def _grad_tolerance(c, shape: tuple, magnitude: float) -> Tolerance:
+    k = max(c.d_model, c.d_ff, c.seq, c.batch * c.seq)
+    rel = 2 * MARGIN * 8 * c.num_layers * k * unit_roundoff(np.float32)
+    return Tolerance(bound=np.full(shape, rel * magnitude),
+                     derivation=f"normwise: 2 x {MARGIN:g} x 8 L k u x G = {rel:.3g} x {magnitude:.3g}, G = max over "
+                                f"the block of sum_l |layer gradient| (L={c.num_layers}, k={k}, u=2^-24)")
+
+
+@claim("04-shared-grad-is-sum-of-layer-grads", document=DOCUMENT, section=Section.ARCHITECTURE,
+       title="The gradient of the shared block's params is the sum over layers of the unshared model's per-layer gradients (same params in every layer)",
+       hint="Every application of the shared block must feed its gradient back to the one set of params: no "
+            "stop_gradient, no detached copy, no per-layer params that are merely initialised equal.",
+       needs=BLOCK + SHARED + UNSHARED)
+@given(case=cases(min_layers=2), seed=seeds(), data_seed=data_seeds())
+def test_shared_grad_is_sum_of_layer_grads(impl, case, seed, data_seed):
+    c = CASES[case]
+    x = normal_array(data_seed, c.x_shape)
+    r = normal_array(data_seed + 1, c.x_shape)
+    shared_model = _shared_model(impl, c, seed)
+    unshared_model = _unshared_copy(impl, c, shared_model.block())
+    _, shared_grads = calls.out_and_grad(impl, "SharedTransformer", shared_model.args, shared_model.params, x, r, "all")
+    _, unshared_grads = calls.out_and_grad(impl, "UnsharedTransformer", unshared_model.args, unshared_model.params, x, r)
+    g_shared = layout.get_layer(shared_grads, shared_model.slots[0])
+    layers = [layout.get_layer(unshared_grads, s) for s in unshared_model.slots]
+    total = jax.tree_util.tree_map(lambda *gs: np.sum([np.asarray(g, np.float64) for g in gs], axis=0), *layers)
+    magnitude = max(float(np.sum([np.abs(np.asarray(g, np.float64)) for g in gs], axis=0).max(initial=0.0))
+                    for gs in zip(*(jax.tree_util.tree_leaves(layer) for layer in layers)))
+    leaves_s, _ = jax.tree_util.tree_flatten_with_path(g_shared)
+    leaves_t = jax.tree_util.tree_leaves(total)
+    for (key_path, got), want in zip(leaves_s, leaves_t):
+        name = jax.tree_util.keystr(key_path)
+        got = as_output(got, what=f"gradient {name}", shape=np.shape(want))
+        assert_close(got, want, _grad_tolerance(c, np.shape(want), magnitude),
+                     what=f"gradient of the shared block's {name} (expected the sum over {c.num_layers} layers)")

@@ -1,0 +1,1 @@
+"""The ``conformance`` command and its subcommands, built on the engine; none imports another."""

@@ -1,0 +1,110 @@
+"""`make bench`: how fast the default run is, measured, printed as one JSON line at the end.
+
+Figures (see the README's Performance section):
+- wall_s: `conformance run` on the reference, every property at 100 examples,
+  2 workers, a cold process and no persistent compilation cache.
+- compiles: XLA compilations in all processes of that run, counted with
+  jax.monitoring's compile-duration events (less persistent-cache hits, which
+  JAX reports as compilations too).
+- overhead_ratio: over the implementation properties, the time each property
+  took divided by the time spent inside the implementation's own calls.
+- naive_speedup: a subset of properties run by a naive harness (sizes drawn
+  freely, so nearly every example compiles) against the same subset with the
+  shape pools, same example count, one process each: the time the properties
+  themselves took (the sum of their durations in each run's report), so the
+  start-up both processes share (importing JAX and Flax, collecting) is left
+  out. naive_speedup_wall is the same ratio with start-up in.
+- parallel_speedup: the default run's wall time at 1 worker over 2 workers.
+- warm_wall_s: the default run again with --compilation-cache pointing at a
+  cache the run before it filled (a separate figure: wall_s is always cold).
+
+Details go to stderr, the figures to stdout as the last line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from conformance.engine.plugin import COMPILE_COUNT_ENV
+from conformance.kit.naive import NAIVE_ENV
+
+NAIVE_SUBSET = ("01-forward-matches-construction", "02-forward-matches-construction",
+                "03-output-is-twice-nnx", "05-forward-matches-recipe")
+
+
+def _run(*, workers: int, only: tuple[str, ...] = (), naive: bool = False, cache: str | None = None) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="conformance-bench-"))
+    counts = work / "compiles"
+    counts.mkdir()
+    env = {**os.environ, COMPILE_COUNT_ENV: str(counts), NAIVE_ENV: "1" if naive else "0"}
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    cmd = [sys.executable, "-m", "conformance", "run", "--profile", "ci", "--workers", str(workers),
+           "--json", str(work / "report.json")]
+    for o in only:
+        cmd += ["--only", o]
+    if cache:
+        cmd += ["--compilation-cache", cache]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    report = json.loads((work / "report.json").read_text())
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark run failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}")
+    per_process = [json.loads(p.read_text()) for p in counts.glob("*.json")]
+    by_test: dict[str, int] = {}
+    for figures in per_process:
+        for nodeid, n in figures["by_test"].items():
+            by_test[nodeid] = by_test.get(nodeid, 0) + n
+    return {"wall": wall, "report": report, "by_test": by_test,
+            "compiles": sum(f["compiles"] for f in per_process),
+            "cache_hits": sum(f["cache_hits"] for f in per_process),
+            "compile_seconds": sum(f["compile_seconds"] for f in per_process),
+            "seconds": sum(r["seconds"] for r in report["results"])}
+
+
+def main() -> None:
+    default = _run(workers=2)
+    results = default["report"]["results"]
+    impl = [r for r in results if r["kind"] == "implementation"]
+    impl_time = sum(r["impl_seconds"] for r in impl)
+    examples = sum(r["examples"] for r in results)
+    print(f"default run: {len(results)} properties, {examples} examples, {default['wall']:.1f} s wall, "
+          f"{default['compiles']} compilations taking {default['compile_seconds']:.1f} s", file=sys.stderr)
+    busiest = sorted(default["by_test"].items(), key=lambda kv: -kv[1])[:8]
+    print("most compilations (both workers): " + ", ".join(f"{n} {nodeid.split('::')[-1]}" for nodeid, n in busiest),
+          file=sys.stderr)
+    single = _run(workers=1)
+    print(f"one worker: {single['wall']:.1f} s", file=sys.stderr)
+    pooled = _run(workers=0, only=NAIVE_SUBSET)
+    naive = _run(workers=0, only=NAIVE_SUBSET, naive=True)
+    for name, r in (("pooled", pooled), ("naive", naive)):
+        print(f"subset {', '.join(NAIVE_SUBSET)}, {name}: properties {r['seconds']:.1f} s, "
+              f"process {r['wall']:.1f} s, {r['compiles']} compilations", file=sys.stderr)
+    cache = tempfile.mkdtemp(prefix="conformance-bench-xla-")
+    filling = _run(workers=2, cache=cache)
+    warm = _run(workers=2, cache=cache)
+    print(f"with a persistent compilation cache: filling it {filling['wall']:.1f} s, then warm {warm['wall']:.1f} s "
+          f"({warm['cache_hits']} programs loaded, {warm['compiles']} compiled)", file=sys.stderr)
+    figures = {
+        "properties": len(results),
+        "examples_per_property": 100,
+        "wall_s": round(default["wall"], 2),
+        "examples_per_s": round(examples / default["wall"], 1),
+        "compiles": default["compiles"],
+        "overhead_ratio": round(sum(r["seconds"] for r in impl) / impl_time, 2) if impl_time else None,
+        "naive_speedup": round(naive["seconds"] / pooled["seconds"], 1),
+        "naive_speedup_wall": round(naive["wall"] / pooled["wall"], 1),
+        "parallel_speedup": round(single["wall"] / default["wall"], 2),
+        "warm_wall_s": round(warm["wall"], 2),
+    }
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""The ``conformance`` command: argument parsing and dispatch to one module per subcommand.
+
+Exit codes (owned by :mod:`conformance.engine.runner`): 0 all provided
+properties passed (or diverged as expected), 1 some property failed, errored,
+timed out or crashed, 2 usage or loading error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from conformance.engine.defaults import DEFAULT_TIMEOUT, DEFAULT_WORKERS
+from conformance.engine.registry import DOCUMENTS, KINDS
+from conformance.engine.runner import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
+
+
+def add_selection(p: argparse.ArgumentParser) -> None:
+    """``--only`` and ``--kind``, the same for every command that runs properties."""
+    p.add_argument("--only", action="extend", nargs="+", default=None, metavar="ID",
+                   help="run only these property ids (one or more, and repeatable; ID* matches a prefix)")
+    p.add_argument("--kind", choices=KINDS)
+
+
+def _parser() -> argparse.ArgumentParser:
+    from conformance.commands.releases import command as releases
+    from conformance.engine.profiles import PROFILES
+
+    p = argparse.ArgumentParser(prog="conformance", description="Conformance suite for parameter sharing in JAX/Flax.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ls = sub.add_parser("list", help="list the registered properties")
+    ls.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ls.add_argument("--kind", choices=KINDS)
+    ls.add_argument("--document", choices=DOCUMENTS)
+
+    run = sub.add_parser("run", help="check an implementation (and the installed Flax)")
+    run.add_argument("--impl", default=None, metavar="TARGET",
+                     help="dotted module or path to a .py file (default: $CONFORMANCE_IMPL or the bundled reference)")
+    run.add_argument("--profile", default="default", choices=PROFILES)
+    run.add_argument("--json", default=None, metavar="PATH", help="write the JSON report here")
+    run.add_argument("--strict", action="store_true", help="missing contract names fail instead of not_provided")
+    run.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
+                     help="seconds per property before it is stopped (default: %(default)g)")
+    run.add_argument("--workers", default=str(DEFAULT_WORKERS), metavar="N",
+                     help=f"worker processes (default {DEFAULT_WORKERS}; 0 runs in this process, without crash isolation)")
+    add_selection(run)
+    run.add_argument("--example", default=None, metavar="JSON", help="replay one input (with --only)")
+    run.add_argument("--repro-dir", default=None, metavar="DIR",
+                     help="write a standalone script per failure into DIR")
+    run.add_argument("--compilation-cache", default=None, metavar="DIR",
+                     help="keep compiled XLA programs in DIR and reuse them in later runs (default: none)")
+
+    mut = sub.add_parser("mutants", help="run the catalogue against every mutant and conforming variant")
+    mut.add_argument("--json", default=None, metavar="PATH")
+    mut.add_argument("--profile", default="default", choices=PROFILES)
+    mut.add_argument("--workers", default=str(DEFAULT_WORKERS), metavar="N")
+    mut.add_argument("--compilation-cache", default=None, metavar="DIR")
+
+    mx = sub.add_parser("matrix", help="run the framework claims across Flax releases")
+    releases.add_arguments(mx)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed one line of usage error
+        return EXIT_USAGE if exc.code else EXIT_OK
+    try:
+        if args.command == "list":
+            from conformance.commands.listing import cmd_list
+
+            return cmd_list(args)
+        if args.command == "run":
+            from conformance.commands.run import cmd_run
+
+            return cmd_run(args)
+        if args.command == "mutants":
+            from conformance.commands.kill_table import cmd_mutants
+
+            return cmd_mutants(args)
+        if args.command == "matrix":
+            from conformance.commands.releases import command as releases
+
+            return releases.run(args)
+    except UsageError as exc:
+        print(f"conformance: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("conformance: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `conformance list --json | head`
+        sys.stdout = open(os.devnull, "w")
+        return EXIT_OK
+    parser.error(f"unknown command {args.command}")
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""`conformance mutants`: the catalogue against every mutant and every conforming variant.
+
+A mutant is killed when any property reports failed, error, timeout or crashed
+for it. The implementation mutants run in one pytest session with every
+implementation plugged in at once, so compiled callables and the worker
+processes are shared. Each Flax mutant (implementations/flax_mutants) patches
+Flax itself, so it runs alone in a fresh process, on the framework properties
+it names in CAUGHT_BY.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.engine.defaults import DEFAULT_TARGET
+from conformance.engine.outcomes import BAD
+
+CONFORMING_PACKAGE = "implementations.variants"
+MUTANT_PACKAGE = "implementations.mutants"
+FLAX_MUTANT_PACKAGE = "implementations.flax_mutants"
+REFERENCE = DEFAULT_TARGET
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    target: str
+    document: str
+    defect: str
+    caught_by: tuple[str, ...]
+
+
+def _modules(package: str) -> list[str]:
+    pkg = importlib.import_module(package)
+    return sorted(f"{package}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
+
+
+def discover_mutants(package: str = MUTANT_PACKAGE, also_required: tuple[str, ...] = ()) -> list[Mutant]:
+    out = []
+    required = ("DOCUMENT", "DEFECT", "CAUGHT_BY", *also_required)
+    for target in _modules(package):
+        module = importlib.import_module(target)
+        missing = [a for a in required if not hasattr(module, a)]
+        if missing or not (module.__doc__ or "").strip():
+            raise ValueError(f"{target} lacks {', '.join(missing) or 'a docstring'}: every mutant states its defect")
+        out.append(Mutant(name=target.rsplit(".", 1)[-1], target=target, document=module.DOCUMENT,
+                          defect=module.DEFECT, caught_by=tuple(module.CAUGHT_BY)))
+    return out
+
+
+def discover_flax_mutants() -> list[Mutant]:
+    return discover_mutants(FLAX_MUTANT_PACKAGE, also_required=("patch",))
+
+
+def run_flax_mutants(mutants: list[Mutant], *, profile: str, workers: int,
+                     compilation_cache: str | None = None) -> dict[str, Any]:
+    """Each Flax mutant in its own process, ``workers`` at a time; one merged report."""
+    from conformance.engine.report import load_report
+    from conformance.engine.runner import pytest_args
+
+    work = tempfile.mkdtemp(prefix="conformance-flax-mutants-")
+
+    def one(m: Mutant) -> list[dict[str, Any]]:
+        path = os.path.join(work, f"{m.name}.json")
+        args = pytest_args(impls=[REFERENCE], profile=profile, json_path=path, workers=0,
+                           kind="framework", only=list(m.caught_by), shrink=False,
+                           compilation_cache=compilation_cache)
+        proc = subprocess.run([sys.executable, "-m", "pytest", *args, "--flax-mutant", m.target],
+                              capture_output=True, text=True)
+        if not os.path.exists(path):  # the process died before it could report
+            return [{"implementation": m.name, "id": pid, "status": "crashed",
+                     "message": proc.stdout[-1000:] + proc.stderr[-1000:]} for pid in m.caught_by]
+        return [{**r, "implementation": m.name} for r in load_report(path)["results"]]
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        results = [r for rows in pool.map(one, mutants) for r in rows]
+    return {"results": results, "partial": False}
+
+
+def discover_conforming() -> list[str]:
+    return [REFERENCE, *_modules(CONFORMING_PACKAGE)]
+
+
+def _statuses(report: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """implementation name -> property id -> status."""
+    by_impl: dict[str, dict[str, str]] = {}
+    for r in report["results"]:
+        by_impl.setdefault(r["implementation"], {})[r["id"]] = r["status"]
+    return by_impl
+
+
+def _mutant_rows(by_impl: dict[str, dict[str, str]], mutants: list[Mutant],
+                 kills: dict[str, list[str]]) -> list[dict[str, Any]]:
+    rows = []
+    for m in mutants:
+        statuses = by_impl.get(m.name, {})
+        killed_by = sorted(pid for pid, s in statuses.items() if s in BAD)
+        for pid in killed_by:
+            kills.setdefault(pid, []).append(m.name)
+        rows.append({"name": m.name, "document": m.document, "defect": m.defect,
+                     "killed": bool(killed_by), "killed_by": killed_by,
+                     "caught_by_expected": list(m.caught_by),
+                     "missed_expected": sorted(set(m.caught_by) - set(killed_by))})
+    return rows
+
+
+def _score(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    killed = sum(r["killed"] for r in rows)
+    return {"killed": killed, "total": len(rows), "ratio": round(killed / len(rows), 4) if rows else 1.0}
+
+
+def kill_table(report: dict[str, Any], mutants: list[Mutant], conforming: list[str],
+                property_ids: list[str], flax_report: dict[str, Any] | None = None,
+                flax_mutants: list[Mutant] = (), framework_ids: list[str] = ()) -> dict[str, Any]:
+    """The JSON document of `conformance mutants --json`, from the run reports.
+
+    A framework property is proven by a Flax mutant it rejects, or by a release
+    on which it fails (a range in properties/expectations.toml).
+    """
+    from conformance.engine.expectations import load_expectations
+
+    by_impl = _statuses(report)
+    kills: dict[str, list[str]] = {pid: [] for pid in property_ids}
+    mutant_rows = _mutant_rows(by_impl, mutants, kills)
+    flax_kills: dict[str, list[str]] = {pid: [] for pid in framework_ids}
+    flax_rows = _mutant_rows(_statuses(flax_report or {"results": []}), list(flax_mutants), flax_kills)
+    diverging: dict[str, list[str]] = {}
+    for d in load_expectations():
+        diverging.setdefault(d.property, []).append(str(d.flax))
+    conforming_rows = []
+    for target in conforming:
+        name = target.rsplit(".", 1)[-1]
+        statuses = by_impl.get(name, {})
+        rejected = sorted(pid for pid, s in statuses.items() if s in BAD)
+        conforming_rows.append({"name": name, "passed": not rejected and bool(statuses), "rejected_by": rejected})
+    properties = [{"id": pid, "kind": "implementation", "kills": sorted(ms)} for pid, ms in sorted(kills.items())]
+    properties += [{"id": pid, "kind": "framework", "kills": sorted(ms), "fails_on_flax": diverging.get(pid, [])}
+                   for pid, ms in sorted(flax_kills.items())]
+    return {
+        "mutants": mutant_rows,
+        "flax_mutants": flax_rows,
+        "properties": properties,
+        "conforming": conforming_rows,
+        "score": _score(mutant_rows),
+        "flax_score": _score(flax_rows),
+        "partial": report.get("partial", False),
+    }
+
+
+def table_ok(table: dict[str, Any]) -> bool:
+    return (not table["partial"] and all(m["killed"] for m in table["mutants"] + table["flax_mutants"])
+            and all(c["passed"] for c in table["conforming"]))
+
+
+def cmd_mutants(args: argparse.Namespace) -> int:
+    from conformance.commands.console import Progress, print_kill_table
+    from conformance.engine.files import write_json_atomic
+    from conformance.engine.profiles import load_profile
+    from conformance.engine.registry import discover
+    from conformance.engine.report import load_report
+    from conformance.engine.runner import EXIT_FAILED, EXIT_OK, parse_workers, pytest_args, run_catalogue
+
+    load_profile(args.profile, shrink=False)  # before discover() imports the properties here
+    mutants, flax_mutants = discover_mutants(), discover_flax_mutants()
+    conforming = discover_conforming()
+    catalogue = discover().values()
+    props = [p.id for p in catalogue if p.kind == "implementation"]
+    framework = [p.id for p in catalogue if p.kind == "framework"]
+    run_json = os.path.join(tempfile.mkdtemp(prefix="conformance-mutants-"), "run.json")
+    workers = parse_workers(args.workers)
+    with Progress(len(props) * (len(mutants) + len(conforming))) as progress:
+        run_catalogue(pytest_args(impls=[m.target for m in mutants] + conforming, profile=args.profile,
+                                  json_path=run_json, workers=workers, kind="implementation", shrink=False,
+                                  compilation_cache=args.compilation_cache),
+                      plugins=[progress.plugin()])
+    flax_report = run_flax_mutants(flax_mutants, profile=args.profile, workers=workers,
+                                   compilation_cache=args.compilation_cache)
+    table = kill_table(load_report(run_json), mutants, conforming, props,
+                       flax_report=flax_report, flax_mutants=flax_mutants, framework_ids=framework)
+    if args.json:
+        write_json_atomic(args.json, table)
+    print_kill_table(table)
+    return EXIT_OK if table_ok(table) else EXIT_FAILED

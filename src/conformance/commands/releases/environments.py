@@ -1,0 +1,130 @@
+"""Cached uv environments, one per pinned requirement set, reused while their stamp matches.
+
+Environments live under ``.conformance/envs/<name>/``; the stamp (a hash of the
+interpreter, the requirement set and the install options) is written last, so
+a torn build is never reused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from conformance.engine.runner import UsageError
+
+from .pairs import Pair
+
+STAMP = ".conformance-stamp.json"
+INSTALL_OPTIONS = ("--compile-bytecode",)  # as in the Makefile: .pyc files are never written later where
+                                           # PYTHONDONTWRITEBYTECODE is set, and each worker would compile jax
+
+
+class BuildError(Exception):
+    """uv could not build an environment."""
+
+
+def cache_key(reqs: list[str], python: str) -> str:
+    blob = json.dumps({"python": python, "requirements": sorted(reqs), "install": INSTALL_OPTIONS}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def env_name(pair: Pair) -> str:
+    return f"flax-{pair.flax}-jax-{pair.jax}"
+
+
+def repo_root() -> Path:
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "properties" / "__init__.py").is_file() or not (root / "src" / "conformance").is_dir():
+        raise UsageError(f"conformance matrix runs from a source checkout; {root} has no properties/ and src/conformance/")
+    return root
+
+
+def find_uv(explicit: str | None) -> str:
+    for candidate in (explicit, str(Path(sys.executable).parent / "uv"), shutil.which("uv")):
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    raise UsageError("uv not found: install it (`pip install uv`) or pass --uv PATH")
+
+
+def interpreter(uv: str, request: str | None) -> tuple[str, str]:
+    """(path, 'CPython 3.11.7 x86_64') of the Python the environments are built on."""
+    path = request or sys.executable
+    if not Path(path).is_file():
+        found = subprocess.run([uv, "python", "find", path], capture_output=True, text=True)
+        if found.returncode != 0:
+            raise UsageError(f"--python {request}: uv finds no such interpreter ({last_line(found.stderr)})")
+        path = found.stdout.strip()
+    probe = subprocess.run([path, "-c", "import platform as p; print(p.python_implementation(), "
+                                        "p.python_version(), p.machine())"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        raise UsageError(f"--python {path}: cannot run it ({last_line(probe.stderr)})")
+    return path, probe.stdout.strip()
+
+
+def last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def _uv_error(text: str, limit: int = 1200) -> str:
+    """uv's error report on one line, without its box-drawing decoration."""
+    lines = [re.sub(r"^[\s×╰─▶│├]+", "", ln).strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith(("Using ", "Creating ", "Activate "))]
+    msg = " ".join(lines) or "uv failed without a message"
+    return msg if len(msg) <= limit else msg[: limit - 3] + "..."
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def read_stamp(env: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((env / STAMP).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def env_is_current(env: Path, key: str) -> bool:
+    stamp = read_stamp(env)
+    return bool(stamp and stamp.get("key") == key and (env / "bin" / "python").exists())
+
+
+def build_env(uv: str, python: str, env: Path, reqs: list[str], key: str, log: Path) -> None:
+    """(Re)create ``env`` with exactly ``reqs``; the stamp is written last, so a torn build is never reused."""
+    shutil.rmtree(env, ignore_errors=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    quiet = os.environ.copy()
+    quiet.pop("VIRTUAL_ENV", None)
+    with open(log, "w") as out:
+        for step in ([uv, "venv", "--no-project", "--python", python, str(env)],
+                     [uv, "pip", "install", *INSTALL_OPTIONS, "--python", str(env / "bin" / "python"), *reqs]):
+            out.write(f"$ {' '.join(step)}\n")
+            out.flush()
+            done = subprocess.run(step, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=quiet)
+            out.write(done.stdout)
+            if done.returncode != 0:
+                raise BuildError(f"`uv {step[1]}{' install' if step[1] == 'pip' else ''}` failed "
+                                 f"(log: {log}): {_uv_error(done.stdout)}")
+        freeze = subprocess.run([uv, "pip", "freeze", "--python", str(env / "bin" / "python")],
+                                capture_output=True, text=True, env=quiet).stdout.split()
+    stamp = {"key": key, "requirements": reqs, "installed": freeze, "built": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    (env / STAMP).write_text(json.dumps(stamp, indent=2) + "\n")

@@ -1,0 +1,53 @@
+"""``conformance run``: check one implementation, and the installed Flax, against the catalogue."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from conformance.engine.runner import UsageError
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from conformance.commands.console import Progress, print_run
+    from conformance.engine import registry, runner
+    from conformance.engine.loading import LoadError, load_implementation, resolve_target
+    from conformance.engine.profiles import load_profile
+    from conformance.engine.report import load_report
+
+    if args.example and not args.only:
+        raise UsageError("--example replays one property's input: give --only ID as well")
+    if args.example:
+        try:
+            json.loads(args.example)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"--example is not valid JSON: {exc}") from None
+    workers = runner.parse_workers(args.workers)
+    # Hypothesis fixes a test's settings when its module is imported, and discover()
+    # below imports the properties in this process: load the profile first.
+    load_profile(args.profile if not args.example else "replay")
+    target = resolve_target(args.impl)
+    try:
+        impl = load_implementation(target)
+    except LoadError as exc:
+        raise UsageError(f"cannot load implementation: {exc}") from None
+    props = registry.discover()
+    unknown = registry.unknown_patterns(args.only or (), props)
+    if unknown:
+        raise UsageError(f"unknown property id(s): {', '.join(unknown)} (see `conformance list`)")
+    json_path = args.json or runner.temporary_report_path()
+    with Progress(len(props)) as progress:
+        code = runner.run_catalogue(runner.pytest_args(
+            impls=[target], profile=args.profile, json_path=json_path, workers=workers,
+            timeout=args.timeout, strict=args.strict, only=args.only, kind=args.kind, example=args.example,
+            compilation_cache=args.compilation_cache,
+        ), plugins=[progress.plugin()])
+    report = load_report(json_path)
+    if args.repro_dir:
+        from conformance.commands.repro import write_repro_scripts
+
+        write_repro_scripts(report, args.repro_dir)
+    print_run(report, impl_description=f"{impl.target} ({impl.path})", json_path=args.json)
+    if not report["results"] and code != 5:  # pytest itself failed with nothing recorded: not a pass
+        return runner.EXIT_FAILED
+    return runner.report_exit_code(report)

@@ -1,0 +1,78 @@
+"""Session set-up: the Hypothesis profile, a Flax mutant, the compilation cache, the implementations.
+
+The loaded implementations are stashed on the config; each property is
+parametrised with them (``impl``), and the controller starts the run report.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from conformance.engine import registry
+from conformance.engine.loading import LoadError, load_implementation, resolve_target
+from conformance.engine.plugin.recorder import Recorder
+from conformance.engine.profiles import load_profile
+from conformance.engine.report import RunReport
+
+IMPLS = pytest.StashKey[list]()
+REPORT = pytest.StashKey[RunReport]()
+_FLAX_PATCH = pytest.StashKey[pytest.MonkeyPatch]()
+
+
+def _patch_flax(target: str) -> pytest.MonkeyPatch:
+    """Apply a Flax mutant (implementations/flax_mutants) to this process."""
+    try:
+        module = importlib.import_module(target)
+        patch = module.patch
+    except (ImportError, AttributeError) as exc:
+        raise pytest.UsageError(f"--flax-mutant {target}: {exc}") from None
+    mp = pytest.MonkeyPatch()
+    patch(mp)
+    return mp
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    mp = config.stash.get(_FLAX_PATCH, None)
+    if mp is not None:
+        mp.undo()
+
+
+def _targets(config: pytest.Config) -> list[str]:
+    return config.getoption("impl") or [resolve_target(None)]
+
+
+@pytest.hookimpl(trylast=True)  # after Hypothesis' own plugin, which loads its default profile
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "conformance: a registered conformance property")
+    if config.getoption("flax_mutant"):  # before anything below builds a Flax module
+        config.stash[_FLAX_PATCH] = _patch_flax(config.getoption("flax_mutant"))
+    if config.getoption("example"):
+        load_profile("replay")
+    else:
+        load_profile(config.getoption("conformance_profile"), shrink=not config.getoption("no_shrink"))
+    if config.getoption("compilation_cache"):
+        from conformance.kit.compiled import persist_compilations
+
+        persist_compilations(config.getoption("compilation_cache"))
+    impls = []
+    for target in _targets(config):
+        try:
+            impls.append(load_implementation(target))
+        except LoadError as exc:
+            raise pytest.UsageError(f"cannot load implementation: {exc}") from None
+    config.stash[IMPLS] = impls
+    if not hasattr(config, "workerinput"):
+        run = RunReport.start(impls, profile=config.getoption("conformance_profile"),
+                              json_path=config.getoption("conformance_json"))
+        config.stash[REPORT] = run
+        config.pluginmanager.register(Recorder(run), "conformance-recorder")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if registry.property_of(metafunc.function) is None:
+        return
+    if "impl" in metafunc.fixturenames:
+        impls = metafunc.config.stash[IMPLS]
+        metafunc.parametrize("impl", impls, ids=[i.name for i in impls])

@@ -1,0 +1,35 @@
+"""The plugin's command-line options (``pytest --impl ...`` and the flags ``conformance run`` passes)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.engine.defaults import DEFAULT_TARGET, DEFAULT_TIMEOUT, TARGET_ENV_VAR
+from conformance.engine.profiles import PROFILES
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("conformance", "flax-sharing-conformance")
+    g.addoption("--impl", action="append", default=None, metavar="TARGET",
+                help="implementation module (dotted name or .py path); repeatable. "
+                     f"Default: ${TARGET_ENV_VAR} or {DEFAULT_TARGET}")
+    g.addoption("--conformance-profile", default="default", choices=PROFILES,
+                help="Hypothesis profile (default: %(default)s)")
+    g.addoption("--conformance-json", default=None, metavar="PATH",
+                help="write the JSON report here (atomically; partial on interrupt)")
+    g.addoption("--strict-contract", action="store_true",
+                help="a property whose contract names are missing fails instead of not_provided")
+    g.addoption("--conformance-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
+                help="seconds per property before it is stopped as timeout (0: none)")
+    g.addoption("--only", action="append", default=None, metavar="ID",
+                help="run only this property id (repeatable; a trailing * matches a prefix)")
+    g.addoption("--kind", choices=("implementation", "framework"), default=None,
+                help="run only properties of this kind")
+    g.addoption("--no-shrink", action="store_true",
+                help="report the first failing example as found (for kill matrices)")
+    g.addoption("--example", default=None, metavar="JSON",
+                help="replay exactly this input (a JSON object) instead of generating")
+    g.addoption("--flax-mutant", default=None, metavar="MODULE",
+                help="patch Flax with this module's patch(mp) first (implementations/flax_mutants)")
+    g.addoption("--compilation-cache", default=None, metavar="DIR",
+                help="keep compiled XLA programs in DIR and reuse them in later runs (default: none)")

@@ -1,0 +1,132 @@
+"""Turning a property's outcome into a verdict and a message that stands on its own.
+
+Runs in the worker: the verdict travels to the controller as a user property
+of pytest's report (:data:`USER_KEY`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from conformance.engine import registry
+from conformance.engine.expectations import divergence_for
+from conformance.engine.loading import ImplementationRaised
+from conformance.engine.outcomes import (
+    ERROR, EXPECTED_DIVERGENCE, FAILED, NOT_PROVIDED, PASSED, TIMEOUT, PropertyTimeout, Result,
+)
+from conformance.engine.plugin.scheduling import impl_of
+from conformance.engine.versions import flax_version
+
+USER_KEY = "conformance"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    prop = registry.property_of(getattr(item, "function", None))
+    if prop is None or prop.kind != "implementation":
+        return
+    impl = impl_of(item)
+    missing = [n for n in prop.needs if impl is not None and not impl.provides(n)]
+    if missing:
+        if item.config.getoption("strict_contract"):
+            pytest.fail(f"not_provided: {', '.join(missing)} (required by --strict-contract)", pytrace=False)
+        pytest.skip(f"not_provided: {', '.join(missing)}")
+
+
+def _first(exc: BaseException) -> BaseException:
+    """The first of several failures Hypothesis may report together."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _classify(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    exc = _first(excinfo.value)
+    if isinstance(exc, PropertyTimeout):
+        return TIMEOUT
+    if isinstance(exc, ImplementationRaised):
+        return ERROR
+    if isinstance(exc, AssertionError):
+        return FAILED
+    return ERROR
+
+
+def _exception_text(exc: BaseException) -> str:
+    exc = _first(exc)
+    if isinstance(exc, (AssertionError, ImplementationRaised, PropertyTimeout)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _reproduce(item: pytest.Item, prop: registry.Property, impl: Any, inputs: dict | None) -> str:
+    parts = ["conformance run"]
+    if impl is not None:
+        parts.append(f"--impl {impl.target}")
+    parts.append(f"--only {prop.id}")
+    if inputs:
+        parts.append("--example '" + json.dumps(inputs, sort_keys=True, default=str) + "'")
+    return " ".join(parts)
+
+
+def compose_message(prop: registry.Property, body: str, inputs: dict | None, reproduce: str) -> str:
+    shown = ", ".join(f"{k}={v!r}" for k, v in sorted((inputs or {}).items())) or "(none recorded)"
+    return (
+        f"[{prop.id}] document {prop.document}, section '{prop.section}': {prop.title}\n"
+        f"inputs (shrunk): {shown}\n"
+        f"{body}\n"
+        f"what to check: {prop.hint}\n"
+        f"reproduce: {reproduce}"
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    prop = registry.property_of(getattr(item, "function", None))
+    if prop is None or call.when == "teardown":
+        return
+    impl = impl_of(item)
+    log = registry.CURRENT
+    result = Result(id=prop.id, document=prop.document, kind=prop.kind, title=prop.title,
+                    status=PASSED, implementation=impl.name if impl is not None else None,
+                    seconds=round(call.duration, 4))
+    if call.when == "setup":
+        if report.passed:
+            return
+        if report.skipped and call.excinfo is not None and "not_provided" in str(call.excinfo.value):
+            result.status = NOT_PROVIDED
+            result.message = str(call.excinfo.value).replace("Skipped: ", "")
+        else:
+            result.status = FAILED if call.excinfo and "not_provided" in str(call.excinfo.value) else ERROR
+            result.message = str(call.excinfo.value) if call.excinfo else "setup failed"
+    else:  # call
+        result.examples = log.examples
+        result.impl_seconds = round(log.extra.get("impl_seconds", 0.0), 4)
+        divergence = divergence_for(prop.id, flax_version()) if prop.kind == "framework" else None
+        if call.excinfo is None:
+            if divergence is not None:
+                result.status = FAILED
+                result.message = (f"[{prop.id}] expected to diverge on flax {flax_version()} "
+                                  f"({divergence.flax}) but the claim held: narrow the range in "
+                                  f"properties/expectations.toml. Listed reason: {divergence.reason}")
+                report.outcome = "failed"
+                report.longrepr = result.message
+        else:
+            result.status = _classify(call.excinfo)
+            result.inputs = log.failing_inputs
+            result.reproduce = _reproduce(item, prop, impl, log.failing_inputs)
+            result.message = compose_message(prop, _exception_text(call.excinfo.value),
+                                             log.failing_inputs, result.reproduce)
+            if divergence is not None and result.status in (FAILED, ERROR):
+                result.status = EXPECTED_DIVERGENCE
+                result.message = f"known divergence on flax {flax_version()}: {divergence.reason}\n{result.message}"
+                report.outcome = "skipped"
+                report.wasxfail = divergence.reason  # shown by pytest as xfailed
+            elif result.status == FAILED:
+                report.longrepr = result.message
+            else:
+                report.longrepr = f"{result.message}\n\n{report.longrepr}"
+    report.user_properties.append((USER_KEY, json.dumps(result.as_dict(), default=str)))

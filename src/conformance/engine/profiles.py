@@ -1,0 +1,55 @@
+"""Hypothesis profiles: how many examples, and whether runs are reproducible.
+
+- ``default``: 100 examples, random, with an example database so that the next
+  run replays earlier failures first.
+- ``ci``: 100 examples, derandomized (same inputs every run), no database.
+- ``dev``: 20 examples, for a quick look while editing.
+- ``thorough``: 1000 examples.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+PROFILES = ("default", "ci", "dev", "thorough")
+DATABASE_DIR = Path(".conformance") / "examples"
+
+_COMMON = dict(
+    # JAX compiles on first use of a shape; a per-example deadline would flag that.
+    deadline=None,
+    # One failure, shrunk, reported plainly: the report has one message per property.
+    report_multiple_bugs=False,
+    print_blob=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                           HealthCheck.differing_executors],
+)
+
+
+def register_profiles(database_dir: Path = DATABASE_DIR) -> None:
+    db = DirectoryBasedExampleDatabase(str(database_dir))
+    settings.register_profile("default", max_examples=100, database=db, **_COMMON)
+    settings.register_profile("ci", max_examples=100, derandomize=True, database=None, **_COMMON)
+    settings.register_profile("dev", max_examples=20, database=db, **_COMMON)
+    settings.register_profile("thorough", max_examples=1000, database=db, **_COMMON)
+    # Replaying one pinned example (``--example``) needs no generation at all.
+    settings.register_profile("replay", max_examples=1, database=None,
+                              phases=[Phase.explicit], **_COMMON)
+
+
+def load_profile(name: str, *, shrink: bool = True) -> None:
+    """Load profile ``name``; without ``shrink``, stop at the first failing example.
+
+    The kill table only needs to know whether a property rejects a mutant, and
+    shrinking a failure costs hundreds of extra examples; the examples tried
+    before the failure are exactly those of the profile.
+    """
+    register_profiles()
+    if not shrink:
+        parent = settings.get_profile(name)
+        phases = [p for p in parent.phases if p is not Phase.shrink]
+        settings.register_profile(f"{name}-no-shrink", parent=parent, phases=phases)
+        name = f"{name}-no-shrink"
+    settings.load_profile(name)

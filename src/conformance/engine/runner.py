@@ -1,0 +1,91 @@
+"""Running the catalogue: the pytest command line, the worker count, and the exit codes.
+
+Every command (``run``, ``mutants``, ``matrix``, the benchmark) runs the
+catalogue through this module; none imports another command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from conformance.engine.defaults import DEFAULT_TIMEOUT, DEFAULT_WORKERS
+from conformance.engine.plugin.scheduling import xdist_args
+from conformance.engine.plugin.timeouts import MARKERS_ENV
+from conformance.engine.registry import properties_dir
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """Bad command-line input or an unloadable implementation: reported as one line, exit 2."""
+
+
+def parse_workers(value: str | int) -> int:
+    """``--workers``: a count of worker processes, 0 for none (no crash isolation)."""
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"--workers takes a number, got {value!r}") from None
+    if n < 0:
+        raise UsageError("--workers must be 0 or more")
+    return n
+
+
+def pytest_args(*, impls: list[str], profile: str, json_path: str | os.PathLike[str],
+                workers: int = DEFAULT_WORKERS, timeout: float = DEFAULT_TIMEOUT, strict: bool = False,
+                only: list[str] | None = None, kind: str | None = None, example: str | None = None,
+                shrink: bool = True, compilation_cache: str | None = None,
+                catalogue: str | os.PathLike[str] | None = None) -> list[str]:
+    """The pytest arguments that run the catalogue (``catalogue``: its folder, default the installed one)."""
+    args = [str(catalogue or properties_dir()), "-p", "no:cacheprovider",
+            "--conformance-profile", profile, "--conformance-json", str(json_path),
+            "--conformance-timeout", f"{timeout:g}"]
+    for target in impls:
+        args += ["--impl", target]
+    args += xdist_args(workers)
+    if strict:
+        args.append("--strict-contract")
+    for o in only or ():
+        args += ["--only", o]
+    if kind:
+        args += ["--kind", kind]
+    if example:
+        args += ["--example", example]
+    if not shrink:
+        args.append("--no-shrink")
+    if compilation_cache:
+        args += ["--compilation-cache", os.path.abspath(compilation_cache)]
+    return args
+
+
+def run_catalogue(args_list: list[str], *, plugins: list[Any] = ()) -> int:
+    """Run pytest in this process with its own output silenced (``plugins``: a progress display)."""
+    import pytest
+
+    os.environ[MARKERS_ENV] = tempfile.mkdtemp(prefix="conformance-timeouts-")
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink):
+        code = pytest.main([*args_list, "-q", "--no-header", "-rN"], plugins=list(plugins))
+    if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
+        text = sink.getvalue().strip().splitlines()
+        line = next((t for t in reversed(text) if "ERROR" in t or "error" in t), text[-1] if text else "pytest failed")
+        raise UsageError(line.replace("ERROR: ", ""))
+    return int(code)
+
+
+def temporary_report_path() -> Path:
+    return Path(tempfile.mkdtemp(prefix="conformance-"), "report.json")
+
+
+def report_exit_code(report: dict[str, Any]) -> int:
+    """0 when nothing failed, errored, timed out or crashed; 1 otherwise; 130 for an interrupted run."""
+    from conformance.engine.outcomes import BAD
+
+    if report["partial"]:
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if any(r["status"] in BAD for r in report["results"]) else EXIT_OK
