@@ -17,7 +17,7 @@ import jax.numpy as jnp
 from flax import linen as nn
 from flax import nnx
 
-from implementations.transformer import SharedTransformer, TransformerBlock, UnsharedTransformer
+from conformance.implementations.transformer import SharedTransformer, TransformerBlock, UnsharedTransformer
 
 __all__ = [
     "SharedDense", "shared_dense_forward",

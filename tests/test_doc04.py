@@ -9,9 +9,9 @@ import pytest
 from flax import linen as nn
 
 from conformance.kit import flops
-from properties.doc04_cross_layer import counts, layout, nonlinearities, oracle
-from properties.doc04_cross_layer.constructions import DocBlock, DocScanShared, DocShared, DocUnshared
-from properties.doc04_cross_layer.strategies import CASES, random_params
+from conformance.properties.doc04_cross_layer import counts, layout, nonlinearities, oracle
+from conformance.properties.doc04_cross_layer.constructions import DocBlock, DocScanShared, DocShared, DocUnshared
+from conformance.properties.doc04_cross_layer.strategies import CASES, random_params
 
 
 def _tanh_chain(w, x, length=4):

@@ -83,13 +83,13 @@ def test_global_config_change_at_import_is_reported(report_path):
 
 
 def test_failure_message_names_property_section_inputs_tolerance_and_reproduce_command(report_path):
-    proc = run_cli("run", "--impl", "implementations.mutants.m05_scale_by_in", "--only", PROPERTY,
+    proc = run_cli("run", "--impl", "conformance.implementations.mutants.m05_scale_by_in", "--only", PROPERTY,
                    "--profile", "ci", "--json", str(report_path), "--workers", "0")
     assert proc.returncode == 1
     result = _status(read(report_path))
     message = result["message"]
     for part in (PROPERTY, "document 05", "section 'Problem'", "inputs (shrunk):", "expected", "actual",
-                 "tolerance:", "reproduce: conformance run --impl implementations.mutants.m05_scale_by_in"):
+                 "tolerance:", "reproduce: conformance run --impl conformance.implementations.mutants.m05_scale_by_in"):
         assert part in message, f"{part!r} missing from:\n{message}"
     # The reproduce command replays exactly that input and fails the same way.
     again = run_cli(*shlex.split(result["reproduce"].removeprefix("conformance ")),
@@ -129,7 +129,7 @@ def test_repro_dir_writes_a_script_that_replays_the_failure(tmp_path, report_pat
     import subprocess
     import sys
 
-    proc = run_cli("run", "--impl", "implementations.mutants.m05_bias_ones", "--only", PROPERTY,
+    proc = run_cli("run", "--impl", "conformance.implementations.mutants.m05_bias_ones", "--only", PROPERTY,
                    "--profile", "ci", "--json", str(report_path), "--repro-dir", str(tmp_path / "repro"),
                    "--workers", "0")
     assert proc.returncode == 1

@@ -148,20 +148,20 @@ def test_pytest_command_runs_properties_with_the_ci_profile(tmp_path):
     cmd = execution.pytest_command(Path("/env/bin/python"), ROOT, args, tmp_path / "r.json")
     assert cmd[:4] == ["/env/bin/python", "-m", "pytest", str(ROOT / "properties")]
     assert cmd[cmd.index("--conformance-profile") + 1] == "ci"
-    assert cmd[cmd.index("--impl") + 1] == "implementations.reference"
-    assert "-p" in cmd and "conformance.engine.plugin" in cmd and "--kind" not in cmd
+    assert cmd[cmd.index("--impl") + 1] == "conformance.implementations.reference"
+    # The checkout is installed in the release's environment: the plugin comes from its entry point.
+    assert "conformance.engine.plugin" not in cmd and "--kind" not in cmd
     assert cmd[cmd.index("-n") + 1] == "2" and cmd[cmd.index("--conformance-timeout") + 1] == "120"
-    autoloaded = execution.pytest_command(Path("/env/bin/python"), ROOT, _parse("--flax", "1", "-n", "0", "--only", "01-*"),
-                                       tmp_path / "r.json", autoload=True)
-    assert "conformance.engine.plugin" not in autoloaded
-    assert "-n" not in autoloaded and autoloaded[autoloaded.index("--only") + 1] == "01-*"
+    one_process = execution.pytest_command(Path("/env/bin/python"), ROOT, _parse("--flax", "1", "-n", "0", "--only", "01-*"),
+                                           tmp_path / "r.json")
+    assert "-n" not in one_process and one_process[one_process.index("--only") + 1] == "01-*"
 
 
 # --------------------------------------------------------------------------- verdicts of a release
 
-EXPECTED = [Expected("01-a", "A", "framework", "01", "properties.test_01_x"),
-            Expected("02-b", "B", "implementation", "02", "properties.test_02_y"),
-            Expected("03-c", "C", "framework", "03", "properties.test_03_z")]
+EXPECTED = [Expected("01-a", "A", "framework", "01", "conformance.properties.test_01_x"),
+            Expected("02-b", "B", "implementation", "02", "conformance.properties.test_02_y"),
+            Expected("03-c", "C", "framework", "03", "conformance.properties.test_03_z")]
 REPORT = {"results": [{"id": "01-a", "title": "A", "status": "passed", "message": "", "kind": "framework",
                        "document": "01", "inputs": None}]}
 

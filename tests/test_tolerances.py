@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conformance.kit import oracles, tolerances
-from properties.doc01_shared_dense.oracles import shared_dense
+from conformance.properties.doc01_shared_dense.oracles import shared_dense
 
 
 @pytest.mark.parametrize("width", [1, 3, 32, 256])

@@ -11,8 +11,8 @@ import jax
 import numpy as np
 import pytest
 
-from properties.doc04_cross_layer import counts, layout, oracle
-from implementations.transformer import SharedTransformer, TransformerBlock, UnsharedTransformer
+from conformance.properties.doc04_cross_layer import counts, layout, oracle
+from conformance.implementations.transformer import SharedTransformer, TransformerBlock, UnsharedTransformer
 
 torch = pytest.importorskip("torch")
 tnn = torch.nn

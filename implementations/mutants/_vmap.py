@@ -1,6 +1,6 @@
 """A forward function over any vmapped Dense class, for the document-02 mutants."""
 
-from implementations.mutants._common import init_apply, key
+from conformance.implementations.mutants._common import init_apply, key
 
 
 def forward_with(vmapped_cls, seed, x_batch, features):

@@ -4,8 +4,8 @@ Violates document 01, 'Problem' (a plain nn.Dense, whose bias starts at zero).
 """
 from flax import linen as nn
 
-from implementations.mutants._common import init_apply, key
-from implementations.reference import SharedDense as _Reference
+from conformance.implementations.mutants._common import init_apply, key
+from conformance.implementations.reference import SharedDense as _Reference
 
 DOCUMENT = "01"
 DEFECT = "bias initialised to ones"

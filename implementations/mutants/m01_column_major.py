@@ -2,8 +2,8 @@
 
 Violates document 01, 'Problem': the output is out.reshape(-1), row by row.
 """
-from implementations.mutants._common import init_apply, key
-from implementations.reference import SharedDense
+from conformance.implementations.mutants._common import init_apply, key
+from conformance.implementations.reference import SharedDense
 
 DOCUMENT = "01"
 DEFECT = "output flattened column-major (out.T.reshape(-1))"

@@ -5,7 +5,7 @@ Violates document 01, 'Common pitfalls' (the first one) and 'Verifying the shari
 import jax
 from flax import linen as nn
 
-from implementations.mutants._common import init_apply, key
+from conformance.implementations.mutants._common import init_apply, key
 
 DOCUMENT = "01"
 DEFECT = "two nn.Dense created inline in @nn.compact: Dense_0 and Dense_1, 4 param leaves"

@@ -5,7 +5,7 @@ Violates document 01, 'Problem': h2 = relu(shared(h1)).
 import jax
 from flax import linen as nn
 
-from implementations.mutants._common import init_apply, key
+from conformance.implementations.mutants._common import init_apply, key
 
 DOCUMENT = "01"
 DEFECT = "no relu after the second call, so outputs can be negative"

@@ -5,7 +5,7 @@ Violates document 01, 'The pattern' / 'Problem': relu after each call.
 import jax
 from flax import linen as nn
 
-from implementations.mutants._common import init_apply, key
+from conformance.implementations.mutants._common import init_apply, key
 
 DOCUMENT = "01"
 DEFECT = "relu only after the second call"

@@ -4,8 +4,8 @@ Violates document 01, 'Problem': hidden arrives as a float and is cast to int.
 """
 import jax
 
-from implementations.mutants._common import init_apply
-from implementations.reference import SharedDense
+from conformance.implementations.mutants._common import init_apply
+from conformance.implementations.reference import SharedDense
 
 DOCUMENT = "01"
 DEFECT = "hidden and seed used without int(): float arguments raise"

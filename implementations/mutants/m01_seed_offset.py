@@ -2,8 +2,8 @@
 
 Violates document 01, 'Problem': init on (PRNGKey(seed), x).
 """
-from implementations.mutants._common import init_apply, key
-from implementations.reference import SharedDense
+from conformance.implementations.mutants._common import init_apply, key
+from conformance.implementations.reference import SharedDense
 
 DOCUMENT = "01"
 DEFECT = "init key is PRNGKey(seed + 1)"

@@ -2,8 +2,8 @@
 
 Violates document 02, 'Problem' (return the output flattened, (B*F,), row-major).
 """
-from implementations.mutants._common import init_apply, key
-from implementations.reference import VmappedDense
+from conformance.implementations.mutants._common import init_apply, key
+from conformance.implementations.reference import VmappedDense
 
 DOCUMENT = "02"
 DEFECT = "output flattened column-major"

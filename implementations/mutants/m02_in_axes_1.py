@@ -4,7 +4,7 @@ Violates document 02, 'Common pitfalls' (wrong in_axes) and 'Shape semantics'.
 """
 from flax import linen as nn
 
-from implementations.mutants._vmap import forward_with
+from conformance.implementations.mutants._vmap import forward_with
 
 DOCUMENT = "02"
 DEFECT = "in_axes=1: the batch is taken from the feature axis"

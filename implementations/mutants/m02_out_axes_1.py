@@ -4,7 +4,7 @@ Violates document 02, 'Shape semantics' (out_axes=0, output (B, F)).
 """
 from flax import linen as nn
 
-from implementations.mutants._vmap import forward_with
+from conformance.implementations.mutants._vmap import forward_with
 
 DOCUMENT = "02"
 DEFECT = "out_axes=1: output (F, B), flattened column by column"

@@ -4,7 +4,7 @@ Violates document 02, 'Common pitfalls' (the first two): params gain a batch axi
 """
 from flax import linen as nn
 
-from implementations.mutants._vmap import forward_with
+from conformance.implementations.mutants._vmap import forward_with
 
 DOCUMENT = "02"
 DEFECT = "params stacked on a batch axis, one init key per row: kernel (B, in, F)"

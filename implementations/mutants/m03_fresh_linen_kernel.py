@@ -5,7 +5,7 @@ Violates document 03, 'The setup': take the nnx kernel array and use it as the L
 from flax import linen as nn
 from flax import nnx
 
-from implementations.mutants._bridge import two_modules
+from conformance.implementations.mutants._bridge import two_modules
 
 DOCUMENT = "03"
 DEFECT = "Linen kernel initialised separately with PRNGKey(seed): nothing is shared"

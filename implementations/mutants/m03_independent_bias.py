@@ -6,7 +6,7 @@ import jax.numpy as jnp
 from flax import linen as nn
 from flax import nnx
 
-from implementations.mutants._bridge import two_modules
+from conformance.implementations.mutants._bridge import two_modules
 
 DOCUMENT = "03"
 DEFECT = "Linen side has its own bias: output 2xK + 1, no longer linear"

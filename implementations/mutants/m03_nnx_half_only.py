@@ -4,7 +4,7 @@ Violates document 03, 'Problem' (return nnx_out + linen_out, twice either one).
 """
 from flax import nnx
 
-from implementations.mutants._bridge import two_modules
+from conformance.implementations.mutants._bridge import two_modules
 
 DOCUMENT = "03"
 DEFECT = "only the nnx output: 1x instead of 2x"

@@ -6,7 +6,7 @@ import jax
 from flax import linen as nn
 from flax import nnx
 
-from implementations.mutants._bridge import two_modules
+from conformance.implementations.mutants._bridge import two_modules
 
 DOCUMENT = "03"
 DEFECT = "relu on the sum: right for positive outputs, zero elsewhere"

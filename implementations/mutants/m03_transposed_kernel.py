@@ -5,7 +5,7 @@ Shapes agree when in == out. Violates document 03, 'Common pitfalls' (both store
 from flax import linen as nn
 from flax import nnx
 
-from implementations.mutants._bridge import two_modules
+from conformance.implementations.mutants._bridge import two_modules
 
 DOCUMENT = "03"
 DEFECT = "kernel transposed on the Linen side (square shapes hide it)"

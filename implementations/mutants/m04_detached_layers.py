@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import jax
 
-from implementations.transformer import SharedTransformer as _Reference
-from implementations.transformer import TransformerBlock, UnsharedTransformer
+from conformance.implementations.transformer import SharedTransformer as _Reference
+from conformance.implementations.transformer import TransformerBlock, UnsharedTransformer
 
 __all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from implementations.transformer import SharedTransformer, TransformerBlock
-from implementations.transformer import UnsharedTransformer as _Reference
+from conformance.implementations.transformer import SharedTransformer, TransformerBlock
+from conformance.implementations.transformer import UnsharedTransformer as _Reference
 
 __all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
 

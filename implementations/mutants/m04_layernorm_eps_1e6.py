@@ -8,8 +8,8 @@ tens of percent.
 
 from __future__ import annotations
 
-from implementations.transformer import TransformerBlock as _Reference
-from implementations.transformer import with_block
+from conformance.implementations.transformer import TransformerBlock as _Reference
+from conformance.implementations.transformer import with_block
 
 __all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from flax import linen as nn
 
-from implementations.transformer import TransformerBlock as _Reference
-from implementations.transformer import with_block
+from conformance.implementations.transformer import TransformerBlock as _Reference
+from conformance.implementations.transformer import with_block
 
 __all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
 

@@ -8,8 +8,8 @@ the parameter count is still right.
 
 from __future__ import annotations
 
-from implementations.transformer import SharedTransformer as _Reference
-from implementations.transformer import TransformerBlock, UnsharedTransformer
+from conformance.implementations.transformer import SharedTransformer as _Reference
+from conformance.implementations.transformer import TransformerBlock, UnsharedTransformer
 
 __all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
 

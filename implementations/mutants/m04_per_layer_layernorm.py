@@ -10,8 +10,8 @@ reference's, because LayerNorms start at scale 1 and bias 0.
 
 from __future__ import annotations
 
-from implementations.transformer import FFN, TransformerBlock, UnsharedTransformer, attention
-from implementations.transformer import SharedTransformer as _Reference
+from conformance.implementations.transformer import FFN, TransformerBlock, UnsharedTransformer, attention
+from conformance.implementations.transformer import SharedTransformer as _Reference
 
 __all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from flax import linen as nn
 
-from implementations.transformer import SharedTransformer as _Reference
-from implementations.transformer import TransformerBlock, UnsharedTransformer
-from implementations.variants.scan_transformer import scan_layers
+from conformance.implementations.transformer import SharedTransformer as _Reference
+from conformance.implementations.transformer import TransformerBlock, UnsharedTransformer
+from conformance.implementations.variants.scan_transformer import scan_layers
 
 __all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
 

@@ -8,8 +8,8 @@ them apart; from L = 2 the counts differ by (L-1)(A-F).
 
 from __future__ import annotations
 
-from implementations.transformer import FFN, TransformerBlock, UnsharedTransformer, attention
-from implementations.transformer import SharedTransformer as _Reference
+from conformance.implementations.transformer import FFN, TransformerBlock, UnsharedTransformer, attention
+from conformance.implementations.transformer import SharedTransformer as _Reference
 
 __all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from flax import linen as nn
 
-from implementations.transformer import FFN
-from implementations.transformer import TransformerBlock as _Reference
-from implementations.transformer import with_block
+from conformance.implementations.transformer import FFN
+from conformance.implementations.transformer import TransformerBlock as _Reference
+from conformance.implementations.transformer import with_block
 
 __all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
 

@@ -7,8 +7,8 @@ ALBERT model instead of failing, so a run could report the wrong architecture.
 
 from __future__ import annotations
 
-from implementations.transformer import SHARE_MODES, TransformerBlock, UnsharedTransformer
-from implementations.transformer import SharedTransformer as _Reference
+from conformance.implementations.transformer import SHARE_MODES, TransformerBlock, UnsharedTransformer
+from conformance.implementations.transformer import SharedTransformer as _Reference
 
 __all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
 

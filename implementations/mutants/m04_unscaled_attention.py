@@ -11,8 +11,8 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-from implementations.transformer import TransformerBlock as _Reference
-from implementations.transformer import with_block
+from conformance.implementations.transformer import TransformerBlock as _Reference
+from conformance.implementations.transformer import with_block
 
 __all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
 

@@ -5,7 +5,7 @@ Violates document 05, 'Worked example' (bias = jnp.zeros((out,)), float32).
 import jax.numpy as jnp
 from flax import nnx
 
-from implementations.reference import MultiParam as _Reference
+from conformance.implementations.reference import MultiParam as _Reference
 
 DOCUMENT = "05"
 DEFECT = "bias stored as float16"

@@ -6,8 +6,8 @@ with zero bias the output equals the bias-less Linear's.
 import jax.numpy as jnp
 from flax import nnx
 
-from implementations.mutants._multi_param import forward_with
-from implementations.reference import MultiParam as _Reference
+from conformance.implementations.mutants._multi_param import forward_with
+from conformance.implementations.reference import MultiParam as _Reference
 
 DOCUMENT = "05"
 DEFECT = "bias initialised to ones"

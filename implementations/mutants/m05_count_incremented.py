@@ -2,8 +2,8 @@
 
 Violates document 05, 'This problem (no mutation yet)': do not touch count.
 """
-from implementations.mutants._multi_param import forward_with
-from implementations.reference import MultiParam as _Reference
+from conformance.implementations.mutants._multi_param import forward_with
+from conformance.implementations.reference import MultiParam as _Reference
 
 DOCUMENT = "05"
 DEFECT = "count incremented in __call__"

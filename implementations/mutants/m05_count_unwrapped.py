@@ -4,7 +4,7 @@ Violates document 05, 'Common pitfalls' (forgetting to wrap).
 """
 import jax.numpy as jnp
 
-from implementations.reference import MultiParam as _Reference
+from conformance.implementations.reference import MultiParam as _Reference
 
 DOCUMENT = "05"
 DEFECT = "count = jnp.array(0.0) without a Variable wrapper"

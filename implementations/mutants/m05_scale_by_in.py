@@ -5,8 +5,8 @@ Violates document 05, 'Worked example'.
 import jax.numpy as jnp
 from flax import nnx
 
-from implementations.mutants._multi_param import forward_with
-from implementations.reference import MultiParam as _Reference
+from conformance.implementations.mutants._multi_param import forward_with
+from conformance.implementations.reference import MultiParam as _Reference
 
 DOCUMENT = "05"
 DEFECT = "kernel scaled by 1/in_features"

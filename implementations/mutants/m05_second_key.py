@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from implementations.mutants._multi_param import forward_with
+from conformance.implementations.mutants._multi_param import forward_with
 
 DOCUMENT = "05"
 DEFECT = "kernel drawn with the second params key"

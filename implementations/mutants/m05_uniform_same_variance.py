@@ -6,8 +6,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from implementations.mutants._multi_param import forward_with
-from implementations.reference import MultiParam as _Reference
+from conformance.implementations.mutants._multi_param import forward_with
+from conformance.implementations.reference import MultiParam as _Reference
 
 DOCUMENT = "05"
 DEFECT = "kernel ~ U(-sqrt(3), sqrt(3)) / sqrt(in): right variance, wrong draw"

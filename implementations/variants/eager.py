@@ -5,7 +5,7 @@ import jax.numpy as jnp
 from flax import linen as nn
 from flax import nnx
 
-from implementations.reference import MultiParam, SharedDense, VmappedDense
+from conformance.implementations.reference import MultiParam, SharedDense, VmappedDense
 
 
 def _init_apply(model, seed, x):

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from flax import linen as nn
 
-from implementations.transformer import SHARE_MODES, TransformerBlock
-from implementations.transformer import SharedTransformer as _PerLayerShared
+from conformance.implementations.transformer import SHARE_MODES, TransformerBlock
+from conformance.implementations.transformer import SharedTransformer as _PerLayerShared
 
 __all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
 

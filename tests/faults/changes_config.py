@@ -3,4 +3,4 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-from implementations.reference import multi_param_forward  # noqa: E402,F401
+from conformance.implementations.reference import multi_param_forward  # noqa: E402,F401

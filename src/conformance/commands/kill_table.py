@@ -24,9 +24,9 @@ from typing import Any
 from conformance.engine.defaults import DEFAULT_TARGET
 from conformance.engine.outcomes import BAD
 
-CONFORMING_PACKAGE = "implementations.variants"
-MUTANT_PACKAGE = "implementations.mutants"
-FLAX_MUTANT_PACKAGE = "implementations.flax_mutants"
+CONFORMING_PACKAGE = "conformance.implementations.variants"
+MUTANT_PACKAGE = "conformance.implementations.mutants"
+FLAX_MUTANT_PACKAGE = "conformance.implementations.flax_mutants"
 REFERENCE = DEFAULT_TARGET
 
 

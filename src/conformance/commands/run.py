@@ -43,11 +43,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             compilation_cache=args.compilation_cache,
         ), plugins=[progress.plugin()])
     report = load_report(json_path)
+    if not report["partial"] and not runner.executed_any(report):
+        # An empty selection or a catalogue that was not found is no verdict at all: never exit 0.
+        raise UsageError(runner.why_nothing_ran(report, code, only=args.only, kind=args.kind))
     if args.repro_dir:
         from conformance.commands.repro import write_repro_scripts
 
         write_repro_scripts(report, args.repro_dir)
     print_run(report, impl_description=f"{impl.target} ({impl.path})", json_path=args.json)
-    if not report["results"] and code != 5:  # pytest itself failed with nothing recorded: not a pass
-        return runner.EXIT_FAILED
     return runner.report_exit_code(report)

@@ -1,7 +1,7 @@
 """Defaults every command and the plugin share: one owner for each."""
 
 # The implementation checked when none is named (`--impl`, $CONFORMANCE_IMPL).
-DEFAULT_TARGET = "implementations.reference"
+DEFAULT_TARGET = "conformance.implementations.reference"
 TARGET_ENV_VAR = "CONFORMANCE_IMPL"
 
 # Seconds a property may run before it is stopped and reported as ``timeout``.

@@ -46,7 +46,7 @@ def parse_expectations(text: str) -> tuple[Divergence, ...]:
 
 @functools.cache
 def load_expectations() -> tuple[Divergence, ...]:
-    text = resources.files("properties").joinpath("expectations.toml").read_text()
+    text = resources.files("conformance.properties").joinpath("expectations.toml").read_text()
     return parse_expectations(text)
 
 

@@ -60,7 +60,7 @@ class ExampleLog:
 
 
 # The package that holds the catalogue: one subpackage per document, property modules named test_*.
-PROPERTIES_PACKAGE = "properties"
+PROPERTIES_PACKAGE = "conformance.properties"
 
 REGISTRY: dict[str, Property] = {}
 CURRENT = ExampleLog()

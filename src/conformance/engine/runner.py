@@ -89,3 +89,22 @@ def report_exit_code(report: dict[str, Any]) -> int:
     if report["partial"]:
         return EXIT_INTERRUPTED
     return EXIT_FAILED if any(r["status"] in BAD for r in report["results"]) else EXIT_OK
+
+
+def executed_any(report: dict[str, Any]) -> bool:
+    """Whether the run executed at least one property (a ``not_provided`` executes nothing)."""
+    from conformance.engine.outcomes import NOT_PROVIDED
+
+    return any(r["status"] != NOT_PROVIDED for r in report["results"])
+
+
+def why_nothing_ran(report: dict[str, Any], pytest_code: int, *, only: list[str] | None, kind: str | None) -> str:
+    """One line saying why a run executed no property."""
+    if report["results"]:
+        return ("no property ran: the implementation provides none of the names the selected properties need "
+                "(see `conformance list` for each property's needs)")
+    if pytest_code == 5 and (only or kind):
+        return "no property ran: --only/--kind selected nothing"
+    if pytest_code == 5:
+        return f"no property ran: no property was collected from {properties_dir()}"
+    return f"no property ran: pytest exited with code {pytest_code} before any verdict"

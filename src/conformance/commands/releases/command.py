@@ -2,9 +2,9 @@
 
 Each release gets its own environment, built with uv from one table,
 ``compat.toml`` beside this module (flax version -> jax/jaxlib pair), plus the
-suite's runtime dependencies pinned from ``requirements.lock``. The project is
-not installed there: the checkout's ``src/`` and root go on ``PYTHONPATH``, so
-editing a property never invalidates an environment. Environments are cached
+suite's runtime dependencies pinned from ``requirements.lock``. The checkout is
+installed there editable and without dependencies before each run, so editing a
+property never invalidates an environment. Environments are cached
 under ``.conformance/envs/flax-X-jax-J/`` and reused while their stamp (a hash
 of the interpreter and the pinned requirement set) matches.
 
@@ -32,7 +32,9 @@ from conformance.engine.profiles import PROFILES
 from conformance.engine.runner import EXIT_USAGE, UsageError
 
 from . import render
-from .environments import BuildError, build_env, cache_key, env_is_current, env_name, find_uv, interpreter, locked, repo_root
+from .environments import (
+    BuildError, build_env, cache_key, env_is_current, env_name, find_uv, install_checkout, interpreter, locked, repo_root,
+)
 from .execution import Expected, catalogue, run_properties
 from .pairs import COMPAT_FILE, Pair, load_compat, lock_pins, pairs_for, requirements
 from .results import exit_code, regressions, release_results, summarize
@@ -83,22 +85,24 @@ def run_release(pair: Pair, *, root: Path, cache: Path, uv: str, python: str, py
     column: dict[str, Any] = {"flax": pair.flax, "jax": pair.jax, "jaxlib": pair.jaxlib, "python": python_id,
                               "note": pair.note, "requirements": reqs, "env_cached": True}
     with locked(cache / f".{env_name(pair)}.lock"):
-        if args.rebuild or not env_is_current(env, key):
-            column["env_cached"] = False
-            phase("building environment", None)
-            t = time.monotonic()
-            try:
-                build_env(uv, python, env, reqs, key, cache / "logs" / f"{env_name(pair)}.build.log")
-            except BuildError as exc:
-                column["build_seconds"] = round(time.monotonic() - t, 1)
-                column["results"] = [{"id": e.id, "title": e.title, "status": ERROR, "kind": e.kind,
-                                      "document": e.document, "inputs": None,
-                                      "message": f"no environment for flax {pair.flax}: {exc}"}
-                                     for e in expected]
-                column["summary"] = summarize(column["results"])
-                column["seconds"] = round(time.monotonic() - start, 1)
-                return column
+        build_log = cache / "logs" / f"{env_name(pair)}.build.log"
+        t = time.monotonic()
+        try:
+            if args.rebuild or not env_is_current(env, key):
+                column["env_cached"] = False
+                phase("building environment", None)
+                build_env(uv, python, env, reqs, key, build_log)
+            install_checkout(uv, env, root, build_log)
+        except BuildError as exc:
             column["build_seconds"] = round(time.monotonic() - t, 1)
+            column["results"] = [{"id": e.id, "title": e.title, "status": ERROR, "kind": e.kind,
+                                  "document": e.document, "inputs": None,
+                                  "message": f"no environment for flax {pair.flax}: {exc}"}
+                                 for e in expected]
+            column["summary"] = summarize(column["results"])
+            column["seconds"] = round(time.monotonic() - start, 1)
+            return column
+        column["build_seconds"] = round(time.monotonic() - t, 1)
         phase("running properties", 0)
         report, rc, output = run_properties(env, root, args, cache / "logs" / f"{env_name(pair)}.pytest.log",
                                             lambda n: phase("running properties", n))

@@ -43,7 +43,9 @@ def env_name(pair: Pair) -> str:
 
 
 def repo_root() -> Path:
-    root = Path(__file__).resolve().parents[2]
+    from conformance.engine.registry import properties_dir
+
+    root = properties_dir().resolve().parent  # the checkout, when the project is installed from one
     if not (root / "properties" / "__init__.py").is_file() or not (root / "src" / "conformance").is_dir():
         raise UsageError(f"conformance matrix runs from a source checkout; {root} has no properties/ and src/conformance/")
     return root
@@ -128,3 +130,20 @@ def build_env(uv: str, python: str, env: Path, reqs: list[str], key: str, log: P
                                 capture_output=True, text=True, env=quiet).stdout.split()
     stamp = {"key": key, "requirements": reqs, "installed": freeze, "built": time.strftime("%Y-%m-%dT%H:%M:%S")}
     (env / STAMP).write_text(json.dumps(stamp, indent=2) + "\n")
+
+
+def install_checkout(uv: str, env: Path, root: Path, log: Path) -> None:
+    """Install the checkout into ``env``, editable and without dependencies (the env pins those).
+
+    Editable, so that a run sees the checkout's current properties without a
+    rebuild; installed, so that the catalogue has its package names and pytest
+    finds the plugin through its entry point, as in a user's environment.
+    """
+    quiet = os.environ.copy()
+    quiet.pop("VIRTUAL_ENV", None)
+    step = [uv, "pip", "install", "--no-deps", "--python", str(env / "bin" / "python"), "-e", str(root)]
+    done = subprocess.run(step, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=quiet)
+    with open(log, "a") as out:
+        out.write(f"$ {' '.join(step)}\n{done.stdout}")
+    if done.returncode != 0:
+        raise BuildError(f"installing the checkout into {env} failed (log: {log}): {_uv_error(done.stdout)}")

@@ -40,27 +40,15 @@ def catalogue(only: list[str] | None) -> list[Expected]:
     return [Expected(p.id, p.title, p.kind, p.document, p.module)
             for p in props.values() if registry.selected(p, only=only)]
 
-def plugin_autoloads(python: Path, run_env: dict[str, str]) -> bool:
-    """Whether pytest in ``python`` already finds the plugin through its ``pytest11`` entry point.
-
-    It does when the checkout holds an ``*.egg-info`` from an editable install
-    (the checkout root is on PYTHONPATH); naming it with ``-p`` as well would
-    register it twice.
-    """
-    probe = ("from importlib.metadata import entry_points as e; "
-             "print(any(p.name == 'conformance' for p in e(group='pytest11')))")
-    done = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, env=run_env)
-    return done.stdout.strip() == "True"
 
 
-def pytest_command(python: Path, root: Path, args: argparse.Namespace, json_path: Path,
-                   autoload: bool = False) -> list[str]:
-    """The catalogue of the checkout at ``root``, run by ``python`` (the release's environment)."""
-    plugin = [] if autoload else ["-p", "conformance.engine.plugin"]
+def pytest_command(python: Path, root: Path, args: argparse.Namespace, json_path: Path) -> list[str]:
+    """The catalogue of the checkout at ``root``, run by ``python`` (the release's environment,
+    where the checkout is installed: pytest finds the plugin through its entry point)."""
     return [str(python), "-m", "pytest",
             *pytest_args(impls=[args.impl], profile=args.profile, json_path=json_path, workers=args.workers or 0,
                          timeout=args.timeout, only=args.only, catalogue=root / "properties"),
-            *plugin, "--continue-on-collection-errors", "-rfE", "--tb=short", "-q"]
+            "--continue-on-collection-errors", "-rfE", "--tb=short", "-q"]
 
 def collection_errors(output: str) -> dict[str, str]:
     """``ERROR path/test_x.py - ImportError: ...`` summary lines, by module stem."""
@@ -98,12 +86,11 @@ def run_properties(env: Path, root: Path, args: argparse.Namespace, log: Path,
         markers = Path(tmp, "timeouts")
         markers.mkdir()
         run_env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME")}
-        run_env.update(PYTHONPATH=os.pathsep.join([str(root / "src"), str(root)]),
-                       **{MARKERS_ENV: str(markers)}, PYTHONDONTWRITEBYTECODE="1")
+        run_env.update({MARKERS_ENV: str(markers), "PYTHONDONTWRITEBYTECODE": "1"})
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "w") as out:
             python = env / "bin" / "python"
-            cmd = pytest_command(python, root, args, json_path, plugin_autoloads(python, run_env))
+            cmd = pytest_command(python, root, args, json_path)
             out.write(f"$ {' '.join(cmd)}\n")
             out.flush()
             # cwd is scratch: Hypothesis and pytest leave nothing in the checkout.

@@ -5,6 +5,7 @@ properties/`` works as well as ``conformance run``. It is inert for test
 modules that hold no registered property. One module per concern:
 
 - :mod:`.options`: the command-line options;
+- :mod:`.collection`: the catalogue's modules under their package names;
 - :mod:`.configure`: profile, Flax mutant, compilation cache, implementations;
 - :mod:`.selection` and :mod:`.scheduling`: which properties run, on which worker, and crashes;
 - :mod:`.timeouts`: ``--timeout`` inside the worker;
@@ -15,6 +16,7 @@ modules that hold no registered property. One module per concern:
 pytest registers the hooks it finds on this module, so each is imported here.
 """
 
+from conformance.engine.plugin.collection import pytest_collect_directory, pytest_pycollect_makemodule
 from conformance.engine.plugin.compile_counter import COMPILE_COUNT_ENV, pytest_sessionstart
 from conformance.engine.plugin.configure import pytest_configure, pytest_generate_tests, pytest_unconfigure
 from conformance.engine.plugin.options import pytest_addoption
@@ -26,7 +28,7 @@ from conformance.engine.plugin.verdicts import compose_message, pytest_runtest_m
 
 __all__ = [
     "COMPILE_COUNT_ENV", "compose_message", "xdist_args",
-    "pytest_addoption", "pytest_collection_modifyitems", "pytest_configure", "pytest_generate_tests",
+    "pytest_addoption", "pytest_collect_directory", "pytest_collection_modifyitems", "pytest_pycollect_makemodule", "pytest_configure", "pytest_generate_tests",
     "pytest_handlecrashitem", "pytest_pyfunc_call", "pytest_runtest_call", "pytest_runtest_makereport",
     "pytest_runtest_setup", "pytest_sessionstart", "pytest_unconfigure",
 ]

@@ -1,0 +1,8 @@
+"""A user's wrong solution: multi_param_forward returns x @ kernel * 0, everything else conforming."""
+
+from conformance.implementations.reference import *  # noqa: F401,F403
+from conformance.implementations.reference import multi_param_forward as _right
+
+
+def multi_param_forward(seed, x, features):
+    return _right(seed, x, features) * 0
