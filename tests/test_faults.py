@@ -136,3 +136,16 @@ def test_repro_dir_writes_a_script_that_replays_the_failure(tmp_path, report_pat
     [script] = list((tmp_path / "repro").glob("*.py"))
     replay = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert replay.returncode != 0 and "AssertionError" in replay.stderr and "differs from the oracle" in replay.stderr
+
+
+def test_a_failure_found_before_time_runs_out_is_reported_as_failed(report_path):
+    # Every call sleeps, so shrinking the failure cannot finish within its budget (half of --timeout):
+    # the verdict is the failure, with the smallest input found so far and a command that replays it.
+    proc = run_cli("run", "--impl", str(FAULTS / "slow_and_wrong.py"), "--only", PROPERTY, "--profile", "ci",
+                   "--timeout", "8", "--json", str(report_path))
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    result = _status(read(report_path))
+    assert result["status"] == "failed", result
+    assert "shrinking was stopped" in result["message"] and result["inputs"]["seed"] % 2 == 1, result["message"]
+    replay = run_cli(*shlex.split(result["reproduce"])[1:], "--json", str(report_path.with_name("replay.json")))
+    assert replay.returncode == 1 and _status(read(report_path.with_name("replay.json")))["status"] == "failed"

@@ -9,3 +9,7 @@ DEFAULT_TIMEOUT = 120.0
 
 # Worker processes: crash isolation needs at least one; two keep a 2-core machine busy.
 DEFAULT_WORKERS = 2
+
+# Seconds a property may spend shrinking once it has found a failing example; past
+# them (or past the timeout) the smallest failing input so far is the verdict's input.
+SHRINK_SECONDS = 30.0

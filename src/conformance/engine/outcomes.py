@@ -25,6 +25,13 @@ class PropertyTimeout(BaseException):
     """
 
 
+class ShrinkStopped(BaseException):
+    """Raised into a property whose shrinking has run past its time budget.
+
+    The smallest failing input found so far is reported as the failure.
+    """
+
+
 @dataclass
 class Result:
     id: str

@@ -10,10 +10,13 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal
 
+from conformance.engine.defaults import SHRINK_SECONDS
+from conformance.engine.outcomes import PropertyTimeout, ShrinkStopped
 from conformance.kit import naive
 
 Kind = Literal["implementation", "framework"]
@@ -56,6 +59,11 @@ class ExampleLog:
     examples: int = 0
     failing_inputs: dict[str, Any] | None = None
     failures: int = 0
+    # The last failing example's exception (the smallest so far while shrinking), and when
+    # the first failure was seen: shrinking is bounded in time from there.
+    failure: BaseException | None = None
+    first_failure_at: float | None = None
+    shrink_seconds: float = SHRINK_SECONDS
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -66,9 +74,9 @@ REGISTRY: dict[str, Property] = {}
 CURRENT = ExampleLog()
 
 
-def reset_log() -> ExampleLog:
+def reset_log(*, shrink_seconds: float = SHRINK_SECONDS) -> ExampleLog:
     global CURRENT
-    CURRENT = ExampleLog()
+    CURRENT = ExampleLog(shrink_seconds=shrink_seconds)
     return CURRENT
 
 
@@ -80,15 +88,23 @@ def _instrument(test: Callable[..., Any]) -> None:
 
     @functools.wraps(inner)
     def counted(*args: Any, **kwargs: Any) -> Any:
-        CURRENT.examples += 1
+        log = CURRENT
+        if log.first_failure_at is not None and time.monotonic() - log.first_failure_at > log.shrink_seconds:
+            raise ShrinkStopped(f"shrinking ran for {log.shrink_seconds:g} s")
+        log.examples += 1
         naive.before_example()
         try:
             return inner(*args, **kwargs)
-        except BaseException:
-            # Hypothesis replays the shrunk example last, so the final record
-            # is the minimal failing input.
-            CURRENT.failures += 1
-            CURRENT.failing_inputs = {k: v for k, v in kwargs.items() if k != "impl"}
+        except (PropertyTimeout, ShrinkStopped):
+            raise  # the run was stopped, this example did not fail
+        except BaseException as exc:
+            # Hypothesis only keeps a smaller failing example while shrinking and replays the
+            # shrunk one last, so the latest record is the smallest failing input so far.
+            log.failures += 1
+            log.failing_inputs = {k: v for k, v in kwargs.items() if k != "impl"}
+            log.failure = exc
+            if log.first_failure_at is None:
+                log.first_failure_at = time.monotonic()
             raise
 
     hyp.inner_test = counted

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from conformance.engine import registry
+from conformance.engine.defaults import SHRINK_SECONDS
 from conformance.engine.outcomes import PropertyTimeout
 from conformance.engine.plugin.scheduling import impl_of
 
@@ -25,6 +26,11 @@ from conformance.engine.plugin.scheduling import impl_of
 # ends the worker after this grace; the controller still reports ``timeout``.
 HARD_GRACE = 15.0
 MARKERS_ENV = "CONFORMANCE_TIMEOUT_MARKERS"
+
+
+def shrink_budget(timeout: float) -> float:
+    """Seconds a property may shrink a failure: at most half its timeout, so the search before it keeps time."""
+    return min(SHRINK_SECONDS, timeout / 2) if timeout > 0 else SHRINK_SECONDS
 
 
 def marker_path(nodeid: str) -> Path | None:
@@ -61,10 +67,11 @@ def pytest_runtest_call(item: pytest.Item):
     if prop is None:
         yield
         return
-    log = registry.reset_log()
+    timeout = item.config.getoption("conformance_timeout")
+    log = registry.reset_log(shrink_seconds=shrink_budget(timeout))
     impl = impl_of(item)
     impl_before = impl.call_seconds if impl is not None else 0.0
-    previous, watchdog = _arm_timeout(item.config.getoption("conformance_timeout"), item.nodeid)
+    previous, watchdog = _arm_timeout(timeout, item.nodeid)
     try:
         yield
     finally:

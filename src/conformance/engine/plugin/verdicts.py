@@ -15,7 +15,7 @@ from conformance.engine import registry
 from conformance.engine.expectations import divergence_for
 from conformance.engine.loading import ImplementationRaised
 from conformance.engine.outcomes import (
-    ERROR, EXPECTED_DIVERGENCE, FAILED, NOT_PROVIDED, PASSED, TIMEOUT, PropertyTimeout, Result,
+    ERROR, EXPECTED_DIVERGENCE, FAILED, NOT_PROVIDED, PASSED, TIMEOUT, PropertyTimeout, Result, ShrinkStopped,
 )
 from conformance.engine.plugin.scheduling import impl_of
 from conformance.engine.versions import flax_version
@@ -42,8 +42,8 @@ def _first(exc: BaseException) -> BaseException:
     return exc
 
 
-def _classify(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
-    exc = _first(excinfo.value)
+def _classify_exception(exc: BaseException) -> str:
+    exc = _first(exc)
     if isinstance(exc, PropertyTimeout):
         return TIMEOUT
     if isinstance(exc, ImplementationRaised):
@@ -115,11 +115,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
                 report.outcome = "failed"
                 report.longrepr = result.message
         else:
-            result.status = _classify(call.excinfo)
+            stopped = isinstance(_first(call.excinfo.value), (PropertyTimeout, ShrinkStopped))
+            # A failure found before time ran out is the verdict, with the smallest input so far.
+            found = log.failure if stopped and log.failure is not None else None
+            exc = found if found is not None else call.excinfo.value
+            result.status = _classify_exception(exc)
             result.inputs = log.failing_inputs
             result.reproduce = _reproduce(item, prop, impl, log.failing_inputs)
-            result.message = compose_message(prop, _exception_text(call.excinfo.value),
-                                             log.failing_inputs, result.reproduce)
+            body = _exception_text(exc)
+            if found is not None:
+                body += (f"\n(shrinking was stopped: {_first(call.excinfo.value)}; this is the smallest failing "
+                         f"input found in that time)")
+            result.message = compose_message(prop, body, log.failing_inputs, result.reproduce)
             if divergence is not None and result.status in (FAILED, ERROR):
                 result.status = EXPECTED_DIVERGENCE
                 result.message = f"known divergence on flax {flax_version()}: {divergence.reason}\n{result.message}"
