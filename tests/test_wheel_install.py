@@ -68,6 +68,14 @@ def test_the_wheel_claims_only_the_projects_own_import_names(installed):
     assert (site / "conformance" / "properties" / "expectations.toml").is_file(), "expectations.toml is not packaged"
 
 
+def test_the_installed_suite_has_its_claims_catalogues(installed, tmp_path):
+    proc = subprocess.run([str(installed / "conformance"), "claims", "--json"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    repo = run_cli("claims", "--json")
+    assert json.loads(proc.stdout) == json.loads(repo.stdout), "the installed catalogues differ from the repo's"
+
+
 @pytest.mark.parametrize("user_file, only", [("conforming_copy.py", None), ("forward_times_zero.py", "05-*")])
 def test_installed_verdicts_equal_the_repos(installed, tmp_path, user_file, only):
     solution = tmp_path / user_file

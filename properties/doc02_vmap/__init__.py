@@ -12,7 +12,7 @@ TITLE = 'nn.vmap with shared params'
 
 
 class Section:
-    """The headings of 02-nn-vmap-shared-params.txt that properties cite."""
+    """The headings of 02-nn-vmap-shared-params.txt that properties and claims cite."""
 
     WHY = 'Why this matters'
     INCANTATION = 'The canonical incantation'

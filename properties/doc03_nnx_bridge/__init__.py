@@ -12,10 +12,11 @@ TITLE = 'NNX Bridge: Shared Params Across nnx and Linen'
 
 
 class Section:
-    """The headings of 03-nnx-bridge-shared-params.txt that properties cite."""
+    """The headings of 03-nnx-bridge-shared-params.txt that properties and claims cite."""
 
     WHY = 'Why this matters'
     SETUP = 'The setup'
     NON_OBVIOUS = 'Why this is non-obvious'
+    WHY_SHARE = 'Why share params at all?'
     PITFALLS = 'Common pitfalls'
     PROBLEM = 'Problem'

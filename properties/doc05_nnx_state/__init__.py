@@ -12,7 +12,7 @@ TITLE = 'NNX Multi-Param Module'
 
 
 class Section:
-    """The headings of 05-nnx-multi-param-module.txt that properties cite."""
+    """The headings of 05-nnx-multi-param-module.txt that properties and claims cite."""
 
     WHY = 'Why this matters'
     API = 'API: nnx.Param vs nnx.Variable'

@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--compilation-cache", default=None, metavar="DIR",
                      help="keep compiled XLA programs in DIR and reuse them in later runs (default: none)")
 
+    cl = sub.add_parser("claims", help="the claims catalogue: every document statement and the properties that check it")
+    cl.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    cl.add_argument("--document", choices=DOCUMENTS, metavar="NN", help="only this document (01-05)")
+
     mut = sub.add_parser("mutants", help="run the catalogue against every mutant and conforming variant")
     mut.add_argument("--json", default=None, metavar="PATH")
     mut.add_argument("--profile", default="default", choices=PROFILES)
@@ -78,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
             from conformance.commands.run import cmd_run
 
             return cmd_run(args)
+        if args.command == "claims":
+            from conformance.commands.claims import cmd_claims
+
+            return cmd_claims(args)
         if args.command == "mutants":
             from conformance.commands.kill_table import cmd_mutants
 

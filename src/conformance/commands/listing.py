@@ -5,16 +5,22 @@ from __future__ import annotations
 import argparse
 import json
 
-from conformance.engine.runner import EXIT_OK
+from conformance.engine.runner import EXIT_OK, UsageError
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from conformance.engine.claims import CatalogueError, claims_by_property, load_catalogues
     from conformance.engine.registry import discover
 
-    props = [p for p in discover().values()
+    registry = discover()
+    props = [p for p in registry.values()
              if (not args.kind or p.kind == args.kind) and (not args.document or p.document == args.document)]
     if args.json:
-        print(json.dumps([p.as_dict() for p in props], indent=2))
+        try:  # which claims each property checks: the catalogue owns that mapping
+            claims = claims_by_property(load_catalogues(registry))
+        except CatalogueError as exc:
+            raise UsageError(f"malformed claims catalogue: {exc}") from None
+        print(json.dumps([{**p.as_dict(), "claims": claims.get(p.id, [])} for p in props], indent=2))
         return EXIT_OK
     from conformance.commands.console import properties_table
 
