@@ -212,3 +212,18 @@ def test_oracle_variants_differ_by_the_documented_amounts():
     a, _ = oracle.layer_norm(rows, 1e-6)
     b, _ = oracle.layer_norm(rows, 1e-5)
     assert np.abs(a).max() / np.abs(b).max() > 1.2
+
+
+PIECE_PROBES = ("04-block-gelu-is-exact", "04-block-layernorm-eps-is-pytorch", "04-block-output-rows-normalised")
+
+
+@pytest.mark.parametrize("mutant, own_probe", [("m04_layernorm_eps_1e6", "04-block-layernorm-eps-is-pytorch"),
+                                               ("m04_tanh_gelu", "04-block-gelu-is-exact")])
+def test_a_block_with_one_defect_fails_only_its_own_piece_probe(mutant, own_probe, tmp_path):
+    from conftest import read, run_cli
+
+    report = tmp_path / "r.json"
+    run_cli("run", "--impl", f"conformance.implementations.mutants.{mutant}", "--profile", "ci",
+            "--only", *PIECE_PROBES, "--json", str(report))
+    failed = sorted(r["id"] for r in read(report)["results"] if r["status"] != "passed")
+    assert failed == [own_probe], f"{mutant} has one defect but the piece probes {failed} reject it"
