@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup run test bench mutants lock matrix clean
+.PHONY: setup run test bench bench-coverage mutants lock matrix clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,10 @@ mutants: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m conformance.commands.bench
+
+# Shapes covered over 10 default-profile runs, each with a pool of its own (about 10 minutes).
+bench-coverage: $(STAMP)
+	$(BIN)/python -m conformance.commands.bench coverage
 
 # The release matrix: builds one cached uv environment per Flax release (slow; not part of make test).
 MATRIX_RELEASES ?= 0.8.5 0.10.7 0.11.2 0.12.0 0.12.1 0.12.8

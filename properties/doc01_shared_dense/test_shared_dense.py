@@ -14,7 +14,7 @@ from conformance.kit.assertions import (
     as_output, assert_close, assert_equal_arrays, assert_raises, assert_tree_shapes, dig,
 )
 from conformance.engine.registry import claim
-from conformance.kit.strategies import SEED_MAX, data_seeds, features, normal_array, permutation, scales, seeds, square_shapes
+from conformance.kit.strategies import SEED_MAX, data_seeds, features, normal_array, permutation, rows, scales, seeds, square_shapes
 
 from . import DOCUMENT, Section, constructions, oracles
 
@@ -44,7 +44,7 @@ def _init_apply(impl, seed, x, hidden):
        title="SharedDense params are one 'shared' entry: kernel (hidden, hidden) and bias (hidden,), 2 leaves",
        hint="Declare one nn.Dense in setup() and call it twice; a second Dense, or a bias per call site, adds entries.",
        needs=("SharedDense",))
-@given(shape=square_shapes())
+@given(shape=square_shapes(structural=True))
 def test_params_one_shared_entry(impl, shape):
     n, hidden = shape
     model = _module(impl, hidden)
@@ -202,7 +202,7 @@ class _AutoNamedShared(nn.Module):
 @claim("01-fw-inline-dense-not-shared", document=DOCUMENT, section=Section.PATTERN,
        title="Two nn.Dense created inline in @nn.compact are two modules, Dense_0 and Dense_1, with 4 leaves",
        hint="Flax's auto-naming of compact submodules changed; check the release notes for module naming.")
-@given(shape=square_shapes())
+@given(shape=square_shapes(structural=True))
 def test_fw_inline_dense_not_shared(shape):
     n, hidden = shape
     shapes = compiled.abstract_init(_TwoInlineDense(hidden), (n, hidden))
@@ -228,7 +228,7 @@ def test_fw_setup_name_from_attribute(seed, shape):
 @claim("01-fw-mismatched-width-fails-at-init", document=DOCUMENT, section=Section.PITFALLS,
        title="If the input width differs from hidden, init fails with Flax's ScopeParamShapeError at the second call",
        hint="Flax reports a shape clash between an existing param and a new request with ScopeParamShapeError.")
-@given(hidden=features(), in_dim=features(), n=st.sampled_from((1, 2)))
+@given(hidden=features(structural=True), in_dim=features(structural=True), n=rows(structural=True))
 def test_fw_mismatched_width_fails_at_init(hidden, in_dim, n):
     assume(in_dim != hidden)
     # The shape check happens while init is traced: nothing needs compiling.

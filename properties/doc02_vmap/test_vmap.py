@@ -42,7 +42,7 @@ def _params(variables):
        title="VmappedDense params have no batch axis: kernel (in, F) and bias (F,)",
        hint="variable_axes={'params': None} broadcasts params; 0 stacks one copy per batch row.",
        needs=("VmappedDense",))
-@given(shape=dense_shapes())
+@given(shape=dense_shapes(structural=True))
 def test_params_no_batch_axis(impl, shape):
     b, in_dim, features_ = shape
     with impl.running("VmappedDense.init"):

@@ -86,7 +86,7 @@ def test_output_linear_in_x(impl, seed, shape, data_seed, a, c):
 @claim("03-fw-kernels-are-in-by-out", document=DOCUMENT, section=Section.PITFALLS,
        title="nnx.Linear and nn.Dense both store the kernel as (in, out)",
        hint="A layout change in either framework breaks every kernel shared between them.")
-@given(shape=vector_shapes())
+@given(shape=vector_shapes(structural=True))
 def test_fw_kernels_are_in_by_out(shape):
     in_dim, features_ = shape
     # Shapes only: the seed cannot change them (see compiled.abstract_init).

@@ -38,20 +38,22 @@ NAIVE_SUBSET = ("01-forward-matches-construction", "02-forward-matches-construct
                 "03-output-is-twice-nnx", "05-forward-matches-recipe")
 
 
-def _run(*, workers: int, only: tuple[str, ...] = (), naive: bool = False, cache: str | None = None) -> dict:
+def _run(*, workers: int, only: tuple[str, ...] = (), naive: bool = False, cache: str | None = None,
+         profile: str = "ci") -> dict:
     work = Path(tempfile.mkdtemp(prefix="conformance-bench-"))
     counts = work / "compiles"
     counts.mkdir()
     env = {**os.environ, COMPILE_COUNT_ENV: str(counts), NAIVE_ENV: "1" if naive else "0"}
     env.pop("JAX_COMPILATION_CACHE_DIR", None)
-    cmd = [sys.executable, "-m", "conformance", "run", "--profile", "ci", "--workers", str(workers),
+    cmd = [sys.executable, "-m", "conformance", "run", "--profile", profile, "--workers", str(workers),
            "--json", str(work / "report.json")]
     for o in only:
         cmd += ["--only", o]
     if cache:
         cmd += ["--compilation-cache", cache]
     start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    # cwd is scratch: the default profile's example database must not carry examples between runs.
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=work)
     wall = time.perf_counter() - start
     report = json.loads((work / "report.json").read_text())
     if proc.returncode != 0:
@@ -68,7 +70,34 @@ def _run(*, workers: int, only: tuple[str, ...] = (), naive: bool = False, cache
             "seconds": sum(r["seconds"] for r in report["results"])}
 
 
+def shape_coverage(report: dict) -> dict[str, set[str]]:
+    """The distinct shapes a run's examples drew, by contract name (``flax`` for framework properties)."""
+    from conformance.engine.registry import discover
+
+    needs = {p.id: p.needs or ("flax",) for p in discover().values()}
+    covered: dict[str, set[str]] = {}
+    for r in report["results"]:
+        for name in needs.get(r["id"], ()):
+            covered.setdefault(name, set()).update((r.get("extra") or {}).get("shapes", ()))
+    return covered
+
+
+def coverage() -> None:
+    """``make bench-coverage``: distinct shapes per contract name over 10 default-profile runs (new pools)."""
+    runs, union = 10, {}
+    for i in range(runs):
+        r = _run(workers=2, profile="default")
+        for name, shapes in shape_coverage(r["report"]).items():
+            union.setdefault(name, set()).update(shapes)
+        print(f"run {i + 1}: pool seed {r['report'].get('pool_seed')}, {r['wall']:.1f} s, "
+              f"{sum(len(s) for s in union.values())} shapes so far", file=sys.stderr)
+    print(json.dumps({"runs": runs, "shapes_per_contract_name": {k: len(v) for k, v in sorted(union.items())},
+                      "shapes_covered": sum(len(v) for v in union.values())}))
+
+
 def main() -> None:
+    if sys.argv[1:] == ["coverage"]:
+        return coverage()
     default = _run(workers=2)
     results = default["report"]["results"]
     impl = [r for r in results if r["kind"] == "implementation"]
@@ -102,6 +131,7 @@ def main() -> None:
         "naive_speedup_wall": round(naive["wall"] / pooled["wall"], 1),
         "parallel_speedup": round(single["wall"] / default["wall"], 2),
         "warm_wall_s": round(warm["wall"], 2),
+        "shapes_covered": sum(len(s) for s in shape_coverage(default["report"]).values()),
     }
     print(json.dumps(figures))
 

@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
                      help=f"worker processes (default {DEFAULT_WORKERS}; 0 runs in this process, without crash isolation)")
     add_selection(run)
     run.add_argument("--example", default=None, metavar="JSON", help="replay one input (with --only)")
+    run.add_argument("--pool-seed", type=int, default=None, metavar="N",
+                     help="draw the shape pool from this seed (default: fixed for --profile ci, new each run otherwise)")
     run.add_argument("--repro-dir", default=None, metavar="DIR",
                      help="write a standalone script per failure into DIR")
     run.add_argument("--compilation-cache", default=None, metavar="DIR",

@@ -73,7 +73,8 @@ def _header(report: dict[str, Any], impl_description: str) -> None:
     v = report["versions"]
     console.print(f"[bold]implementation[/] {impl_description}")
     console.print("[bold]versions[/] " + "  ".join(f"{k} {v[k]}" for k in ("jax", "jaxlib", "flax", "hypothesis", "numpy", "python") if k in v)
-                  + f"  [bold]profile[/] {report['profile']}")
+                  + f"  [bold]profile[/] {report['profile']}"
+                  + (f"  [bold]pool seed[/] {report['pool_seed']}" if report.get("pool_seed") is not None else ""))
     for impl in report.get("implementations") or []:
         changes = impl.get("config_changes") or {}
         if changes:

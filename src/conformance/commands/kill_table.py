@@ -37,6 +37,8 @@ class Mutant:
     document: str
     defect: str
     caught_by: tuple[str, ...]
+    # For a defect hidden below a size: the condition on the inputs that reaches it.
+    gate: str = ""
 
 
 def _modules(package: str) -> list[str]:
@@ -53,7 +55,7 @@ def discover_mutants(package: str = MUTANT_PACKAGE, also_required: tuple[str, ..
         if missing or not (module.__doc__ or "").strip():
             raise ValueError(f"{target} lacks {', '.join(missing) or 'a docstring'}: every mutant states its defect")
         out.append(Mutant(name=target.rsplit(".", 1)[-1], target=target, document=module.DOCUMENT,
-                          defect=module.DEFECT, caught_by=tuple(module.CAUGHT_BY)))
+                          defect=module.DEFECT, caught_by=tuple(module.CAUGHT_BY), gate=getattr(module, "GATE", "")))
     return out
 
 

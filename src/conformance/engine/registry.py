@@ -64,8 +64,14 @@ class ExampleLog:
     failure: BaseException | None = None
     first_failure_at: float | None = None
     shrink_seconds: float = SHRINK_SECONDS
+    # The distinct sizes the examples drew (see SIZE_ARGS), for coverage figures.
+    shapes: set[tuple] = field(default_factory=set)
     extra: dict[str, Any] = field(default_factory=dict)
 
+
+# Property arguments that are sizes; their values make up an example's shape.
+SIZE_ARGS = frozenset({"shape", "case", "num_layers", "d_model", "num_heads", "d_ff", "hidden", "in_dim", "n",
+                       "batch", "seq", "features"})
 
 # The package that holds the catalogue: one subpackage per document, property modules named test_*.
 PROPERTIES_PACKAGE = "conformance.properties"
@@ -92,6 +98,7 @@ def _instrument(test: Callable[..., Any]) -> None:
         if log.first_failure_at is not None and time.monotonic() - log.first_failure_at > log.shrink_seconds:
             raise ShrinkStopped(f"shrinking ran for {log.shrink_seconds:g} s")
         log.examples += 1
+        log.shapes.add(tuple((k, kwargs[k]) for k in sorted(kwargs) if k in SIZE_ARGS))
         naive.before_example()
         try:
             return inner(*args, **kwargs)

@@ -39,7 +39,7 @@ def parse_workers(value: str | int) -> int:
 def pytest_args(*, impls: list[str], profile: str, json_path: str | os.PathLike[str],
                 workers: int = DEFAULT_WORKERS, timeout: float = DEFAULT_TIMEOUT, strict: bool = False,
                 only: list[str] | None = None, kind: str | None = None, example: str | None = None,
-                shrink: bool = True, compilation_cache: str | None = None,
+                shrink: bool = True, compilation_cache: str | None = None, pool_seed: int | None = None,
                 catalogue: str | os.PathLike[str] | None = None) -> list[str]:
     """The pytest arguments that run the catalogue (``catalogue``: its folder, default the installed one)."""
     args = [str(catalogue or properties_dir()), "-p", "no:cacheprovider",
@@ -60,6 +60,8 @@ def pytest_args(*, impls: list[str], profile: str, json_path: str | os.PathLike[
         args.append("--no-shrink")
     if compilation_cache:
         args += ["--compilation-cache", os.path.abspath(compilation_cache)]
+    if pool_seed is not None:
+        args += ["--pool-seed", str(pool_seed)]
     return args
 
 

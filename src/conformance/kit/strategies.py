@@ -1,10 +1,18 @@
 """Input strategies.
 
-Sizes come from small pools so that JAX compiles each shape once per run and
-not once per example; the pools still mix square and non-square shapes, a
-single row (N=1), and small and large feature sizes. Array contents are drawn
-from a seed: Hypothesis then shrinks a seed, not thousands of floats, and a
-failing input is reproduced from a handful of integers.
+Sizes come from the run's shape pool (:mod:`conformance.kit.pools`): a few
+shapes drawn afresh for each run from wide ranges, so that JAX compiles each
+shape once per run and successive runs cover the whole size range. Whole
+shapes are drawn as one value, so a run meets a few shapes many times rather
+than many shapes once each, and a failing input names its exact shape.
+
+Properties that only look at structure (``jax.eval_shape``, nothing compiled)
+pass ``structural=True`` and draw sizes freely from the full ranges. With the
+``thorough`` profile (``Pool.free``) every property does, and the benchmark's
+naive harness (:mod:`conformance.kit.naive`) does too.
+
+Array contents are drawn from a seed: Hypothesis then shrinks a seed, not
+thousands of floats, and a failing input is reproduced from a handful of integers.
 """
 
 from __future__ import annotations
@@ -13,27 +21,9 @@ import numpy as np
 from hypothesis import strategies as st
 
 from conformance.kit import naive
-
-# Feature sizes: 1 (degenerate), small odd, power of two, and a larger one.
-FEATURE_POOL = (1, 3, 8, 32)
-# Leading sizes (rows of x, batch size B).
-ROW_POOL = (1, 2, 5)
-
-# Whole shapes, drawn as one value so that a run meets a few shapes many times
-# rather than many shapes once each (every new shape is a new XLA compilation).
-# (rows, in_features, features): square and non-square both ways, a single
-# row, the degenerate width 1, and a wide layer.
-DENSE_SHAPES = ((1, 3, 3), (2, 8, 3), (5, 3, 8), (2, 1, 1), (1, 32, 32), (3, 8, 8))
-# (rows, width) for layers applied to their own output (in == out).
-SQUARE_SHAPES = ((1, 3), (5, 8), (2, 1), (1, 32), (3, 8))
-# Feature vectors for the 1-D contracts of documents 03 and 05: (in, out).
-VECTOR_SHAPES = ((3, 3), (8, 3), (3, 8), (1, 1), (32, 32))
+from conformance.kit.pools import MAX_ROWS, MAX_WIDTH, current_pool
 
 SEED_MAX = 2**31 - 1
-
-# The benchmark's naive harness (conformance.naive) draws every size freely
-# instead of from the pools.
-_MAX_ROWS, _MAX_WIDTH = 8, 48
 
 
 def seeds() -> st.SearchStrategy[int]:
@@ -44,34 +34,47 @@ def data_seeds() -> st.SearchStrategy[int]:
     return st.integers(0, 2**32 - 1)
 
 
-def features() -> st.SearchStrategy[int]:
-    return st.sampled_from(FEATURE_POOL)
+def _free(structural: bool) -> bool:
+    return structural or naive.enabled() or current_pool().free
 
 
-def rows() -> st.SearchStrategy[int]:
-    return st.sampled_from(ROW_POOL)
+def free_rows(min_rows: int = 1) -> st.SearchStrategy[int]:
+    return st.integers(min_rows, MAX_ROWS)
 
 
-def _width() -> st.SearchStrategy[int]:
-    return st.integers(1, _MAX_WIDTH)
+def free_widths() -> st.SearchStrategy[int]:
+    """Any width in 1..512, with powers of two and 1 drawn often enough to be met."""
+    return st.one_of(st.integers(1, MAX_WIDTH), st.sampled_from([2 ** k for k in range(10)]))
 
 
-def dense_shapes(min_rows: int = 1) -> st.SearchStrategy[tuple[int, int, int]]:
-    if naive.enabled():
-        return st.tuples(st.integers(min_rows, _MAX_ROWS), _width(), _width())
-    return st.sampled_from(tuple(s for s in DENSE_SHAPES if s[0] >= min_rows))
+def _pooled(pick, free, *, structural: bool = False) -> st.SearchStrategy:
+    # Deferred: the pool is chosen when the run starts, after the property modules were imported.
+    return st.deferred(lambda: free() if _free(structural) else st.sampled_from(pick(current_pool())))
 
 
-def square_shapes(min_rows: int = 1) -> st.SearchStrategy[tuple[int, int]]:
-    if naive.enabled():
-        return st.tuples(st.integers(min_rows, _MAX_ROWS), _width())
-    return st.sampled_from(tuple(s for s in SQUARE_SHAPES if s[0] >= min_rows))
+def features(*, structural: bool = False) -> st.SearchStrategy[int]:
+    return _pooled(lambda p: p.features, free_widths, structural=structural)
 
 
-def vector_shapes() -> st.SearchStrategy[tuple[int, int]]:
-    if naive.enabled():
-        return st.tuples(_width(), _width())
-    return st.sampled_from(VECTOR_SHAPES)
+def rows(*, structural: bool = False) -> st.SearchStrategy[int]:
+    return _pooled(lambda p: p.rows, free_rows, structural=structural)
+
+
+def dense_shapes(min_rows: int = 1, *, structural: bool = False) -> st.SearchStrategy[tuple[int, int, int]]:
+    """(rows, in_features, features)."""
+    return _pooled(lambda p: tuple(s for s in p.dense if s[0] >= min_rows),
+                   lambda: st.tuples(free_rows(min_rows), free_widths(), free_widths()), structural=structural)
+
+
+def square_shapes(min_rows: int = 1, *, structural: bool = False) -> st.SearchStrategy[tuple[int, int]]:
+    """(rows, width) for layers applied to their own output (in == out)."""
+    return _pooled(lambda p: tuple(s for s in p.square if s[0] >= min_rows),
+                   lambda: st.tuples(free_rows(min_rows), free_widths()), structural=structural)
+
+
+def vector_shapes(*, structural: bool = False) -> st.SearchStrategy[tuple[int, int]]:
+    """(in, out) for the 1-D contracts of documents 03 and 05."""
+    return _pooled(lambda p: p.vector, lambda: st.tuples(free_widths(), free_widths()), structural=structural)
 
 
 def scales() -> st.SearchStrategy[float]:

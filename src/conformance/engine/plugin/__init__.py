@@ -18,7 +18,9 @@ pytest registers the hooks it finds on this module, so each is imported here.
 
 from conformance.engine.plugin.collection import pytest_collect_directory, pytest_pycollect_makemodule
 from conformance.engine.plugin.compile_counter import COMPILE_COUNT_ENV, pytest_sessionstart
-from conformance.engine.plugin.configure import pytest_configure, pytest_generate_tests, pytest_unconfigure
+from conformance.engine.plugin.configure import (
+    pytest_configure, pytest_configure_node, pytest_generate_tests, pytest_unconfigure,
+)
 from conformance.engine.plugin.options import pytest_addoption
 from conformance.engine.plugin.replay import pytest_pyfunc_call
 from conformance.engine.plugin.scheduling import pytest_handlecrashitem, xdist_args
@@ -28,7 +30,7 @@ from conformance.engine.plugin.verdicts import compose_message, pytest_runtest_m
 
 __all__ = [
     "COMPILE_COUNT_ENV", "compose_message", "xdist_args",
-    "pytest_addoption", "pytest_collect_directory", "pytest_collection_modifyitems", "pytest_pycollect_makemodule", "pytest_configure", "pytest_generate_tests",
+    "pytest_addoption", "pytest_collect_directory", "pytest_collection_modifyitems", "pytest_pycollect_makemodule", "pytest_configure", "pytest_configure_node", "pytest_generate_tests",
     "pytest_handlecrashitem", "pytest_pyfunc_call", "pytest_runtest_call", "pytest_runtest_makereport",
     "pytest_runtest_setup", "pytest_sessionstart", "pytest_unconfigure",
 ]

@@ -7,18 +7,21 @@ parametrised with them (``impl``), and the controller starts the run report.
 from __future__ import annotations
 
 import importlib
+import secrets
+from typing import Any
 
 import pytest
 
 from conformance.engine import registry
 from conformance.engine.loading import LoadError, load_implementation, resolve_target
 from conformance.engine.plugin.recorder import Recorder
+from conformance.engine.plugin.stash import IMPLS, POOL_SEED, REPORT
 from conformance.engine.profiles import load_profile
 from conformance.engine.report import RunReport
+from conformance.kit import pools
 
-IMPLS = pytest.StashKey[list]()
-REPORT = pytest.StashKey[RunReport]()
 _FLAX_PATCH = pytest.StashKey[pytest.MonkeyPatch]()
+_POOL_SEED_KEY = "conformance_pool_seed"
 
 
 def _patch_flax(target: str) -> pytest.MonkeyPatch:
@@ -39,6 +42,28 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         mp.undo()
 
 
+def _use_pool(config: pytest.Config) -> int:
+    """Choose the run's shape pool (in the controller) and use it in this process.
+
+    Workers get the controller's seed through xdist's workerinput, so every
+    process of a run samples the same pool.
+    """
+    profile = config.getoption("conformance_profile")
+    if hasattr(config, "workerinput"):
+        seed = int(config.workerinput[_POOL_SEED_KEY])
+    elif config.getoption("pool_seed") is not None:
+        seed = config.getoption("pool_seed")
+    else:
+        seed = pools.CI_POOL_SEED if profile == "ci" else secrets.randbelow(2**31)
+    pools.use_pool(seed, free=profile == "thorough")
+    return seed
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    node.workerinput[_POOL_SEED_KEY] = node.config.stash[POOL_SEED]
+
+
 def _targets(config: pytest.Config) -> list[str]:
     return config.getoption("impl") or [resolve_target(None)]
 
@@ -56,6 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
         from conformance.kit.compiled import persist_compilations
 
         persist_compilations(config.getoption("compilation_cache"))
+    config.stash[POOL_SEED] = _use_pool(config)
     impls = []
     for target in _targets(config):
         try:
@@ -65,7 +91,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[IMPLS] = impls
     if not hasattr(config, "workerinput"):
         run = RunReport.start(impls, profile=config.getoption("conformance_profile"),
-                              json_path=config.getoption("conformance_json"))
+                              json_path=config.getoption("conformance_json"), pool_seed=config.stash[POOL_SEED])
         config.stash[REPORT] = run
         config.pluginmanager.register(Recorder(run), "conformance-recorder")
 

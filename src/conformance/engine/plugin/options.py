@@ -31,5 +31,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="replay exactly this input (a JSON object) instead of generating")
     g.addoption("--flax-mutant", default=None, metavar="MODULE",
                 help="patch Flax with this module's patch(mp) first (implementations/flax_mutants)")
+    g.addoption("--pool-seed", type=int, default=None, metavar="N",
+                help="draw the run's shape pool from this seed (default: fixed for the ci profile, "
+                     "new for every run otherwise; printed and recorded in the report)")
     g.addoption("--compilation-cache", default=None, metavar="DIR",
                 help="keep compiled XLA programs in DIR and reuse them in later runs (default: none)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.engine import registry
-from conformance.engine.plugin.configure import IMPLS
+from conformance.engine.plugin.stash import IMPLS
 from conformance.engine.plugin.scheduling import group
 
 

@@ -17,6 +17,7 @@ from conformance.engine.loading import ImplementationRaised
 from conformance.engine.outcomes import (
     ERROR, EXPECTED_DIVERGENCE, FAILED, NOT_PROVIDED, PASSED, TIMEOUT, PropertyTimeout, Result, ShrinkStopped,
 )
+from conformance.engine.plugin.stash import POOL_SEED
 from conformance.engine.plugin.scheduling import impl_of
 from conformance.engine.versions import flax_version
 
@@ -65,6 +66,7 @@ def _reproduce(item: pytest.Item, prop: registry.Property, impl: Any, inputs: di
     if impl is not None:
         parts.append(f"--impl {impl.target}")
     parts.append(f"--only {prop.id}")
+    parts.append(f"--pool-seed {item.config.stash[POOL_SEED]}")
     if inputs:
         parts.append("--example '" + json.dumps(inputs, sort_keys=True, default=str) + "'")
     return " ".join(parts)
@@ -104,6 +106,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
             result.message = str(call.excinfo.value) if call.excinfo else "setup failed"
     else:  # call
         result.examples = log.examples
+        if any(log.shapes):
+            result.extra["shapes"] = sorted({json.dumps(dict(s), sort_keys=True) for s in log.shapes if s})
         result.impl_seconds = round(log.extra.get("impl_seconds", 0.0), 4)
         divergence = divergence_for(prop.id, flax_version()) if prop.kind == "framework" else None
         if call.excinfo is None:
