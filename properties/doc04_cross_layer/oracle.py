@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from conformance.kit.oracles import f64
-from conformance.kit.tolerances import MARGIN, Tolerance, gamma, unit_roundoff
+from conformance.kit import precision
+from conformance.kit.tolerances import MARGIN, Tolerance, dot_gamma, gamma, unit_roundoff
 
 from .layout import BlockParams
 from .nonlinearities import GELU_LIPSCHITZ, PYTORCH_LAYER_NORM_EPS, gelu_exact, gelu_tanh
@@ -41,7 +42,7 @@ def _dense(x: np.ndarray, ex: np.ndarray, kernel: np.ndarray, bias: np.ndarray) 
     b = bias.reshape(-1)
     prod = np.abs(x) @ np.abs(w)
     y = x @ w + b
-    e = gamma(x.shape[-1]) * prod + ex @ np.abs(w) + u * (prod + np.abs(b))
+    e = dot_gamma(x.shape[-1]) * prod + ex @ np.abs(w) + u * (prod + np.abs(b))
     return y, e
 
 
@@ -83,7 +84,7 @@ def _attention(x: np.ndarray, ex: np.ndarray, p: BlockParams) -> tuple[np.ndarra
     q, eq = q / math.sqrt(hd), eq / math.sqrt(hd) + 2 * u * np.abs(q) / math.sqrt(hd)
     s = np.einsum("bqhd,bkhd->bhqk", q, k)
     abs_s = np.einsum("bqhd,bkhd->bhqk", np.abs(q), np.abs(k))
-    es = (gamma(hd) * abs_s + np.einsum("bqhd,bkhd->bhqk", eq, np.abs(k))
+    es = (dot_gamma(hd) * abs_s + np.einsum("bqhd,bkhd->bhqk", eq, np.abs(k))
           + np.einsum("bqhd,bkhd->bhqk", np.abs(q), ek))
     m = s.max(-1, keepdims=True)
     z = np.exp(s - m)
@@ -93,7 +94,7 @@ def _attention(x: np.ndarray, ex: np.ndarray, p: BlockParams) -> tuple[np.ndarra
     ep = pr * (es + (pr * es).sum(-1, keepdims=True)) + \
         pr * (rnd + (pr * rnd).sum(-1, keepdims=True) + gamma(seq) + u)
     o = np.einsum("bhqk,bkhd->bqhd", pr, v)
-    eo = (gamma(seq) * np.einsum("bhqk,bkhd->bqhd", pr, np.abs(v))
+    eo = (dot_gamma(seq) * np.einsum("bhqk,bkhd->bqhd", pr, np.abs(v))
           + np.einsum("bhqk,bkhd->bqhd", ep, np.abs(v)) + np.einsum("bhqk,bkhd->bqhd", pr, ev))
     o2, eo2 = o.reshape(bsz, seq, heads * hd), eo.reshape(bsz, seq, heads * hd)
     return _dense(o2, eo2, *p.out)
@@ -129,7 +130,8 @@ def stack(x: Any, p: BlockParams, num_layers: int, eps: float = PYTORCH_LAYER_NO
         y, e = block_with_bound(y, p, e, eps, approximate_gelu)
     how = (f"|actual-expected| <= {MARGIN:g} x first-order float32 bound propagated through "
            f"{num_layers} post-LN block(s): gamma_k|x||W| per projection, softmax, exact-GELU "
-           f"(Lipschitz {GELU_LIPSCHITZ}) and LayerNorm (eps {eps:g}) error terms, u=2^-24")
+           f"(Lipschitz {GELU_LIPSCHITZ}) and LayerNorm (eps {eps:g}) error terms, u=2^-24, "
+           f"{precision.describe()}")
     return y, Tolerance(bound=MARGIN * e, derivation=how)
 
 

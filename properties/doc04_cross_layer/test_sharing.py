@@ -14,7 +14,8 @@ from conformance.engine.registry import claim
 from conformance.kit import trees
 from conformance.kit.assertions import as_output, assert_close
 from conformance.kit.strategies import data_seeds, normal_array, seeds
-from conformance.kit.tolerances import MARGIN, Tolerance, combined, unit_roundoff
+from conformance.kit import precision
+from conformance.kit.tolerances import MARGIN, Tolerance, combined, dot_gamma
 
 from . import DOCUMENT, Section, calls, layout, oracle
 from .calls import BLOCK, SHARED, UNSHARED
@@ -119,10 +120,10 @@ def test_unshared_with_copied_block_equals_shared(impl, case, seed, data_seed):
 # arithmetic (softmax ignores the key bias) and are pure rounding noise in float32.
 def _grad_tolerance(c, shape: tuple, magnitude: float) -> Tolerance:
     k = max(c.d_model, c.d_ff, c.seq, c.batch * c.seq)
-    rel = 2 * MARGIN * 8 * c.num_layers * k * unit_roundoff(np.float32)
+    rel = 2 * MARGIN * 8 * c.num_layers * dot_gamma(k)
     return Tolerance(bound=np.full(shape, rel * magnitude),
-                     derivation=f"normwise: 2 x {MARGIN:g} x 8 L k u x G = {rel:.3g} x {magnitude:.3g}, G = max over "
-                                f"the block of sum_l |layer gradient| (L={c.num_layers}, k={k}, u=2^-24)")
+                     derivation=f"normwise: 2 x {MARGIN:g} x 8 L gamma_k x G = {rel:.3g} x {magnitude:.3g}, G = max over "
+                                f"the block of sum_l |layer gradient| (L={c.num_layers}, k={k}, u=2^-24, {precision.describe()})")
 
 
 @claim("04-shared-grad-is-sum-of-layer-grads", document=DOCUMENT, section=Section.ARCHITECTURE,

@@ -26,6 +26,7 @@ def add_selection(p: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     from conformance.commands.releases import command as releases
     from conformance.engine.profiles import PROFILES
+    from conformance.kit.precision import PRECISIONS
 
     p = argparse.ArgumentParser(prog="conformance", description="Conformance suite for parameter sharing in JAX/Flax.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -49,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--example", default=None, metavar="JSON", help="replay one input (with --only)")
     run.add_argument("--pool-seed", type=int, default=None, metavar="N",
                      help="draw the shape pool from this seed (default: fixed for --profile ci, new each run otherwise)")
+    run.add_argument("--precision", default="auto", choices=("auto", *PRECISIONS),
+                     help="effective precision of float32 matmuls, which the tolerances follow (default: detected)")
+    run.add_argument("--emulate-precision", default=None, choices=tuple(PRECISIONS), metavar="NAME",
+                     help="round float32 matmul operands to NAME (tf32, bfloat16) to check the tolerance model on CPU")
     run.add_argument("--repro-dir", default=None, metavar="DIR",
                      help="write a standalone script per failure into DIR")
     run.add_argument("--compilation-cache", default=None, metavar="DIR",

@@ -75,6 +75,11 @@ def _header(report: dict[str, Any], impl_description: str) -> None:
     console.print("[bold]versions[/] " + "  ".join(f"{k} {v[k]}" for k in ("jax", "jaxlib", "flax", "hypothesis", "numpy", "python") if k in v)
                   + f"  [bold]profile[/] {report['profile']}"
                   + (f"  [bold]pool seed[/] {report['pool_seed']}" if report.get("pool_seed") is not None else ""))
+    p = report.get("precision") or {}
+    if p:
+        how = "stated" if p.get("stated") else "detected"
+        console.print(f"[bold]backend[/] {p.get('backend', '?')}  [bold]float32 matmuls[/] {p['matmul']} ({how})"
+                      + (f"  [yellow]emulating {p['emulated']}[/]" if p.get("emulated") else ""))
     for impl in report.get("implementations") or []:
         changes = impl.get("config_changes") or {}
         if changes:

@@ -23,8 +23,11 @@ _COMMON = dict(
     # One failure, shrunk, reported plainly: the report has one message per property.
     report_multiple_bugs=False,
     print_blob=False,
+    # filter_too_much: a property that skips undecidable inputs (a pre-activation within rounding of
+    # relu's kink) skips more of them where rounding is coarser (wide layers, TF32, bfloat16);
+    # the examples it keeps are still checked, and one that keeps none fails as Unsatisfiable.
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                           HealthCheck.differing_executors],
+                           HealthCheck.differing_executors, HealthCheck.filter_too_much],
 )
 
 

@@ -20,19 +20,21 @@ class RunReport:
     profile: str
     json_path: str | None = None
     pool_seed: int | None = None
+    precision: dict[str, Any] = field(default_factory=dict)
     results: list[Result] = field(default_factory=list)
     started: float = field(default_factory=time.time)
     partial: bool = True
 
     @classmethod
-    def start(cls, impls: list[Any], *, profile: str, json_path: str | None, pool_seed: int | None = None) -> "RunReport":
+    def start(cls, impls: list[Any], *, profile: str, json_path: str | None, pool_seed: int | None = None,
+              precision: dict[str, Any] | None = None) -> "RunReport":
         described = [{
             "target": i.target, "name": i.name, "path": i.path,
             "provides": i.provided(),
             "config_changes": {k: {"before": a, "after": b} for k, (a, b) in i.config_changes.items()},
         } for i in impls]
         report = cls(implementations=described, versions=installed_versions(), profile=profile, json_path=json_path,
-                     pool_seed=pool_seed)
+                     pool_seed=pool_seed, precision=precision or {})
         if json_path:
             report.write()  # an empty, partial report exists from the first second
         return report
@@ -64,6 +66,7 @@ class RunReport:
             "versions": self.versions,
             "profile": self.profile,
             "pool_seed": self.pool_seed,
+            "precision": self.precision,
             "partial": self.partial,
             "seconds": round(time.time() - self.started, 3),
             "summary": self.summary(),

@@ -40,6 +40,7 @@ def pytest_args(*, impls: list[str], profile: str, json_path: str | os.PathLike[
                 workers: int = DEFAULT_WORKERS, timeout: float = DEFAULT_TIMEOUT, strict: bool = False,
                 only: list[str] | None = None, kind: str | None = None, example: str | None = None,
                 shrink: bool = True, compilation_cache: str | None = None, pool_seed: int | None = None,
+                precision: str = "auto", emulate_precision: str | None = None,
                 catalogue: str | os.PathLike[str] | None = None) -> list[str]:
     """The pytest arguments that run the catalogue (``catalogue``: its folder, default the installed one)."""
     args = [str(catalogue or properties_dir()), "-p", "no:cacheprovider",
@@ -62,6 +63,10 @@ def pytest_args(*, impls: list[str], profile: str, json_path: str | os.PathLike[
         args += ["--compilation-cache", os.path.abspath(compilation_cache)]
     if pool_seed is not None:
         args += ["--pool-seed", str(pool_seed)]
+    if precision != "auto":
+        args += ["--precision", precision]
+    if emulate_precision:
+        args += ["--emulate-precision", emulate_precision]
     return args
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from conformance.kit import precision
+
 # Covers summation-order and FMA differences between backends, which the
 # worst-case bound already includes, plus libm ulps in elementwise ops.
 MARGIN = 4.0
@@ -28,6 +30,12 @@ def unit_roundoff(dtype: object = np.float32) -> float:
 def gamma(k: int, dtype: object = np.float32) -> float:
     u = unit_roundoff(dtype)
     return k * u / (1.0 - k * u)
+
+
+def dot_gamma(k: int, dtype: object = np.float32) -> float:
+    """The error factor of a length-k dot product: gamma_k, plus the operands' rounding when a
+    float32 matmul runs at reduced precision (TF32 or bfloat16, :mod:`conformance.kit.precision`)."""
+    return precision.dot_gamma(k) if np.dtype(dtype) == np.float32 else gamma(k, dtype)
 
 
 @dataclass(frozen=True)
@@ -64,14 +72,14 @@ def dense_chain(x: object, layers: list[tuple[object, object | None]], *,
         k = w.shape[0]
         prod = h @ w
         b = 0.0 if bias is None else _abs(bias)
-        err = (gamma(k, dtype) + param_rel_error) * prod + err @ w + u * (prod + b)
+        err = (dot_gamma(k, dtype) + param_rel_error) * prod + err @ w + u * (prod + b)
         h = prod + b  # |pre-activation| upper bound; relu does not grow it
     steps = f"{len(layers)} dense layer(s)"
     derivation = (
         f"|actual-expected| <= {MARGIN:g} x running bound over {steps}: "
         f"gamma_k*(|h|@|W|) + (err_h@|W|) + u*(|h@W|+|b|)"
         + (f" + {param_rel_error:.2g}*(|h|@|W|) for parameter rounding" if param_rel_error else "")
-        + f"; u=2^{int(np.log2(u))} ({np.dtype(dtype).name}), k=input width"
+        + f"; u=2^{int(np.log2(u))} ({np.dtype(dtype).name}), k=input width, {precision.describe()}"
     )
     return Tolerance(bound=MARGIN * err, derivation=derivation)
 
@@ -104,11 +112,11 @@ def shared_dense_grads(x: object, kernel: object, bias: object, dtype: object = 
     err_h1 = dense_chain(x, [(kernel, bias)]).bound / MARGIN
     g2 = np.ones((n, width))                      # |dL/dz2| <= 1
     g1 = g2 @ k.T                                  # bound on |dL/dz1|
-    err_g1 = gamma(width, dtype) * g1
+    err_g1 = dot_gamma(width, dtype) * g1
     site1 = xa.T @ g1
     site2 = h1.T @ g2
-    err_kernel = (gamma(n, dtype) * (site1 + site2) + xa.T @ err_g1 + err_h1.T @ g2 + u * (site1 + site2))
-    err_bias = gamma(n, dtype) * (g1.sum(0) + g2.sum(0)) + err_g1.sum(0) + u * (g1.sum(0) + g2.sum(0))
+    err_kernel = (dot_gamma(n, dtype) * (site1 + site2) + xa.T @ err_g1 + err_h1.T @ g2 + u * (site1 + site2))
+    err_bias = dot_gamma(n, dtype) * (g1.sum(0) + g2.sum(0)) + err_g1.sum(0) + u * (g1.sum(0) + g2.sum(0))
     how = (f"{MARGIN:g} x backprop bound: gamma_n*(|x|^T|g1| + |h1|^T|g2|) + |x|^T err(g1) + err(h1)^T|g2|, "
-           f"|g2|<=1, u=2^{int(np.log2(u))}")
+           f"|g2|<=1, u=2^{int(np.log2(u))}, {precision.describe()}")
     return {"kernel": Tolerance(MARGIN * err_kernel, how), "bias": Tolerance(MARGIN * err_bias, how)}

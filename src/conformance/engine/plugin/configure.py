@@ -18,7 +18,8 @@ from conformance.engine.plugin.recorder import Recorder
 from conformance.engine.plugin.stash import IMPLS, POOL_SEED, REPORT
 from conformance.engine.profiles import load_profile
 from conformance.engine.report import RunReport
-from conformance.kit import pools
+from conformance.engine.plugin.emulation import emulate
+from conformance.kit import pools, precision
 
 _FLAX_PATCH = pytest.StashKey[pytest.MonkeyPatch]()
 _POOL_SEED_KEY = "conformance_pool_seed"
@@ -82,6 +83,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
         persist_compilations(config.getoption("compilation_cache"))
     config.stash[POOL_SEED] = _use_pool(config)
+    if config.getoption("emulate_precision"):
+        mp = config.stash.get(_FLAX_PATCH, None) or pytest.MonkeyPatch()
+        config.stash[_FLAX_PATCH] = mp
+        emulate(mp, config.getoption("emulate_precision"))
+    chosen = config.getoption("precision")
+    matmul = precision.use_precision(precision.detect() if chosen == "auto" else chosen)
     impls = []
     for target in _targets(config):
         try:
@@ -91,7 +98,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[IMPLS] = impls
     if not hasattr(config, "workerinput"):
         run = RunReport.start(impls, profile=config.getoption("conformance_profile"),
-                              json_path=config.getoption("conformance_json"), pool_seed=config.stash[POOL_SEED])
+                              json_path=config.getoption("conformance_json"), pool_seed=config.stash[POOL_SEED],
+                              precision={"backend": precision.backend(), "matmul": matmul.name, "stated": chosen != "auto",
+                                         "emulated": config.getoption("emulate_precision")})
         config.stash[REPORT] = run
         config.pluginmanager.register(Recorder(run), "conformance-recorder")
 

@@ -6,6 +6,7 @@ import pytest
 
 from conformance.engine.defaults import DEFAULT_TARGET, DEFAULT_TIMEOUT, TARGET_ENV_VAR
 from conformance.engine.profiles import PROFILES
+from conformance.kit.precision import PRECISIONS
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,5 +35,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--pool-seed", type=int, default=None, metavar="N",
                 help="draw the run's shape pool from this seed (default: fixed for the ci profile, "
                      "new for every run otherwise; printed and recorded in the report)")
+    g.addoption("--precision", default="auto", choices=("auto", *PRECISIONS),
+                help="effective precision of float32 matmuls, which the tolerances follow "
+                     "(default: detected from the backend and JAX's configuration)")
+    g.addoption("--emulate-precision", default=None, choices=tuple(PRECISIONS), metavar="NAME",
+                help="round every float32 matmul's operands to NAME's mantissa (checks the tolerance model on CPU)")
     g.addoption("--compilation-cache", default=None, metavar="DIR",
                 help="keep compiled XLA programs in DIR and reuse them in later runs (default: none)")
