@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Literal
 
 from conformance.engine.defaults import SHRINK_SECONDS
 from conformance.engine.outcomes import PropertyTimeout, ShrinkStopped
-from conformance.kit import naive
+from conformance.kit import assertions, naive
 
 Kind = Literal["implementation", "framework"]
 KINDS: tuple[Kind, ...] = ("implementation", "framework")
@@ -82,6 +82,7 @@ CURRENT = ExampleLog()
 
 def reset_log(*, shrink_seconds: float = SHRINK_SECONDS) -> ExampleLog:
     global CURRENT
+    assertions.reset_audit()
     CURRENT = ExampleLog(shrink_seconds=shrink_seconds)
     return CURRENT
 

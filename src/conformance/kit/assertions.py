@@ -6,6 +6,7 @@ property id, the document section, the shrunk inputs and a reproduce command.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 import numpy as np
@@ -38,6 +39,27 @@ def as_output(value: Any, *, what: str, shape: tuple[int, ...] | None = None) ->
     return arr
 
 
+@dataclass
+class ToleranceAudit:
+    """How loose the tolerances of one property's comparisons were: max bound / max |expected|.
+
+    A tolerance close to the values it guards would let a wrong model pass; the
+    benchmark prints the worst ratio of every numeric property.
+    """
+
+    worst_ratio: float = 0.0
+    comparisons: int = 0
+
+
+AUDIT = ToleranceAudit()
+
+
+def reset_audit() -> ToleranceAudit:
+    global AUDIT
+    AUDIT = ToleranceAudit()
+    return AUDIT
+
+
 def assert_close(actual: Any, expected: Any, tol: Tolerance, *, what: str) -> None:
     """Elementwise |actual - expected| <= tol.bound."""
     a = np.asarray(actual, dtype=np.float64)
@@ -48,6 +70,10 @@ def assert_close(actual: Any, expected: Any, tol: Tolerance, *, what: str) -> No
     bound = np.asarray(tol.bound, dtype=np.float64)
     # Bounds are computed in the oracle's layout; a flattened result compares element for element.
     bound = bound.reshape(diff.shape) if bound.size == diff.size else np.broadcast_to(bound, diff.shape)
+    scale = float(np.abs(e).max(initial=0.0))
+    if scale > 0:
+        AUDIT.comparisons += 1
+        AUDIT.worst_ratio = max(AUDIT.worst_ratio, float(bound.max(initial=0.0)) / scale)
     excess = diff - bound
     if (excess > 0).any():
         i = np.unravel_index(int(np.argmax(excess)), diff.shape)

@@ -20,6 +20,7 @@ from conformance.engine.outcomes import (
 from conformance.engine.plugin.stash import POOL_SEED
 from conformance.engine.plugin.scheduling import impl_of
 from conformance.engine.versions import flax_version
+from conformance.kit import assertions
 
 USER_KEY = "conformance"
 
@@ -106,6 +107,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
             result.message = str(call.excinfo.value) if call.excinfo else "setup failed"
     else:  # call
         result.examples = log.examples
+        audit = assertions.AUDIT
+        if audit.comparisons:
+            result.extra["tolerance_ratio"] = audit.worst_ratio
         if any(log.shapes):
             result.extra["shapes"] = sorted({json.dumps(dict(s), sort_keys=True) for s in log.shapes if s})
         result.impl_seconds = round(log.extra.get("impl_seconds", 0.0), 4)
