@@ -82,6 +82,12 @@ def shape_coverage(report: dict) -> dict[str, set[str]]:
     return covered
 
 
+def tolerance_audit(report: dict) -> list[tuple[str, float]]:
+    """(property, loosest bound / max|expected| over its comparisons), loosest first."""
+    rows = [(r["id"], (r.get("extra") or {}).get("tolerance_ratio")) for r in report["results"]]
+    return sorted(((i, t) for i, t in rows if t is not None), key=lambda row: -row[1])
+
+
 def coverage() -> None:
     """``make bench-coverage``: distinct shapes per contract name over 10 default-profile runs (new pools)."""
     runs, union = 10, {}
@@ -108,6 +114,10 @@ def main() -> None:
     busiest = sorted(default["by_test"].items(), key=lambda kv: -kv[1])[:8]
     print("most compilations (both workers): " + ", ".join(f"{n} {nodeid.split('::')[-1]}" for nodeid, n in busiest),
           file=sys.stderr)
+    audit = tolerance_audit(default["report"])
+    print("tolerance audit (max bound / max |expected|, float32):", file=sys.stderr)
+    for prop_id, ratio in audit:
+        print(f"  {ratio:10.3g}  {prop_id}{'  <- above 1e-3' if ratio > 1e-3 else ''}", file=sys.stderr)
     single = _run(workers=1)
     print(f"one worker: {single['wall']:.1f} s", file=sys.stderr)
     pooled = _run(workers=0, only=NAIVE_SUBSET)
@@ -132,6 +142,7 @@ def main() -> None:
         "parallel_speedup": round(single["wall"] / default["wall"], 2),
         "warm_wall_s": round(warm["wall"], 2),
         "shapes_covered": sum(len(s) for s in shape_coverage(default["report"]).values()),
+        "tolerance_ratio_max": round(audit[0][1], 6) if audit else None,
     }
     print(json.dumps(figures))
 
