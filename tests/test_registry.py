@@ -46,6 +46,15 @@ def test_every_expected_divergence_names_a_framework_property_and_pins_an_exampl
             f"{prop}: pin the counterexample (example = {{...}}) in one of its entries so every run tries it"
 
 
+def test_pinned_examples_reach_the_property_as_drawn_values():
+    from conformance.engine.registry import as_drawn
+
+    assert as_drawn([3, [1, 2]]) == (3, (1, 2)) and as_drawn(0) == 0 and as_drawn("a") == "a"
+    for d in load_expectations():
+        pinned = {name: as_drawn(value) for name, value in d.example.items()}
+        hash(tuple(pinned.items()))  # the run records each example's sizes in a set
+
+
 def test_divergence_ranges_of_one_property_do_not_overlap():
     from itertools import combinations
 

@@ -172,7 +172,15 @@ def _pin_divergent_examples(test: Callable[..., Any], prop_id: str) -> None:
 
     for divergence in load_expectations():
         if divergence.property == prop_id and divergence.example:
-            example(**divergence.example)(test)
+            example(**{name: as_drawn(value) for name, value in divergence.example.items()})(test)
+
+
+def as_drawn(value: Any) -> Any:
+    """A value pinned from TOML as the strategies draw it: arrays (TOML lists) are tuples.
+
+    Shapes are drawn as tuples; a list would reach the property unhashable.
+    """
+    return tuple(as_drawn(v) for v in value) if isinstance(value, list) else value
 
 
 def property_of(test: Any) -> Property | None:
