@@ -46,6 +46,24 @@ def test_every_expected_divergence_names_a_framework_property_and_pins_an_exampl
             f"{prop}: pin the counterexample (example = {{...}}) in one of its entries so every run tries it"
 
 
+def test_an_input_rejected_by_assume_is_not_a_failure():
+    from hypothesis import assume, given, settings
+    from hypothesis import strategies as st
+
+    from conformance.engine import registry
+
+    @settings(max_examples=20, database=None, derandomize=True)
+    @given(n=st.integers(0, 10))
+    def prop(n):
+        assume(n % 2 == 0)
+
+    registry._instrument(prop)
+    log = registry.reset_log()
+    prop()
+    # A recorded failure would also start the shrink clock, stopping a long property after SHRINK_SECONDS.
+    assert log.examples > 0 and log.failures == 0 and log.first_failure_at is None and log.failing_inputs is None
+
+
 def test_pinned_examples_reach_the_property_as_drawn_values():
     from conformance.engine.registry import as_drawn
 

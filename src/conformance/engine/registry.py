@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal
 
+from hypothesis.errors import UnsatisfiedAssumption
+
 from conformance.engine.defaults import SHRINK_SECONDS
 from conformance.engine.outcomes import PropertyTimeout, ShrinkStopped
 from conformance.kit import assertions, naive
@@ -105,6 +107,8 @@ def _instrument(test: Callable[..., Any]) -> None:
             return inner(*args, **kwargs)
         except (PropertyTimeout, ShrinkStopped):
             raise  # the run was stopped, this example did not fail
+        except UnsatisfiedAssumption:
+            raise  # assume() rejected the input: not a failure, and no shrinking to bound
         except BaseException as exc:
             # Hypothesis only keeps a smaller failing example while shrinking and replays the
             # shrunk one last, so the latest record is the smallest failing input so far.
