@@ -5,7 +5,7 @@ from flax import nnx
 
 DOCUMENT = "03"
 DEFECT = "param[...] returns a mutable buffer that later assignments overwrite"
-CAUGHT_BY = ("03-fw-reassignment-not-mirrored",)
+CAUGHT_BY = ("03-fw-reassignment-not-mirrored", "03-fw-shared-array-is-immutable")
 
 
 def patch(mp):
