@@ -5,7 +5,7 @@ from flax import nnx
 
 DOCUMENT = "03"
 DEFECT = "nnx.Param(value=a) holds a copy of a, not a itself"
-CAUGHT_BY = ("03-fw-param-holds-array-and-metadata",)
+CAUGHT_BY = ("03-fw-param-holds-array-and-metadata", "05-fw-variables-wrap-arrays")
 
 
 def patch(mp):

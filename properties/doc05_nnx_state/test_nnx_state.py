@@ -25,9 +25,7 @@ def _build(impl, seed, in_dim, features_):
         return compiled.build_nnx(impl.get("MultiParam"), in_dim, features_, seed=seed)
 
 
-def _state_keys(state) -> list[str]:
-    """Top-level names in an nnx State, whatever the release's State API."""
-    return sorted(str(k) for k in state.keys()) if hasattr(state, "keys") else sorted(map(str, dict(state)))
+_state_keys = constructions.state_keys
 
 
 def _array(variable) -> np.ndarray:
@@ -133,7 +131,9 @@ _param_grad = compiled.fast_jit(_param_grad_of_sum, static_argnums=0)
 
 @claim("05-sgd-step-updates-params-only", document=DOCUMENT, section=Section.WHY,
        title="A gradient step over nnx.Param state moves kernel and bias by -lr * grad and leaves count unchanged",
-       hint="Only Params are trainable: count wrapped as nnx.Param would be differentiated and updated.",
+       hint="Take the step over the nnx.Param state only: kernel and bias move by -lr * grad and count stays. (A count "
+            "wrapped as nnx.Param would be differentiated too, but its gradient is 0, so plain SGD leaves it; only a "
+            "non-gradient term such as weight decay would move it.)",
        needs=("MultiParam",))
 @given(seed=seeds(), shape=vector_shapes(), data_seed=data_seeds(), lr=st.sampled_from((0.5, 0.01)))
 def test_sgd_step_updates_params_only(impl, seed, shape, data_seed, lr):
