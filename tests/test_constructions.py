@@ -35,6 +35,11 @@ def test_linen_constructions_equal_eager_init(seed, in_dim, features):
     built = doc01.shared_dense_params(seed, features)
     for name in ("kernel", "bias"):
         np.testing.assert_array_equal(built[name], doc["params"]["shared"][name], err_msg=f"shared_dense_params {name}")
+    zeros = nn.initializers.zeros_init()
+    eager = nn.Dense(features, kernel_init=zeros).init(jax.random.PRNGKey(seed), jnp.zeros((1, in_dim)))["params"]
+    built = doc03.linen_dense_with_bias(seed, in_dim, features)["params"]
+    for name in ("kernel", "bias"):
+        np.testing.assert_array_equal(built[name], eager[name], err_msg=f"linen_dense_with_bias {name}")
 
 
 @pytest.mark.parametrize("seed, in_dim, features", CASES)
@@ -43,6 +48,7 @@ def test_nnx_constructions_equal_eager_construction(seed, in_dim, features):
     np.testing.assert_array_equal(doc03.nnx_linear_kernel(seed, in_dim, features), eager.kernel[...])
     draw = jax.random.normal(nnx.Rngs(seed).params(), (in_dim, features))
     np.testing.assert_array_equal(doc05.multi_param_normal_draw(seed, in_dim, features), draw)
+    np.testing.assert_array_equal(doc05.bias_free_linear_kernel(seed, in_dim, features), eager.kernel[...])
 
 
 class _Counter(nnx.Module):
