@@ -34,9 +34,12 @@ def held(variable: nnx.Variable) -> Any:
 
 
 def metadata(variable: nnx.Variable) -> dict[str, Any]:
-    """A Variable's metadata: ``get_metadata()`` where it exists, else the ``_var_metadata`` mapping."""
+    """A Variable's metadata: ``get_metadata()`` where it exists (0.10+), else its instance attributes
+    other than the value (0.8.5-0.9.0 keep metadata there)."""
     get = getattr(variable, "get_metadata", None)
-    return dict(get()) if callable(get) else dict(getattr(variable, "_var_metadata", {}))
+    if callable(get):
+        return dict(get())
+    return {k: v for k, v in vars(variable).items() if k != "raw_value" and not k.startswith("_")}
 
 
 def optimizer_step(optimizer: Any, model: nnx.Module, grads: Any) -> None:
