@@ -66,9 +66,16 @@ class TiedLM(nnx.Module):
         return self.head.attend(self.embed(tokens))
 
 
+@functools.cache
+def _abstract_tied_lm(vocab: int, d: int):
+    return nnx.split(nnx.eval_shape(lambda: TiedLM(vocab, d, nnx.Rngs(0))))
+
+
 def tied_lm(vocab: int, d: int) -> TiedLM:
-    """A TiedLM built abstractly (nothing compiled): the property points its one table at an array."""
-    return nnx.eval_shape(lambda: TiedLM(vocab, d, nnx.Rngs(0)))
+    """A new TiedLM built abstractly (traced once per shape, nothing compiled): the property points its one
+    table at an array."""
+    graphdef, state = _abstract_tied_lm(vocab, d)
+    return nnx.merge(graphdef, jax.tree_util.tree_map(lambda leaf: leaf, state))  # new Variables every time
 
 
 def _weighted_sum(model, tokens, weights):
