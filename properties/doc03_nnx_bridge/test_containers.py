@@ -65,6 +65,8 @@ def _held_by_unbound(module: nn.Module) -> list:
              "its kernel as an nnx.Param from construction",
        hint="Linen modules are stateless descriptions: variables live only in the dict init returns, shaped by the "
             "input. If a fresh nn.Dense shows variables, Linen keeps state between modules.")
+# The run's pool, not free sizes: each example traces three or four abstract programs, and a
+# default or a layout does not depend on the width.
 @given(shape=vector_shapes())
 def test_fw_dense_lazy_linear_holds_param(shape):
     in_dim, features_ = shape
@@ -142,6 +144,8 @@ def test_fw_param_holds_array_and_metadata(shape, data_seed):
        title="nnx.Linear and nn.Dense both have a bias by default (use_bias=True) and none with use_bias=False",
        hint="The document disables the bias on both sides because both default to one; a default change on either "
             "side changes what a kernel shared without use_bias=False computes.")
+# The run's pool, not free sizes: each example traces three or four abstract programs, and a
+# default or a layout does not depend on the width.
 @given(shape=vector_shapes())
 def test_fw_use_bias_default_true(shape):
     in_dim, features_ = shape

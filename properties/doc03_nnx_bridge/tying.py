@@ -15,7 +15,7 @@ import numpy as np
 from flax import linen as nn
 from flax import nnx
 
-from conformance.kit import tolerances
+from conformance.kit import precision, tolerances
 from conformance.kit.oracles import f64
 from conformance.kit.strategies import normal_array
 
@@ -38,7 +38,7 @@ def oracle(table, tokens, weights) -> tuple[np.ndarray, np.ndarray, tolerances.T
     np.add.at(lookup, tokens, w @ e)
     u = tolerances.unit_roundoff()
     n_tok, vocab = w.shape
-    g_t, g_v = tolerances.gamma(n_tok), tolerances.gamma(vocab)
+    g_t, g_v = tolerances.dot_gamma(n_tok), tolerances.dot_gamma(vocab)  # both gradients are matmuls
     abs_head = np.abs(w).T @ np.abs(h)
     abs_lookup = np.zeros_like(e)
     np.add.at(abs_lookup, tokens, np.abs(w) @ np.abs(e))
@@ -47,7 +47,7 @@ def oracle(table, tokens, weights) -> tuple[np.ndarray, np.ndarray, tolerances.T
         bound=tolerances.MARGIN * bound,
         derivation=f"{tolerances.MARGIN:g} x [(gamma_T+u)|W|^T|E[t]| + (gamma_V+gamma_T+u) scatter_t(|W||E|)]: "
                    f"a length-T dot for the head's gradient, a length-V dot scattered over T tokens for the lookup's, "
-                   f"one addition; T={n_tok}, V={vocab}")
+                   f"one addition; T={n_tok}, V={vocab}, {precision.describe()}")
     logits_tol = tolerances.dense_chain(h, [(e.T, None)])
     return logits, head + lookup, logits_tol, grad_tol
 

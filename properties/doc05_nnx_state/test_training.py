@@ -9,11 +9,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax  # a dependency of Flax itself: nnx.Optimizer takes an optax transformation
 from flax import nnx
-from hypothesis import example, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.engine.registry import claim
-from conformance.kit import oracles, tolerances
+from conformance.kit import oracles, precision, tolerances
 from conformance.kit.assertions import as_output, assert_close, assert_keys
 from conformance.kit.nnx_compat import held, optimizer_step
 from conformance.kit.strategies import data_seeds, normal_array, seeds, vector_shapes
@@ -21,9 +21,11 @@ from conformance.kit.strategies import data_seeds, normal_array, seeds, vector_s
 from . import DOCUMENT, Section, constructions
 
 
-def _product_tol(expected, *factors) -> tolerances.Tolerance:
-    """One float32 rounding of a product of float32 factors."""
-    return tolerances.elementwise(expected, ulps=len(factors))
+def _outer_tol(expected) -> tolerances.Tolerance:
+    """For x outer w, which backprop computes as a length-1 matmul: (gamma_1 + u) |x w| at the run's precision."""
+    rel = tolerances.dot_gamma(1) + tolerances.unit_roundoff()
+    return tolerances.Tolerance(bound=tolerances.MARGIN * rel * np.abs(expected),
+                                derivation=f"{tolerances.MARGIN:g} x (gamma_1 + u)|x w|, {precision.describe()}")
 
 
 # --- gradients ------------------------------------------------------------------------
@@ -55,7 +57,7 @@ def _run_preset(shape, data_seed):
 
 def _assert_grads(grads, x, weights, *, what: str) -> None:
     for name, expected in _grad_oracle(x, weights).items():
-        assert_close(np.asarray(held(grads[name])), expected, _product_tol(expected, x, weights), what=f"{what} {name}")
+        assert_close(np.asarray(held(grads[name])), expected, _outer_tol(expected), what=f"{what} {name}")
 
 
 @claim("05-fw-grad-default-is-params", document=DOCUMENT, section=Section.WHY,
@@ -106,14 +108,16 @@ def test_fw_optimizer_updates_params_only(shape, data_seed, count, lr, decay):
     _optimizer_step()(tuple(models.values()), x, weights, np.float32(lr), np.float32(decay))
     grads = _grad_oracle(x, weights)
     u = tolerances.unit_roundoff()
+    g_err = tolerances.dot_gamma(1) + u  # the gradient x outer w is a matmul
     rule = f"SGD step (lr={lr}, weight decay={decay})"
     for counter, model in models.items():
         wrapped = f"count wrapped as nnx.{counter.__name__}"
         for name, p in start.items():
             expected = p - lr * (grads[name] + decay * p)
             tol = tolerances.Tolerance(
-                bound=tolerances.MARGIN * 4 * u * (np.abs(p) + lr * (np.abs(grads[name]) + decay * np.abs(p))),
-                derivation="4 float32 roundings (gradient, decay term, scaling, subtraction) of |p| + lr(|g| + wd|p|)")
+                bound=tolerances.MARGIN * (3 * u * (np.abs(p) + lr * decay * np.abs(p)) + (g_err + 2 * u) * lr * np.abs(grads[name])),
+                derivation="3 float32 roundings (decay term, scaling, subtraction) of |p| + lr wd|p|, and the gradient's "
+                           f"(gamma_1 + u) lr|g|, {precision.describe()}")
             assert_close(np.asarray(held(getattr(model, name))), expected, tol, what=f"{name} after one {rule}, {wrapped}")
         got = float(np.asarray(held(model.count)))
         if counter is nnx.Variable:
@@ -132,6 +136,8 @@ def test_fw_optimizer_updates_params_only(shape, data_seed, count, lr, decay):
        title="Flax's own layers keep kernel matrices, biases and embedding tables as nnx.Param, and nothing else",
        hint="nnx.Linear's kernel and bias and nnx.Embed's table must be Params, or the default gradient filter and "
             "the optimizer would skip them.")
+# The run's pool, not free sizes: each example traces three or four abstract programs, and a
+# default or a layout does not depend on the width.
 @given(shape=vector_shapes())
 def test_fw_layers_store_params(shape):
     in_dim, features_ = shape
@@ -172,7 +178,6 @@ def test_fw_param_operands_act_as_arrays(shape, data_seed):
        hint="The document's sanity check assumes problem 1's bias-less Linear draws the same kernel. nnx.Linear "
             "draws lecun_normal (a truncated normal, rescaled), not normal / sqrt(in), so the outputs differ.")
 @given(seed=seeds(), shape=vector_shapes(), data_seed=data_seeds())
-@example(seed=0, shape=(3, 3), data_seed=0)
 def test_fw_recipe_matches_bias_free_linear(seed, shape, data_seed):
     in_dim, features_ = shape
     x = normal_array(data_seed, (in_dim,))
