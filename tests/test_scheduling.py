@@ -31,3 +31,87 @@ def test_each_document_runs_on_one_worker():
     assert set(workers) == {"03-reference", "05-reference"}, sorted(workers)
     split = {g: sorted(w) for g, w in workers.items() if len(w) > 1}
     assert not split, f"groups spread over several workers: {split}"
+# --------------------------------------------------------------------------- a worker dies (issue 18)
+
+class _Node:
+    """Stands in for xdist's WorkerController: records what it is sent."""
+
+    def __init__(self, name: str):
+        self.gateway = type("Gateway", (), {"id": name})()
+        self.shutting_down = False
+        self.sent: list[int] = []
+
+    def send_runtest_some(self, indices):
+        self.sent += indices
+
+    def shutdown(self):
+        self.shutting_down = True
+
+
+def _scheduler(cls, collection, nodes):
+    from types import SimpleNamespace
+
+    values = {"tx": [f"{len(nodes)}*popen"], "dist": "loadgroup"}
+    config = SimpleNamespace(option=SimpleNamespace(loadscopereorder=True), getvalue=values.get)
+    sched = cls(config)
+    for node in nodes:
+        sched.add_node(node)
+        sched.add_node_collection(node, collection)
+    sched.schedule()
+    return sched
+
+
+def _complete(sched, node, nodeid):
+    sched.mark_test_complete(node, sched.collection.index(nodeid))
+
+
+COLLECTION = [f"p.py::t{g}{i}@{g}" for g, n in (("A", 4), ("B", 3)) for i in range(n)]
+
+
+def _dies_after_its_first_group(cls):
+    """One worker runs group A, is handed group B, and dies on B's first test."""
+    gw0 = _Node("gw0")
+    sched = _scheduler(cls, COLLECTION, [gw0])
+    for nodeid in COLLECTION[:4]:
+        _complete(sched, gw0, nodeid)
+    crashitem = sched.remove_node(gw0)
+    gw1 = _Node("gw1")
+    sched.add_node(gw1)
+    sched.add_node_collection(gw1, COLLECTION)
+    sched.schedule()
+    return crashitem, [COLLECTION[i] for i in gw1.sent]
+
+
+def test_xdist_hands_the_replacement_a_finished_group():
+    """Documents the xdist behaviour GroupScheduling replaces: the replacement is sent nothing."""
+    from xdist.scheduler import LoadGroupScheduling
+
+    crashitem, sent = _dies_after_its_first_group(LoadGroupScheduling)
+    assert crashitem == "p.py::tB0@B"
+    assert sent == []  # group A, all done: the replacement never reports back
+
+
+def test_replacement_runs_what_the_dead_worker_left_but_not_the_crash():
+    from conformance.engine.plugin.scheduling import GroupScheduling
+
+    crashitem, sent = _dies_after_its_first_group(GroupScheduling)
+    assert crashitem == "p.py::tB0@B"
+    assert sent == ["p.py::tB1@B", "p.py::tB2@B"]
+
+
+def test_the_rest_goes_to_whichever_worker_asks_first():
+    """The surviving worker, once short of work, takes the dead one's group, less the crash."""
+    from conformance.engine.plugin.scheduling import GroupScheduling
+
+    collection = [f"p.py::t{g}{i}@{g}" for g, n in (("A", 6), ("B", 3), ("C", 2)) for i in range(n)]
+    gw0, gw1 = _Node("gw0"), _Node("gw1")
+    sched = _scheduler(GroupScheduling, collection, [gw0, gw1])  # gw0: A, gw1: B, C queued
+    assert sched.remove_node(gw1) == "p.py::tB0@B"
+    for nodeid in collection[:4]:
+        _complete(sched, gw0, nodeid)  # gw0 down to 2 pending: asks for more
+    gw2 = _Node("gw2")
+    sched.add_node(gw2)
+    sched.add_node_collection(gw2, collection)
+    sched.schedule()
+    assert [collection[i] for i in gw0.sent] == collection[:6] + ["p.py::tB1@B", "p.py::tB2@B"]
+    assert [collection[i] for i in gw2.sent] == ["p.py::tC0@C", "p.py::tC1@C"]

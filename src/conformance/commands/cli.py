@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--strict", action="store_true", help="missing contract names fail instead of not_provided")
     run.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
                      help="seconds per property before it is stopped (default: %(default)g)")
+    run.add_argument("--deadline", default="auto", metavar="S",
+                     help="seconds the whole run may take; past them every property without a verdict is reported "
+                          "timeout (default: auto, from --timeout, the properties and the workers; 0: none)")
+    run.add_argument("--max-memory", type=float, default=None, metavar="MIB",
+                     help="MiB each worker may allocate; past it the property is crashed (out of memory) and the "
+                          "worker replaced (default: half the machine's memory split between the workers; 0: none)")
     run.add_argument("--workers", default=str(DEFAULT_WORKERS), metavar="N",
                      help=f"worker processes (default {DEFAULT_WORKERS}; 0 runs in this process, without crash isolation)")
     add_selection(run)

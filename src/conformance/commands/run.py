@@ -42,6 +42,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             timeout=args.timeout, strict=args.strict, only=args.only, kind=args.kind, example=args.example,
             compilation_cache=args.compilation_cache, pool_seed=args.pool_seed,
             precision=args.precision, emulate_precision=args.emulate_precision,
+            deadline=runner.parse_deadline(args.deadline), max_memory=args.max_memory,
         ), plugins=[progress.plugin()])
     report = load_report(json_path)
     if not report["partial"] and not runner.executed_any(report):

@@ -22,6 +22,8 @@ from typing import Any, Iterator
 
 from conformance.engine.contract import BY_NAME
 from conformance.engine.defaults import DEFAULT_TARGET, TARGET_ENV_VAR
+from conformance.engine.memory import is_out_of_memory, lift_memory_limit
+from conformance.engine.outcomes import OutOfMemory
 
 
 class LoadError(Exception):
@@ -85,6 +87,9 @@ class Implementation:
         except (NotProvided, ImplementationRaised):
             raise
         except Exception as exc:  # noqa: BLE001 - anything the implementation raises
+            if is_out_of_memory(exc):
+                lift_memory_limit()  # what the implementation holds may leave no room to report
+                raise OutOfMemory(f"{what} ran out of memory ({type(exc).__name__})") from exc
             raise ImplementationRaised(what, exc) from exc
         finally:
             self.call_seconds += time.perf_counter() - start

@@ -25,6 +25,14 @@ class PropertyTimeout(BaseException):
     """
 
 
+class OutOfMemory(BaseException):
+    """The implementation ran out of memory (a MemoryError under the worker's memory limit).
+
+    A BaseException for the reason PropertyTimeout is one: Hypothesis would
+    otherwise retry and shrink the example, allocating up to the limit each time.
+    """
+
+
 class ShrinkStopped(BaseException):
     """Raised into a property whose shrinking has run past its time budget.
 

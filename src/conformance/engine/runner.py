@@ -41,11 +41,14 @@ def pytest_args(*, impls: list[str], profile: str, json_path: str | os.PathLike[
                 only: list[str] | None = None, kind: str | None = None, example: str | None = None,
                 shrink: bool = True, compilation_cache: str | None = None, pool_seed: int | None = None,
                 precision: str = "auto", emulate_precision: str | None = None,
+                deadline: str = "auto", max_memory: float | None = None,
                 catalogue: str | os.PathLike[str] | None = None) -> list[str]:
     """The pytest arguments that run the catalogue (``catalogue``: its folder, default the installed one)."""
     args = [str(catalogue or properties_dir()), "-p", "no:cacheprovider",
             "--conformance-profile", profile, "--conformance-json", str(json_path),
-            "--conformance-timeout", f"{timeout:g}"]
+            "--conformance-timeout", f"{timeout:g}", "--conformance-deadline", str(deadline)]
+    if max_memory is not None:
+        args += ["--conformance-max-memory", f"{max_memory:g}"]
     for target in impls:
         args += ["--impl", target]
     args += xdist_args(workers)
@@ -68,6 +71,17 @@ def pytest_args(*, impls: list[str], profile: str, json_path: str | os.PathLike[
     if emulate_precision:
         args += ["--emulate-precision", emulate_precision]
     return args
+
+
+def parse_deadline(value: str) -> str:
+    """``--deadline``: seconds for the whole run, ``auto`` or 0 (none)."""
+    if value != "auto":
+        try:
+            if float(value) < 0:
+                raise ValueError
+        except ValueError:
+            raise UsageError(f"--deadline takes a number of seconds, auto or 0, got {value!r}") from None
+    return value
 
 
 def run_catalogue(args_list: list[str], *, plugins: list[Any] = ()) -> int:

@@ -14,6 +14,8 @@ import pytest
 
 from conformance.engine import registry
 from conformance.engine.loading import LoadError, load_implementation, resolve_target
+from conformance.engine.plugin.deadline import Deadline
+from conformance.engine.plugin.memory_limit import limit_worker
 from conformance.engine.plugin.recorder import Recorder
 from conformance.engine.plugin.stash import IMPLS, POOL_SEED, REPORT
 from conformance.engine.profiles import load_profile
@@ -96,13 +98,16 @@ def pytest_configure(config: pytest.Config) -> None:
         except LoadError as exc:
             raise pytest.UsageError(f"cannot load implementation: {exc}") from None
     config.stash[IMPLS] = impls
+    limit_worker(config)
     if not hasattr(config, "workerinput"):
         run = RunReport.start(impls, profile=config.getoption("conformance_profile"),
                               json_path=config.getoption("conformance_json"), pool_seed=config.stash[POOL_SEED],
                               precision={"backend": precision.backend(), "matmul": matmul.name, "stated": chosen != "auto",
                                          "emulated": config.getoption("emulate_precision")})
         config.stash[REPORT] = run
-        config.pluginmanager.register(Recorder(run), "conformance-recorder")
+        recorder = Recorder(run)
+        config.pluginmanager.register(recorder, "conformance-recorder")
+        config.pluginmanager.register(Deadline(config, recorder), "conformance-deadline")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -22,6 +22,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="a property whose contract names are missing fails instead of not_provided")
     g.addoption("--conformance-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
                 help="seconds per property before it is stopped as timeout (0: none)")
+    g.addoption("--conformance-deadline", default="auto", metavar="S",
+                help="seconds the whole run may take; past them every property without a verdict is reported "
+                     "timeout (auto: from --conformance-timeout, the properties and the workers; 0: none)")
+    g.addoption("--conformance-max-memory", type=float, default=None, metavar="MIB",
+                help="MiB each xdist worker may allocate beyond its start-up (RLIMIT_DATA); past it the property "
+                     "is crashed (out of memory) and the worker replaced (default: half the machine's memory "
+                     "split between the workers; 0: no limit)")
     g.addoption("--only", action="append", default=None, metavar="ID",
                 help="run only this property id (repeatable; a trailing * matches a prefix)")
     g.addoption("--kind", choices=("implementation", "framework"), default=None,

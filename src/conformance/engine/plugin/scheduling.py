@@ -43,16 +43,42 @@ def group(prop: registry.Property, item: pytest.Item, impls: list[Implementation
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any) -> None:
-    """Never hand a property that killed its worker to the replacement worker.
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Schedule ``--dist loadgroup`` with :class:`GroupScheduling`."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    return GroupScheduling(config, log)
 
-    xdist's group scheduler puts the crashed test back with the rest of its
-    group, so it would crash every new worker in turn. Taking it out lets the
-    replacement run the rest of the group; a group left empty is dropped, since
-    a worker handed nothing to run never reports back. (Plain load scheduling
-    drops the crashed test itself and has no work queue.)
+
+try:
+    from xdist.scheduler import LoadGroupScheduling
+except ImportError:  # pragma: no cover - xdist is a dependency; the plugin works without it
+    LoadGroupScheduling = object  # type: ignore[assignment,misc]
+
+
+class GroupScheduling(LoadGroupScheduling):  # type: ignore[misc,valid-type]
+    """xdist's loadgroup scheduling, with a dead worker's work handed on correctly.
+
+    xdist 3.8's ``LoadScopeScheduling.remove_node`` puts every group the dead
+    worker was ever given back on the queue, finished ones included, and the test
+    that killed it still pending. A replacement handed a finished group is sent
+    no test, so it never reports back, is never given more, and the run waits
+    forever; and the crashed test, handed on, kills the next worker too. Here
+    only the tests not yet run go back, at the front of the queue, without the
+    one that was running when the worker died.
     """
-    queue = getattr(sched, "workqueue", {})
-    for group, unit in list(queue.items()):
-        if unit.pop(crashitem, None) is not None and not any(not done for done in unit.values()):
-            del queue[group]
+
+    def remove_node(self, node: Any) -> str | None:
+        workload = self.assigned_work.pop(node)
+        left = {scope: [nodeid for nodeid, done in unit.items() if not done] for scope, unit in workload.items()}
+        left = {scope: nodeids for scope, nodeids in left.items() if nodeids}
+        if not left:
+            return None
+        # A worker runs its tests in the order it was sent them: the first not done is the one it was running.
+        crashitem = left[next(iter(left))].pop(0)
+        for scope, nodeids in reversed([(s, n) for s, n in left.items() if n]):
+            self.workqueue[scope] = dict.fromkeys(nodeids, False)
+            self.workqueue.move_to_end(scope, last=False)
+        for other in self.assigned_work:
+            self._reschedule(other)
+        return crashitem

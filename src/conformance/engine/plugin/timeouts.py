@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from conformance.engine import registry
+from conformance.engine import memory, registry
 from conformance.engine.defaults import SHRINK_SECONDS
 from conformance.engine.outcomes import PropertyTimeout
 from conformance.engine.plugin.scheduling import impl_of
@@ -73,7 +73,9 @@ def pytest_runtest_call(item: pytest.Item):
     impl_before = impl.call_seconds if impl is not None else 0.0
     previous, watchdog = _arm_timeout(timeout, item.nodeid)
     try:
-        yield
+        outcome = yield
+        if outcome.exception is not None and memory.is_out_of_memory(outcome.exception):
+            memory.lift_memory_limit()  # a MemoryError outside the implementation's calls: room to report it
     finally:
         if watchdog is not None:
             signal.setitimer(signal.ITIMER_REAL, 0)

@@ -15,9 +15,11 @@ from conformance.engine import registry
 from conformance.engine.expectations import divergence_for
 from conformance.engine.loading import ImplementationRaised
 from conformance.engine.outcomes import (
-    ERROR, EXPECTED_DIVERGENCE, FAILED, NOT_PROVIDED, PASSED, TIMEOUT, PropertyTimeout, Result, ShrinkStopped,
+    CRASHED, ERROR, EXPECTED_DIVERGENCE, FAILED, NOT_PROVIDED, PASSED, TIMEOUT, PropertyTimeout, Result, ShrinkStopped,
 )
 from conformance.engine.plugin.stash import POOL_SEED
+from conformance.engine.plugin.memory_limit import OOM_SEEN, out_of_memory
+from conformance.engine.plugin.memory_limit import describe as describe_oom
 from conformance.engine.plugin.scheduling import impl_of
 from conformance.engine.versions import flax_version
 from conformance.kit import assertions
@@ -48,6 +50,8 @@ def _classify_exception(exc: BaseException) -> str:
     exc = _first(exc)
     if isinstance(exc, PropertyTimeout):
         return TIMEOUT
+    if out_of_memory(exc):
+        return CRASHED
     if isinstance(exc, ImplementationRaised):
         return ERROR
     if isinstance(exc, AssertionError):
@@ -57,6 +61,8 @@ def _classify_exception(exc: BaseException) -> str:
 
 def _exception_text(exc: BaseException) -> str:
     exc = _first(exc)
+    if out_of_memory(exc):
+        return describe_oom(exc)
     if isinstance(exc, (AssertionError, ImplementationRaised, PropertyTimeout)):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
@@ -128,6 +134,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
             found = log.failure if stopped and log.failure is not None else None
             exc = found if found is not None else call.excinfo.value
             result.status = _classify_exception(exc)
+            if out_of_memory(_first(exc)):
+                item.stash[OOM_SEEN] = True
             result.inputs = log.failing_inputs
             result.reproduce = _reproduce(item, prop, impl, log.failing_inputs)
             body = _exception_text(exc)

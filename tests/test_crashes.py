@@ -1,0 +1,54 @@
+"""Every run ends, with a verdict for every property, whatever the implementation does to its worker.
+
+Crashes (os._exit, a segfault) in the middle of a document's group, over the whole
+catalogue, with the default worker count and with 1 and 3 workers; an implementation
+that allocates without bound; and a run stopped at its deadline.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import FAULTS, read, run_cli
+from conformance.engine.registry import discover
+
+ALL = set(discover())
+# The document-03 properties that call shared_params_two_modules: each kills its worker.
+CRASHING = {p.id for p in discover().values() if "shared_params_two_modules" in p.needs}
+
+
+def _run(report_path, *args: str):
+    proc = run_cli("run", "--profile", "dev", "--timeout", "60", "--json", str(report_path), *args, timeout=900)
+    report = read(report_path)
+    return proc, report, {r["id"]: r for r in report["results"]}
+
+
+@pytest.mark.parametrize("fault, workers", [("exits_in_03.py", None), ("segfaults_in_03.py", None),
+                                            ("exits_in_03.py", "1"), ("exits_in_03.py", "3")])
+def test_a_crash_mid_group_leaves_every_other_property_its_verdict(fault, workers, report_path):
+    extra = ["--workers", workers] if workers else []  # None: the default worker count
+    proc, report, results = _run(report_path, "--impl", str(FAULTS / fault), *extra)
+    assert proc.returncode == 1 and not report["partial"], (proc.returncode, proc.stderr[-2000:])
+    assert set(results) == ALL, f"no verdict for {sorted(ALL - set(results))}"
+    crashed = {i for i, r in results.items() if r["status"] == "crashed"}
+    assert crashed == CRASHING, f"crashed {sorted(crashed)}, expected {sorted(CRASHING)}"
+    others = {r["status"] for i, r in results.items() if i not in CRASHING}
+    assert others <= {"passed", "expected_divergence"}, {i: r["status"] for i, r in results.items() if i not in CRASHING}
+
+
+def test_an_implementation_out_of_memory_is_crashed_and_the_run_goes_on(report_path):
+    proc, report, results = _run(report_path, "--impl", str(FAULTS / "hoards_memory.py"), "--max-memory", "512",
+                                 "--only", "05-*", "01-*")
+    assert not report["partial"] and proc.returncode == 1, proc.stderr[-2000:]
+    oom = [i for i, r in results.items() if r["status"] == "crashed"]
+    assert oom and all("out of memory" in results[i]["message"] for i in oom), {i: results[i]["message"] for i in oom}
+    assert all("multi_param_forward" in discover()[i].needs for i in oom), oom
+    assert {r["status"] for i, r in results.items() if i not in oom} <= {"passed", "expected_divergence"}
+
+
+def test_a_run_past_its_deadline_ends_with_every_property_reported(report_path):
+    proc, report, results = _run(report_path, "--deadline", "8")
+    assert proc.returncode == 1 and not report["partial"], proc.stderr[-2000:]
+    assert set(results) == ALL, f"no verdict for {sorted(ALL - set(results))}"
+    stopped = [r for r in results.values() if r["status"] == "timeout"]
+    assert stopped and all("stopped at its deadline" in r["message"] for r in stopped)
