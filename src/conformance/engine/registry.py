@@ -108,7 +108,8 @@ def _instrument(test: Callable[..., Any]) -> None:
         except (PropertyTimeout, ShrinkStopped):
             raise  # the run was stopped, this example did not fail
         except UnsatisfiedAssumption:
-            raise  # assume() rejected the input: not a failure, and no shrinking to bound
+            log.examples -= 1  # assume() rejected the input: not an example, not a failure, no shrinking to bound
+            raise
         except BaseException as exc:
             # Hypothesis only keeps a smaller failing example while shrinking and replays the
             # shrunk one last, so the latest record is the smallest failing input so far.
