@@ -202,6 +202,13 @@ LAYOUTS = {  # implementation -> role -> where the suite must find it
     "conformance.implementations.reference": {
         "q.kernel": "/attention/query/kernel", "k.kernel": "/attention/key/kernel", "o.kernel": "/attention/out/kernel",
         "fc1.kernel": "/ffn/fc1/kernel", "ln1.scale": "/norm1/scale", "ln2.bias": "/norm2/bias"},
+    "conformance.implementations.variants.separate_projections": {
+        "q.kernel": "/inner/mixer/attend/to_q/kernel", "v.bias": "/inner/mixer/attend/to_v/bias",
+        "o.kernel": "/inner/mixer/attend/proj/kernel", "fc2.kernel": "/inner/ffn/down/kernel",
+        "ln1.scale": "/inner/mixer/norm/scale", "ln2.scale": "/inner/out_norm/scale"},
+    "conformance.implementations.variants.fused_qkv": {
+        "q.kernel": "/mixer/qkv/kernel[q of fused [q|k|v]]", "k.bias": "/mixer/qkv/bias[k of fused [q|k|v]]",
+        "o.kernel": "/mixer/proj/kernel", "ln1.bias": "/post_mixer_norm/bias", "ln2.scale": "/out_norm/scale"},
     "head-interleaved": {
         "q.kernel": "/w_in/kernel[q of fused per head [q_h|k_h|v_h]]", "v.kernel": "/w_in/kernel[v of fused per head [q_h|k_h|v_h]]",
         "o.kernel": "/w_out/kernel", "fc1.kernel": "/f_a/kernel", "ln1.scale": "/n_a/scale", "ln2.scale": "/n_b/scale"},
