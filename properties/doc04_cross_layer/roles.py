@@ -37,7 +37,7 @@ import numpy as np
 from conformance.kit.trees import count_parameters, map_leaves
 
 from . import calls, counts
-from .hook import ATTENTION_ROLES, ROLES, hook_refs
+from .hook import ROLES, hook_refs
 from .layout import BlockParams, BlockStructure, LayoutUnreadable, Ref, block_structure
 from .strategies import random_params
 
@@ -46,6 +46,11 @@ PROBE_BATCH = (2, 4)  # (B, S) of the probe input: S >= 2, so that attention wei
 SCALE_NAMES = ("scale", "weight", "gamma", "g", "gain")
 BIAS_NAMES = ("bias", "beta", "b", "offset", "shift")
 FIELDS = {"q": "query", "k": "key", "v": "value", "o": "out", "fc1": "fc1", "fc2": "fc2", "ln1": "norm1", "ln2": "norm2"}
+
+
+def _pair(piece: str) -> tuple[str, str]:
+    """A piece's two roles, as BlockParams orders them: (kernel, bias) or (scale, bias)."""
+    return (f"{piece}.scale" if piece.startswith("ln") else f"{piece}.kernel"), f"{piece}.bias"
 
 
 @dataclass(frozen=True)
@@ -61,9 +66,7 @@ class BlockRoles:
     def read(self, params: Any, swap_norms: bool = False) -> BlockParams:
         d, heads, _ = self.dims
         hd = d // heads
-        pair = {p: (self.refs[f"{p}.kernel" if p in ATTENTION_ROLES + ("fc1", "fc2") else f"{p}.scale"].read(params),
-                    self.refs[f"{p}.bias"].read(params)) for p in FIELDS}
-        values = {FIELDS[p]: v for p, v in pair.items()}
+        values = {field: tuple(self.refs[r].read(params) for r in _pair(p)) for p, field in FIELDS.items()}
         for p in ("query", "key", "value"):
             values[p] = (values[p][0].reshape(d, heads, hd), values[p][1].reshape(heads, hd))
         values["out"] = (values["out"][0].reshape(heads, hd, d), values["out"][1])
@@ -79,9 +82,8 @@ class BlockRoles:
         """A params tree shaped like ``shapes`` holding ``values`` (float32) at every role."""
         tree = map_leaves(lambda a: np.zeros(np.shape(a), np.float32), shapes)
         for p, field in FIELDS.items():
-            first, second = getattr(values, field)
-            tree = self.refs[f"{p}.kernel" if not p.startswith("ln") else f"{p}.scale"].write(tree, first)
-            tree = self.refs[f"{p}.bias"].write(tree, second)
+            for role, value in zip(_pair(p), getattr(values, field)):
+                tree = self.refs[role].write(tree, value)
         return tree
 
     def note(self) -> str:
