@@ -126,6 +126,8 @@ def test_cache_key_is_stable_and_tracks_pins_and_python():
     assert key == environments.cache_key(list(reversed(reqs)), "CPython 3.11.7 x86_64")
     assert key != environments.cache_key(reqs + ["numpy<2"], "CPython 3.11.7 x86_64")
     assert key != environments.cache_key(reqs, "CPython 3.12.1 x86_64")
+    with_extra = environments.cache_key(reqs, "CPython 3.11.7 x86_64", ["transformers==4.47.1"])
+    assert with_extra != key and with_extra == environments.cache_key(reqs, "CPython 3.11.7 x86_64", ("transformers==4.47.1",))
     assert re.fullmatch(r"[0-9a-f]{16}", key)
     assert environments.env_name(Pair("0.12.8", "0.10.2", "0.10.2")) == "flax-0.12.8-jax-0.10.2"
 

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from conformance.engine.contract import SHARE_MODES
 from conformance.kit import flops as flops_mod
 from conformance.kit.assertions import as_output
 from conformance.kit.compiled import abstract_init, fast_jit
@@ -24,7 +25,7 @@ from conformance.kit.compiled import abstract_init, fast_jit
 BLOCK = ("TransformerBlock",)
 SHARED = ("SharedTransformer",)
 UNSHARED = ("UnsharedTransformer",)
-MODES = ("all", "ffn", "attention")
+MODES = SHARE_MODES
 
 # (B, S) used to initialise models for structure; parameters do not depend on it.
 X_SHAPE = (2, 3)
@@ -40,6 +41,11 @@ def describe(export: str, args: tuple, share: str | None = None) -> str:
     """How a failure message names the model: ``SharedTransformer(2, 8, 2, 16, share='all')``."""
     inner = ", ".join(map(str, args)) + (f", share={share!r}" if share is not None else "")
     return f"{export}({inner})"
+
+
+def supports(impl, share: str | None) -> bool:
+    """Whether the implementation's SharedTransformer offers ``share`` (None: a model without a mode)."""
+    return share is None or share in impl.share_modes()
 
 
 def _build(cls, args: tuple, share: str | None):

@@ -2,32 +2,24 @@
 
 A probe isolates one piece of the block (the GELU, the LayerNorm epsilon) by
 zeroing or fixing the others, then writes those values wherever the
-implementation keeps each piece (found by :func:`layout.census`).
+implementation keeps each piece (found by :func:`roles.block_roles`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-from conformance.kit import trees
-
-from . import calls, layout
+from . import calls, layout, roles
 
 
 def probe_params(impl, c, values: layout.BlockParams):
-    """The implementation's block params holding ``values`` (both LayerNorms get norm1's values)."""
-    shapes = calls.param_shapes(impl, "TransformerBlock", c.dims)
-    cen = layout.census(shapes, *c.dims)
-    layout.require_block_pieces(cen, *c.dims)
-    tree = shapes
-    pieces = {"fc1": values.fc1, "fc2": values.fc2}
-    for piece, (kernel, bias) in pieces.items():
-        tree = trees.set_paths(tree, [cen.found[piece][0][0]], {"kernel": kernel.astype(np.float32), "bias": bias.astype(np.float32)})
-    tree = trees.set_paths(tree, [p for p, _, _ in cen.found["norm"]],
-                        {"scale": values.norm1[0].astype(np.float32), "bias": values.norm1[1].astype(np.float32)})
-    att = {n: {"kernel": getattr(values, n)[0].astype(np.float32), "bias": getattr(values, n)[1].astype(np.float32)}
-           for n in ("query", "key", "value", "out")}
-    return trees.set_paths(tree, [cen.found["attention"][0][0]], att)
+    """The implementation's block params holding ``values`` (both LayerNorms get norm1's values,
+    so that the probe does not depend on which of the two is LN1)."""
+    found = roles.block_roles(impl, c.dims)
+    return found.write(calls.param_shapes(impl, "TransformerBlock", c.dims),
+                       dataclasses.replace(values, norm2=values.norm1))
 
 
 def zeros_attention(d: int, heads: int) -> dict:

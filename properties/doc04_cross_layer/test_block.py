@@ -12,7 +12,7 @@ from conformance.kit.assertions import assert_close
 from conformance.kit.strategies import data_seeds, normal_array, seeds
 from conformance.kit.tolerances import Tolerance, combined
 
-from . import DOCUMENT, Section, calls, layout, oracle, probes
+from . import DOCUMENT, Section, calls, layout, oracle, probes, roles
 from .calls import BLOCK
 from .strategies import (
     CASES, cases, input_scales, random_params,
@@ -40,7 +40,7 @@ def test_block_output_rows_normalised(impl, case, seed, data_seed, scale):
     d = c.d_model
     x = normal_array(data_seed, c.x_shape, scale)
     shapes = calls.param_shapes(impl, "TransformerBlock", c.dims)
-    [values] = layout.block_layouts(random_params(shapes, seed), *c.dims)[:1]
+    values = roles.block_roles(impl, c.dims).read(random_params(shapes, seed))
     identity = (np.ones(d), np.zeros(d))
     values = dataclasses.replace(values, norm1=identity, norm2=identity)
     out = calls.apply(impl, "TransformerBlock", c.dims, probes.probe_params(impl, c, values), x).astype(np.float64)
@@ -56,8 +56,8 @@ def test_block_output_rows_normalised(impl, case, seed, data_seed, scale):
 @claim("04-block-matches-oracle", document=DOCUMENT, section=Section.CODE,
        title="TransformerBlock computes LN2(h + FFN(h)), h = LN1(x + MHA(x)), as a float64 oracle does from the same params",
        hint="Post-LN; attention = softmax(q k^T / sqrt(head_dim)) v with q, k, v and out projections with biases; "
-            "FFN = Dense(d_ff) -> GELU -> Dense(d_model). The suite reads params in Flax's nn.MultiHeadDotProductAttention "
-            "/ nn.Dense / nn.LayerNorm layouts, found by shape. The bound is a worst-case float32 bound, loose enough that "
+            "FFN = Dense(d_ff) -> GELU -> Dense(d_model). The suite finds which leaf is which by shape and behaviour "
+            "(or from PARAM_ROLES), whatever the modules are called. The bound is a worst-case float32 bound, loose enough that "
             "GELU and eps variants are left to 04-block-gelu-is-exact and 04-block-layernorm-eps-is-pytorch.",
        needs=BLOCK)
 @given(case=cases(), seed=seeds(), data_seed=data_seeds(), scale=input_scales())
@@ -65,10 +65,11 @@ def test_block_matches_oracle(impl, case, seed, data_seed, scale):
     c = CASES[case]
     x = normal_array(data_seed, c.x_shape, scale)
     params = random_params(calls.param_shapes(impl, "TransformerBlock", c.dims), seed)
-    layouts = layout.block_layouts(params, *c.dims)
+    found = roles.block_roles(impl, c.dims)
     out = calls.apply(impl, "TransformerBlock", c.dims, params, x)
-    match = oracle.closest_layout(x, out, layouts)
-    assert_close(out, match.expected, match.tolerance, what=f"{calls.describe('TransformerBlock', c.dims)} on random params (seed {seed}), input scale {scale:g}")
+    match = oracle.closest_layout(x, out, found.readings(params))
+    assert_close(out, match.expected, match.tolerance, what=f"{calls.describe('TransformerBlock', c.dims)} on random params "
+                 f"(seed {seed}), input scale {scale:g}; {found.note()}")
 
 
 @claim("04-block-gelu-is-exact", document=DOCUMENT, section=Section.CODE,

@@ -17,7 +17,7 @@ from conformance.kit.strategies import data_seeds, normal_array, seeds
 from conformance.kit import precision
 from conformance.kit.tolerances import MARGIN, Tolerance, combined, dot_gamma
 
-from . import DOCUMENT, Section, calls, layout, oracle
+from . import DOCUMENT, Section, calls, layout, oracle, roles
 from .calls import BLOCK, SHARED, UNSHARED
 from .strategies import (
     CASES, cases, input_scales, random_params,
@@ -68,7 +68,7 @@ def _shared_model(impl, c, seed: int) -> Model:
             "(or nn.scan with variable_broadcast='params'); no extra layer, no skipped layer, nothing between blocks. "
             "Section 2 writes h_l = h_{l-1} + Block(h_{l-1}), but the document's code (followed here) keeps the "
             "residual inside the block; an extra outer residual fails this.",
-       needs=BLOCK + SHARED)
+       needs=BLOCK + SHARED, modes=("all",))
 @given(case=cases(), seed=seeds(), data_seed=data_seeds(), scale=input_scales())
 def test_shared_all_is_block_applied_l_times(impl, case, seed, data_seed, scale):
     c = CASES[case]
@@ -79,7 +79,7 @@ def test_shared_all_is_block_applied_l_times(impl, case, seed, data_seed, scale)
     h = x
     for _ in range(c.num_layers):
         h = calls.apply(impl, "TransformerBlock", c.dims, block_params, h)
-    tol = oracle.closest_layout(x, shared, layout.block_layouts(block_params, *c.dims), c.num_layers).tolerance
+    tol = oracle.closest_layout(x, shared, roles.block_roles(impl, c.dims).readings(block_params), c.num_layers).tolerance
     assert_close(shared, h, combined((1.0, tol), (1.0, tol)),
                  what=f"{calls.describe('SharedTransformer', model.args, 'all')} against its block applied {c.num_layers} times")
 
@@ -96,7 +96,7 @@ def _unshared_copy(impl, c, block_params) -> Model:
 @claim("04-unshared-with-copied-block-equals-shared", document=DOCUMENT, section=Section.ARCHITECTURE,
        title="UnsharedTransformer with the shared block's params copied into each of its L layers gives the shared model's output",
        hint="Both models must run the same block L times; they may differ only in where the parameters live.",
-       needs=BLOCK + SHARED + UNSHARED)
+       needs=BLOCK + SHARED + UNSHARED, modes=("all",))
 @given(case=cases(min_layers=2), seed=seeds(), data_seed=data_seeds())
 def test_unshared_with_copied_block_equals_shared(impl, case, seed, data_seed):
     c = CASES[case]
@@ -107,7 +107,7 @@ def test_unshared_with_copied_block_equals_shared(impl, case, seed, data_seed):
     unshared_model = _unshared_copy(impl, c, block_params)
     shared, _ = calls.out_and_grad(impl, "SharedTransformer", shared_model.args, shared_model.params, x, r, "all")
     unshared, _ = calls.out_and_grad(impl, "UnsharedTransformer", unshared_model.args, unshared_model.params, x, r)
-    tol = oracle.closest_layout(x, shared, layout.block_layouts(block_params, *c.dims), c.num_layers).tolerance
+    tol = oracle.closest_layout(x, shared, roles.block_roles(impl, c.dims).readings(block_params), c.num_layers).tolerance
     assert_close(unshared, shared, combined((1.0, tol), (1.0, tol)),
                  what=f"{calls.describe('UnsharedTransformer', unshared_model.args)} with the shared block in every layer, against the shared model")
 
@@ -130,7 +130,7 @@ def _grad_tolerance(c, shape: tuple, magnitude: float) -> Tolerance:
        title="The gradient of the shared block's params is the sum over layers of the unshared model's per-layer gradients (same params in every layer)",
        hint="Every application of the shared block must feed its gradient back to the one set of params: no "
             "stop_gradient, no detached copy, no per-layer params that are merely initialised equal.",
-       needs=BLOCK + SHARED + UNSHARED)
+       needs=BLOCK + SHARED + UNSHARED, modes=("all",))
 @given(case=cases(min_layers=2), seed=seeds(), data_seed=data_seeds())
 def test_shared_grad_is_sum_of_layer_grads(impl, case, seed, data_seed):
     c = CASES[case]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from hypothesis import example, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from conformance.engine.registry import claim
@@ -16,7 +16,7 @@ from conformance.kit import trees
 from conformance.kit.assertions import assert_raises
 from conformance.kit.compiled import abstract_init
 
-from . import DOCUMENT, Section, calls, counts, layout
+from . import DOCUMENT, Section, calls, counts, layout, pieces
 from .calls import BLOCK, MODES, SHARED, UNSHARED
 from .strategies import (
     CASES, DOC_D_FF, DOC_D_MODEL, DOC_HEADS, DOC_LAYERS, cases, d_ffs, d_models, head_counts,
@@ -54,7 +54,7 @@ def test_params_unshared_is_l_blocks(impl, num_layers, d_model, num_heads, d_ff)
        title="SharedTransformer(share='all') holds one block, A+F+2N parameters: exactly 1/L of the unshared model's count and bytes",
        hint="Create the block once (in setup(), or nn.scan with variable_broadcast='params') and call it L times; "
             "a block, LayerNorm or stacked params per layer multiplies the count.",
-       needs=SHARED + UNSHARED)
+       needs=SHARED + UNSHARED, modes=("all",))
 @given(num_layers=layer_counts(), d_model=d_models(), num_heads=head_counts(), d_ff=d_ffs())
 @example(num_layers=DOC_LAYERS, d_model=DOC_D_MODEL, num_heads=DOC_HEADS, d_ff=DOC_D_FF)
 def test_params_shared_all_is_one_block(impl, num_layers, d_model, num_heads, d_ff):
@@ -73,7 +73,7 @@ def test_params_shared_all_is_one_block(impl, num_layers, d_model, num_heads, d_
        title="SharedTransformer(share='ffn') holds L(A+2N)+F parameters: one FFN, attention and LayerNorms per layer",
        hint="FFN-only sharing: create one FFN and pass it to every layer; attention and both LayerNorms stay per layer. "
             "A count of A+L(F+2N) means the attention was shared instead.",
-       needs=SHARED)
+       needs=SHARED, modes=("ffn",))
 @given(num_layers=layer_counts(), d_model=d_models(), num_heads=head_counts(), d_ff=d_ffs())
 def test_params_share_ffn(impl, num_layers, d_model, num_heads, d_ff):
     args = (num_layers, d_model, num_heads, d_ff)
@@ -88,7 +88,7 @@ def test_params_share_ffn(impl, num_layers, d_model, num_heads, d_ff):
        title="SharedTransformer(share='attention') holds A+L(F+2N) parameters: one attention, FFN and LayerNorms per layer",
        hint="Attention-only sharing: create one attention module and pass it to every layer; FFN and both LayerNorms "
             "stay per layer. A count of L(A+2N)+F means the FFN was shared instead.",
-       needs=SHARED)
+       needs=SHARED, modes=("attention",))
 @given(num_layers=layer_counts(), d_model=d_models(), num_heads=head_counts(), d_ff=d_ffs())
 def test_params_share_attention(impl, num_layers, d_model, num_heads, d_ff):
     args = (num_layers, d_model, num_heads, d_ff)
@@ -110,20 +110,25 @@ _LAYOUT = {  # pieces (attention, fc1, fc2, LayerNorm) per model, as functions o
 @claim("04-sharing-layout-by-piece", document=DOCUMENT, section=Section.ARCHITECTURE,
        title="Each model holds the right number of each piece: attention, fc1, fc2, LayerNorm = (L,L,L,2L) unshared, "
              "(1,1,1,2) 'all', (L,1,1,2L) 'ffn', (1,L,L,2L) 'attention'",
-       hint="Pieces are found by shape in Flax's layouts (nn.MultiHeadDotProductAttention, nn.Dense, nn.LayerNorm). "
-            "share='all' shares the LayerNorms too; 'ffn'/'attention' share only that sub-layer.",
-       needs=SHARED + UNSHARED)
+       hint="Pieces are recognised by what the implementation's own TransformerBlock holds (units of the same "
+            "leaf names and shapes, whatever the modules are called; PARAM_ROLES where the suite cannot tell). "
+            "share='all' shares the LayerNorms too; 'ffn'/'attention' share only that sub-layer. Modes outside "
+            "the module's SHARE_MODES are not drawn.",
+       needs=BLOCK + SHARED + UNSHARED)
 @given(num_layers=layer_counts(), d_model=d_models(), num_heads=head_counts(), d_ff=d_ffs(),
        model=st.sampled_from(("unshared",) + MODES))
 def test_sharing_layout_by_piece(impl, num_layers, d_model, num_heads, d_ff, model):
     args = (num_layers, d_model, num_heads, d_ff)
     export, share = ("UnsharedTransformer", None) if model == "unshared" else ("SharedTransformer", model)
-    c = layout.census(calls.param_shapes(impl, export, args, share), d_model, num_heads, d_ff)
-    got = tuple(c.count(p) for p in layout.PIECES)
-    want = _LAYOUT[model](num_layers)
-    assert got == want and not c.stray, (
-        f"{calls.describe(export, args, share)} holds {c.summary()}; expected "
-        + ", ".join(f"{p} x{n}" for p, n in zip(layout.PIECES, want)) + " and nothing else")
+    assume(calls.supports(impl, share))
+    sigs = pieces.block_signatures(impl, (d_model, num_heads, d_ff))
+    got, stray = pieces.count(calls.param_shapes(impl, export, args, share), sigs)
+    want = dict(zip(layout.PIECES, _LAYOUT[model](num_layers)))
+    assert got == want and not stray, (
+        f"{calls.describe(export, args, share)} holds " + ", ".join(
+            f"{p} x{'(not whole pieces)' if n is None else n}" for p, n in got.items())
+        + (f" and {len(stray)} leaves that are no piece of its TransformerBlock ({', '.join(stray[:4])})" if stray else "")
+        + "; expected " + ", ".join(f"{p} x{n}" for p, n in want.items()) + " and nothing else")
 
 
 @claim("04-share-unknown-mode-raises", document=DOCUMENT, section=Section.ARCHITECTURE,
@@ -145,7 +150,8 @@ def test_share_unknown_mode_raises(impl, share, num_layers, d_model):
 
 @claim("04-models-preserve-shape", document=DOCUMENT, section=Section.CODE,
        title="Every model maps (B, S, d_model) to (B, S, d_model) in float32",
-       hint="Each block returns its input's shape; the models return the last block's output.",
+       hint="Each block returns its input's shape; the models return the last block's output. Share modes outside "
+            "the module's SHARE_MODES are not drawn.",
        needs=BLOCK + SHARED + UNSHARED)
 @given(case=cases(), model=st.sampled_from(("block", "unshared") + MODES))
 def test_models_preserve_shape(impl, case, model):
@@ -156,6 +162,7 @@ def test_models_preserve_shape(impl, case, model):
         export, args, share = "UnsharedTransformer", (c.num_layers, *c.dims), None
     else:
         export, args, share = "SharedTransformer", (c.num_layers, *c.dims), model
+    assume(calls.supports(impl, share))
     shapes = calls.param_shapes(impl, export, args, share)
     model = calls.construct(impl, export, args, share)
     with impl.running(f"{calls.describe(export, args, share)}.apply under jax.eval_shape"):

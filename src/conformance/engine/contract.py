@@ -2,6 +2,9 @@
 
 A module may export any subset; properties that need a missing name report
 ``not_provided``. Signatures follow the documents' "Problem" sections.
+:data:`OPTIONS` are names a module may also export to tell the suite about
+itself (which share modes it supports, which leaf is which piece); no property
+needs them.
 """
 
 from __future__ import annotations
@@ -43,3 +46,18 @@ EXPORTS: tuple[Export, ...] = (
 
 BY_NAME: dict[str, Export] = {e.name: e for e in EXPORTS}
 
+# Document 04's share modes: SharedTransformer(share=...) for each, unless the module says otherwise.
+SHARE_MODES = ("all", "ffn", "attention")
+
+OPTIONS: tuple[Export, ...] = (
+    Export("SHARE_MODES", "04", "SHARE_MODES = ('all',)",
+           "the share modes SharedTransformer supports (default: all three); a property of another mode is "
+           "not_provided, and one over several modes checks the supported ones"),
+    Export("PARAM_ROLES", "04",
+           "PARAM_ROLES = {role: 'path/to/leaf' or ('path/to/leaf', columns)}, or a function "
+           "(d_model, num_heads, d_ff) -> that dict",
+           "which leaf of TransformerBlock's params is which of the 16 roles (q.kernel ... ln2.bias), for a layout "
+           "the suite cannot read from shapes and behaviour"),
+)
+
+OPTION_BY_NAME: dict[str, Export] = {o.name: o for o in OPTIONS}

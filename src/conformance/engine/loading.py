@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Iterator
 
-from conformance.engine.contract import BY_NAME
+from conformance.engine.contract import BY_NAME, OPTION_BY_NAME, SHARE_MODES
 from conformance.engine.defaults import DEFAULT_TARGET, TARGET_ENV_VAR
 from conformance.engine.memory import is_out_of_memory, lift_memory_limit
 from conformance.engine.outcomes import OutOfMemory
@@ -69,6 +69,17 @@ class Implementation:
 
     def provided(self) -> list[str]:
         return [name for name in BY_NAME if self.provides(name)]
+
+    def option(self, name: str) -> Any:
+        """The module's value of a contract option (:data:`conformance.engine.contract.OPTIONS`), or None."""
+        if name not in OPTION_BY_NAME:
+            raise KeyError(f"{name!r} is not an option of the contract")
+        return getattr(self.module, name, None)
+
+    def share_modes(self) -> tuple[str, ...]:
+        """The share modes SharedTransformer supports: the module's SHARE_MODES, else all of document 04's."""
+        declared = self.option("SHARE_MODES")
+        return SHARE_MODES if declared is None else tuple(str(m) for m in declared)
 
     def get(self, export: str) -> Any:
         if export not in BY_NAME:

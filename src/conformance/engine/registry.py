@@ -41,6 +41,7 @@ class Property:
     needs: tuple[str, ...]
     module: str
     qualname: str
+    modes: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +52,7 @@ class Property:
             "title": self.title,
             "hint": self.hint,
             "needs": list(self.needs),
+            "modes": list(self.modes),
         }
 
 
@@ -108,7 +110,8 @@ def _instrument(test: Callable[..., Any]) -> None:
         except (PropertyTimeout, ShrinkStopped):
             raise  # the run was stopped, this example did not fail
         except UnsatisfiedAssumption:
-            raise  # assume() rejected the input: not a failure, and no shrinking to bound
+            log.examples -= 1  # assume() rejected the input: not an example, not a failure, no shrinking to bound
+            raise
         except BaseException as exc:
             # Hypothesis only keeps a smaller failing example while shrinking and replays the
             # shrunk one last, so the latest record is the smallest failing input so far.
@@ -130,12 +133,15 @@ def claim(
     title: str,
     hint: str,
     needs: tuple[str, ...] = (),
+    modes: tuple[str, ...] = (),
     kind: Kind | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a Hypothesis test as the property ``id``.
 
     ``needs`` names the contract exports the property calls; a property that
     needs none checks the installed Flax itself and is of kind ``framework``.
+    ``modes`` names the share modes of document 04's SharedTransformer it
+    checks; an implementation whose ``SHARE_MODES`` lacks one gets ``not_provided``.
     """
     resolved: Kind = kind or ("implementation" if needs else "framework")
 
@@ -152,6 +158,7 @@ def claim(
             title=title,
             hint=hint,
             needs=tuple(needs),
+            modes=tuple(modes),
             module=test.__module__,
             # Properties are module-level functions; Hypothesis' wrapper has a synthetic __qualname__.
             qualname=test.__name__,

@@ -33,8 +33,11 @@ class BuildError(Exception):
     """uv could not build an environment."""
 
 
-def cache_key(reqs: list[str], python: str) -> str:
-    blob = json.dumps({"python": python, "requirements": sorted(reqs), "install": INSTALL_OPTIONS}, sort_keys=True)
+def cache_key(reqs: list[str], python: str, no_deps: list[str] | tuple[str, ...] = ()) -> str:
+    recipe: dict[str, Any] = {"python": python, "requirements": sorted(reqs), "install": INSTALL_OPTIONS}
+    if no_deps:  # absent otherwise, so that the keys of existing environments do not change
+        recipe["no_deps"] = sorted(no_deps)
+    blob = json.dumps(recipe, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -110,15 +113,22 @@ def env_is_current(env: Path, key: str) -> bool:
     return bool(stamp and stamp.get("key") == key and (env / "bin" / "python").exists())
 
 
-def build_env(uv: str, python: str, env: Path, reqs: list[str], key: str, log: Path) -> None:
-    """(Re)create ``env`` with exactly ``reqs``; the stamp is written last, so a torn build is never reused."""
+def build_env(uv: str, python: str, env: Path, reqs: list[str], key: str, log: Path,
+              no_deps: list[str] | tuple[str, ...] = ()) -> None:
+    """(Re)create ``env`` with exactly ``reqs``, then ``no_deps`` installed without their declared dependencies
+    (pinned packages whose own requirements the first set already meets); the stamp is written last, so a torn
+    build is never reused."""
     shutil.rmtree(env, ignore_errors=True)
     log.parent.mkdir(parents=True, exist_ok=True)
     quiet = os.environ.copy()
     quiet.pop("VIRTUAL_ENV", None)
     with open(log, "w") as out:
-        for step in ([uv, "venv", "--no-project", "--python", python, str(env)],
-                     [uv, "pip", "install", *INSTALL_OPTIONS, "--python", str(env / "bin" / "python"), *reqs]):
+        target = ["--python", str(env / "bin" / "python")]
+        steps = [[uv, "venv", "--no-project", "--python", python, str(env)],
+                 [uv, "pip", "install", *INSTALL_OPTIONS, *target, *reqs]]
+        if no_deps:
+            steps.append([uv, "pip", "install", *INSTALL_OPTIONS, "--no-deps", *target, *no_deps])
+        for step in steps:
             out.write(f"$ {' '.join(step)}\n")
             out.flush()
             done = subprocess.run(step, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=quiet)
@@ -128,7 +138,8 @@ def build_env(uv: str, python: str, env: Path, reqs: list[str], key: str, log: P
                                  f"(log: {log}): {_uv_error(done.stdout)}")
         freeze = subprocess.run([uv, "pip", "freeze", "--python", str(env / "bin" / "python")],
                                 capture_output=True, text=True, env=quiet).stdout.split()
-    stamp = {"key": key, "requirements": reqs, "installed": freeze, "built": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    stamp = {"key": key, "requirements": reqs, "no_deps": list(no_deps), "installed": freeze,
+             "built": time.strftime("%Y-%m-%dT%H:%M:%S")}
     (env / STAMP).write_text(json.dumps(stamp, indent=2) + "\n")
 
 

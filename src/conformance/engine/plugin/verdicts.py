@@ -33,6 +33,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         return
     impl = impl_of(item)
     missing = [n for n in prop.needs if impl is not None and not impl.provides(n)]
+    if impl is not None and not missing:
+        supported = impl.share_modes()
+        missing = [f"SharedTransformer(share={m!r}) (SHARE_MODES = {supported!r})"
+                   for m in prop.modes if m not in supported]
     if missing:
         if item.config.getoption("strict_contract"):
             pytest.fail(f"not_provided: {', '.join(missing)} (required by --strict-contract)", pytrace=False)
