@@ -2,14 +2,18 @@
 
 Two kinds of property draw sizes differently:
 
-- Properties that only look at structure (parameter counts, sharing layout,
-  output shapes) use ``jax.eval_shape``: nothing is compiled, so they draw each
-  size independently from small pools.
+- Properties that only look at structure (parameter counts, output shapes) use
+  ``jax.eval_shape``: nothing is compiled, so they sample sixteen size
+  combinations per run drawn from the whole range (:func:`draw_structural`):
+  1 to 12 layers, d_model up to 256, a head count that divides it, d_ff on
+  either side of d_model.
 - Properties that run a model compile it once per shape. They draw a
-  :data:`CASES` index instead: a few fixed, documented size combinations that
-  between them cover one and several layers, one and several heads (head size
-  1, 2 and 4), d_ff above and below d_model, a single token and a single
-  sequence. Each case is compiled once per run; seeds and data vary freely.
+  :data:`CASES` index instead: the run's case pool, drawn from the run's pool
+  seed (:mod:`conformance.kit.pools`): two small fixed cases (one layer and one
+  token; two layers, two heads), a deep one (4 to 12 layers, d_model up to 16,
+  d_ff above it) and a wide one (1 to 3 layers, d_model 32 to 256, up to 8
+  heads, d_ff below it). Each case is compiled once per run; seeds and data
+  vary freely, and successive runs cover the range.
 
 d_ff never equals d_model, so that the two FFN projections can be told apart
 by shape (see :func:`conformance.oracles_transformer.census`).
@@ -17,18 +21,16 @@ by shape (see :func:`conformance.oracles_transformer.census`).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
 
-LAYER_POOL = (1, 3)        # 3 > 2 tells a shared FFN from a shared attention (when A != F)
-D_MODEL_POOL = (4, 8)
-HEAD_POOL = (1, 2)          # both divide every d_model in the pool
-D_FF_POOL = (6, 16)         # one below and one above every d_model in the pool
-BATCH_POOL = (1, 2)
-SEQ_POOL = (1, 3)
+from conformance.kit.pools import current_pool
+
 
 # The document's example configuration (section 4).
 DOC_LAYERS, DOC_D_MODEL, DOC_HEADS, DOC_D_FF = 12, 512, 8, 2048
@@ -57,40 +59,97 @@ class Case:
                 f"d_ff={self.d_ff}, input ({self.batch}, {self.seq}, {self.d_model})")
 
 
-CASES: tuple[Case, ...] = (
+MAX_LAYERS, MAX_D_MODEL = 12, 256
+FIXED_CASES = (
     Case(num_layers=1, d_model=4, num_heads=1, d_ff=8, batch=1, seq=1),
     Case(num_layers=2, d_model=4, num_heads=2, d_ff=8, batch=2, seq=3),
-    Case(num_layers=3, d_model=8, num_heads=4, d_ff=6, batch=1, seq=3),
 )
 
 
+def _d_ff(rng: np.random.Generator, d: int, above: bool) -> int:
+    """A d_ff on one side of d, never d or 3d (the pieces are told apart by shape)."""
+    while True:
+        f = int(rng.integers(d + 1, 4 * d + 1)) if above else int(rng.integers(1, d))
+        if f not in (d, 3 * d):
+            return f
+
+
+@functools.cache
+def draw_cases(seed: int) -> tuple[Case, ...]:
+    """The run's cases: the fixed ones, a deep one and a wide one drawn from ``seed``."""
+    rng = np.random.default_rng([seed, 4])
+    d = int(rng.choice([4, 8, 16]))
+    heads = int(rng.choice([h for h in (1, 2, 4) if d % h == 0]))
+    deep = Case(int(rng.integers(4, MAX_LAYERS + 1)), d, heads, _d_ff(rng, d, above=True),
+                int(rng.integers(1, 5)), int(rng.integers(1, 7)))
+    heads = int(rng.choice([1, 2, 4, 8]))
+    d = heads * int(rng.integers(max(1, 32 // heads), MAX_D_MODEL // heads + 1))
+    wide = Case(int(rng.integers(1, 4)), d, heads, _d_ff(rng, d, above=False),
+                int(rng.integers(1, 5)), int(rng.integers(1, 9)))
+    return (*FIXED_CASES, deep, wide)
+
+
+class _RunCases(Sequence):
+    """:data:`CASES`: the current run's cases, chosen when the run starts (after import)."""
+
+    def __getitem__(self, i):
+        return draw_cases(current_pool().seed)[i]
+
+    def __len__(self) -> int:
+        return len(draw_cases(current_pool().seed))
+
+
+CASES: Sequence[Case] = _RunCases()
+
+
 def cases(min_layers: int = 1) -> st.SearchStrategy[int]:
-    """An index into :data:`CASES` (an int, so examples pin easily)."""
-    return st.sampled_from([i for i, c in enumerate(CASES) if c.num_layers >= min_layers])
+    """An index into :data:`CASES` (an int; the reproduce command carries the pool seed)."""
+    return st.deferred(lambda: st.sampled_from([i for i, c in enumerate(CASES) if c.num_layers >= min_layers]))
+
+
+def pooled_d_models() -> st.SearchStrategy[int]:
+    """The d_model of one of the run's cases: for properties that compile per width."""
+    return st.deferred(lambda: st.sampled_from(sorted({c.d_model for c in CASES})))
+
+
+STRUCTURAL_POOL_SIZE = 16
+
+
+@functools.cache
+def draw_structural(seed: int) -> tuple[tuple[int, int, int, int], ...]:
+    """(num_layers, d_model, num_heads, d_ff) combinations for structural properties, from the whole range.
+
+    Tracing a 12-layer model at d_model 256 under jax.eval_shape takes a fraction of a second, so
+    a hundred free draws per property would cost minutes; sixteen per run, each traced once and
+    shared by the structural properties, cover the range over successive runs.
+    """
+    rng = np.random.default_rng([seed, 40])
+    out = [(1, 4, 1, 8), (MAX_LAYERS, 8, 2, 16)]  # the smallest, and the deepest stack
+    while len(out) < STRUCTURAL_POOL_SIZE:
+        d = int(rng.integers(1, MAX_D_MODEL + 1))
+        heads = int(rng.choice([h for h in range(1, d + 1) if d % h == 0]))
+        out.append((int(rng.integers(1, MAX_LAYERS + 1)), d, heads, _d_ff(rng, d, above=bool(rng.integers(2)) or d == 1)))
+    return tuple(out)
+
+
+# One combination per example, shared by the four size arguments so that they fit together.
+_SIZES = st.shared(st.deferred(lambda: st.sampled_from(draw_structural(current_pool().seed))), key="doc04-sizes")
 
 
 def layer_counts() -> st.SearchStrategy[int]:
-    return st.sampled_from(LAYER_POOL)
+    return _SIZES.map(lambda s: s[0])
 
 
 def d_models() -> st.SearchStrategy[int]:
-    return st.sampled_from(D_MODEL_POOL)
+    return _SIZES.map(lambda s: s[1])
 
 
 def head_counts() -> st.SearchStrategy[int]:
-    return st.sampled_from(HEAD_POOL)
+    return _SIZES.map(lambda s: s[2])
 
 
 def d_ffs() -> st.SearchStrategy[int]:
-    return st.sampled_from(D_FF_POOL)
-
-
-def batches() -> st.SearchStrategy[int]:
-    return st.sampled_from(BATCH_POOL)
-
-
-def seqs() -> st.SearchStrategy[int]:
-    return st.sampled_from(SEQ_POOL)
+    return _SIZES.map(lambda s: s[3])
 
 
 def input_scales() -> st.SearchStrategy[float]:
