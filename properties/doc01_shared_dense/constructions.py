@@ -27,6 +27,31 @@ class DocSharedDense(nn.Module):
         return jax.nn.relu(self.shared(jax.nn.relu(self.shared(x))))
 
 
+class DocInlineDense(nn.Module):
+    """The document's non-shared version: two nn.Dense created inline in @nn.compact."""
+
+    hidden: int
+
+    @nn.compact
+    def __call__(self, x):
+        x = nn.Dense(self.hidden)(x)  # Dense_0
+        return nn.Dense(self.hidden)(x)  # Dense_1, applied second
+
+
+class CompactReuse(nn.Module):
+    """SharedDense written in @nn.compact: one nn.Dense created inline, called at both sites.
+
+    The document says only setup() can share a submodule across call sites.
+    """
+
+    hidden: int
+
+    @nn.compact
+    def __call__(self, x):
+        dense = nn.Dense(self.hidden)
+        return jax.nn.relu(dense(jax.nn.relu(dense(x))))
+
+
 @functools.cache
 def _shared_dense_init(hidden: int):
     model = DocSharedDense(hidden)

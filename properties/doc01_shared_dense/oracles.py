@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from conformance.kit import precision, tolerances
 from conformance.kit.oracles import dense, f64, relu
 
 
@@ -43,3 +44,56 @@ def near_relu_kink(x: object, kernel: object, bias: object, bound: np.ndarray) -
     z2 = dense(h1, kernel, bias)
     edge = np.abs(bound).max(initial=0.0) + 1e-30
     return bool((np.abs(z1) <= edge).any() or (np.abs(z2) <= 2 * edge).any())
+
+
+def relu_branch_grads(x: object, kernel: object, bias: object) -> dict[str, np.ndarray]:
+    """Gradients of sum(relu(x K + b)) w.r.t. K and b: one branch through the encoder."""
+    x = f64(x)
+    mask = (dense(x, kernel, bias) > 0).astype(np.float64)
+    return {"kernel": x.T @ mask, "bias": mask.sum(0), "mask": mask}
+
+
+def near_zero(z: np.ndarray, bound: np.ndarray) -> bool:
+    """Whether any pre-activation lies within ``bound`` of relu's kink at 0."""
+    return bool((np.abs(z) <= np.abs(bound).max(initial=0.0) + 1e-30).any())
+
+
+def tied_logits(tokens: object, embedding: object) -> np.ndarray:
+    """Logits of a tied embedding: the looked-up rows h = E[tokens] against every row of E, h E^T."""
+    e = f64(embedding)
+    return e[np.asarray(tokens)] @ e.T
+
+
+def tied_embedding_grads(tokens: object, embedding: object, weights: object) -> dict[str, np.ndarray]:
+    """Gradient of sum(weights * h E^T) w.r.t. E, with h = E[tokens], split by the table's two roles.
+
+    ``projection`` is weights^T h (E as the output projection), ``lookup`` adds
+    the rows of weights E onto the rows the tokens looked up (E as the input
+    embedding); the table's gradient is their sum.
+    """
+    e, w, tokens = f64(embedding), f64(weights), np.asarray(tokens)
+    projection = w.T @ e[tokens]
+    lookup = np.zeros_like(e)
+    np.add.at(lookup, tokens, w @ e)
+    return {"projection": projection, "lookup": lookup, "total": projection + lookup}
+
+
+def tied_embedding_grads_tolerance(tokens: object, embedding: object, weights: object) -> tolerances.Tolerance:
+    """Bound on the float32 gradient of sum(weights * h E^T) w.r.t. E.
+
+    The projection side is a dot product of length n (tokens); the lookup side a
+    dot product of length V (vocabulary) per token, then a sum over the tokens
+    that share a row (at most n terms); the two sides are added.
+    """
+    e, w, tokens = np.abs(f64(embedding)), np.abs(f64(weights)), np.asarray(tokens)
+    n, vocab = w.shape
+    u = tolerances.unit_roundoff()
+    projection = w.T @ e[tokens]
+    lookup = np.zeros_like(e)
+    np.add.at(lookup, tokens, w @ e)
+    err = ((tolerances.dot_gamma(n) + u) * projection
+           + (tolerances.dot_gamma(vocab) + tolerances.gamma(n) + u) * lookup  # the scatter adds up to n rows
+           + u * (projection + lookup))
+    how = (f"{tolerances.MARGIN:g} x (gamma_n |W|^T|E[t]| + (gamma_V + gamma_n) scatter_t(|W||E|) + u-terms), "
+           f"n={n} tokens, V={vocab}, u=2^{int(np.log2(u))}, {precision.describe()}")
+    return tolerances.Tolerance(tolerances.MARGIN * err, how)

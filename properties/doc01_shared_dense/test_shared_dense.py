@@ -181,14 +181,6 @@ def test_forward_seed_determines_output(impl, seed, offset, shape, data_seed):
 
 # --- what Flax does --------------------------------------------------------------
 
-class _TwoInlineDense(nn.Module):
-    hidden: int
-
-    @nn.compact
-    def __call__(self, x):
-        return nn.Dense(self.hidden)(nn.Dense(self.hidden)(x))
-
-
 class _AutoNamedShared(nn.Module):
     hidden: int
 
@@ -205,7 +197,7 @@ class _AutoNamedShared(nn.Module):
 @given(shape=square_shapes(structural=True))
 def test_fw_inline_dense_not_shared(shape):
     n, hidden = shape
-    shapes = compiled.abstract_init(_TwoInlineDense(hidden), (n, hidden))
+    shapes = compiled.abstract_init(constructions.DocInlineDense(hidden), (n, hidden))
     layer = {"kernel": (hidden, hidden), "bias": (hidden,)}
     assert_tree_shapes(shapes, {"params": {"Dense_0": layer, "Dense_1": layer}}, what="compact module with two nn.Dense")
     assert len(jax.tree_util.tree_leaves(shapes)) == 4

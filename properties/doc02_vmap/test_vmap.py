@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.kit import compiled, oracles, tolerances
-from conformance.kit.assertions import as_output, assert_close, assert_equal_arrays, assert_tree_shapes, dig
+from conformance.kit.assertions import as_output, assert_close, assert_equal_arrays, assert_tree_shapes, dig, tree_shapes
 from conformance.engine.registry import claim
 from conformance.kit.strategies import data_seeds, dense_shapes, normal_array, permutation, seeds
 
@@ -105,6 +105,28 @@ def test_module_rows_are_single_applies(impl, seed, shape, data_seed):
                  what=f"row {i} applied alone against row {i} of the batch")
 
 
+@claim("02-module-maps-over-leading-axis", document=DOCUMENT, section=Section.INCANTATION,
+       title="VmappedDense is nn.Dense lifted by nn.vmap over axis 0: a 1-D input is a batch of scalars, which it "
+             "refuses, where a plain nn.Dense would return (F,)",
+       hint="Build VmappedDense with nn.vmap(nn.Dense, in_axes=0, ...); a plain nn.Dense (or a subclass) gives the "
+            "same outputs on (B, in) batches but is not the lifted module.",
+       needs=("VmappedDense",))
+@given(shape=dense_shapes())  # the refusal cannot depend on the sizes: the run's few shapes will do
+def test_module_maps_over_leading_axis(impl, shape):
+    _, in_dim, features_ = shape
+    with impl.running("VmappedDense(features=F)"):
+        model = impl.get("VmappedDense")(features=features_)
+    key = jax.ShapeDtypeStruct((2,), np.uint32)
+    try:  # traced only: nothing compiles
+        out, variables = jax.eval_shape(model.init_with_output, key, jax.ShapeDtypeStruct((in_dim,), np.float32))
+    except Exception:  # noqa: BLE001 - nn.Dense cannot take the scalar each example is: the lifted module refuses
+        return
+    raise AssertionError(
+        f"VmappedDense(features={features_}) took a 1-D input of shape ({in_dim},) as one example and returned "
+        f"{tuple(out.shape)} with params {tree_shapes(variables['params'])}, as a plain nn.Dense does: mapped over "
+        f"axis 0, each example would be a scalar, which nn.Dense cannot take")
+
+
 # --- the forward function ------------------------------------------------------
 
 @claim("02-forward-matches-construction", document=DOCUMENT, section=Section.PROBLEM,
@@ -143,18 +165,13 @@ def test_forward_batch_prefix_and_permutation(impl, seed, shape, data_seed):
 
 # --- what Flax does --------------------------------------------------------------
 
-@functools.cache  # one class per setting, so compiled calls are cached across examples
-def _vmapped(axes, split):
-    return nn.vmap(nn.Dense, in_axes=0, out_axes=0, variable_axes={"params": axes}, split_rngs={"params": split})
-
-
 @claim("02-fw-stacked-params-split-rngs-differ", document=DOCUMENT, section=Section.PITFALLS,
        title="variable_axes {'params': 0} with split_rngs True gives B stacked kernels (B, in, F), pairwise different",
        hint="Flax's lifted vmap semantics for variable_axes/split_rngs changed; see flax.linen.vmap's docs.")
 @given(seed=seeds(), shape=dense_shapes(min_rows=2))
 def test_fw_stacked_params_split_rngs_differ(seed, shape):
     b, in_dim, features_ = shape
-    variables, _ = compiled.init_apply(_vmapped(0, True), jax.random.PRNGKey(seed), np.zeros((b, in_dim), np.float32), features=features_)
+    variables, _ = compiled.init_apply(constructions.vmapped_dense(0, True), jax.random.PRNGKey(seed), np.zeros((b, in_dim), np.float32), features=features_)
     params = variables["params"]
     assert_tree_shapes(params, {"kernel": (b, in_dim, features_), "bias": (b, features_)}, what="vmap with params on axis 0")
     k = np.asarray(params["kernel"])
@@ -168,7 +185,7 @@ def test_fw_stacked_params_split_rngs_differ(seed, shape):
 @given(seed=seeds(), shape=dense_shapes(min_rows=2))
 def test_fw_stacked_params_shared_rng_identical(seed, shape):
     b, in_dim, features_ = shape
-    variables, _ = compiled.init_apply(_vmapped(0, False), jax.random.PRNGKey(seed), np.zeros((b, in_dim), np.float32), features=features_)
+    variables, _ = compiled.init_apply(constructions.vmapped_dense(0, False), jax.random.PRNGKey(seed), np.zeros((b, in_dim), np.float32), features=features_)
     params = variables["params"]
     assert_tree_shapes(params, {"kernel": (b, in_dim, features_), "bias": (b, features_)}, what="vmap with params on axis 0")
     k = np.asarray(params["kernel"])
@@ -179,7 +196,7 @@ def test_fw_stacked_params_shared_rng_identical(seed, shape):
 @functools.cache
 def _lifted_and_plain(features_: int):
     """Init and apply of the broadcast nn.vmap and of plain nn.Dense, in one compiled call per shape."""
-    lifted, plain = _vmapped(None, False)(features=features_), nn.Dense(features_)
+    lifted, plain = constructions.vmapped_dense(None, False)(features=features_), nn.Dense(features_)
 
     def run(key, x):
         lifted_vars, plain_vars = lifted.init(key, x), plain.init(key, x)

@@ -41,6 +41,30 @@ def fast_jit(fn: Callable[..., Any], **jit_kwargs: Any) -> Callable[..., Any]:
 
 # --- structure, nothing compiled ----------------------------------------------
 
+def once_per_shape(check: Callable[..., Any]) -> Callable[..., Any]:
+    """Cache a structure check by its (hashable) arguments, its failure included.
+
+    A structural claim cannot depend on a seed, so it is traced once per shape;
+    a failing check is not traced again for every example Hypothesis tries
+    while it shrinks the other arguments: the same AssertionError is raised.
+    """
+    outcomes: dict[tuple[Any, ...], tuple[bool, Any]] = {}
+
+    @functools.wraps(check)
+    def cached(*args: Any) -> Any:
+        if args not in outcomes:
+            try:
+                outcomes[args] = (True, check(*args))
+            except AssertionError as exc:
+                outcomes[args] = (False, str(exc))
+        ok, value = outcomes[args]
+        if ok:
+            return value
+        raise AssertionError(value)  # a new exception each time: a re-raised one would grow its traceback
+
+    return cached
+
+
 # A raw PRNG key as jax.eval_shape sees it: a uint32[2] with no value.
 _ABSTRACT_KEY = jax.ShapeDtypeStruct((2,), jnp.uint32)
 

@@ -17,6 +17,8 @@ thousands of floats, and a failing input is reproduced from a handful of integer
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -87,6 +89,26 @@ def normal_array(data_seed: int, shape: tuple[int, ...], scale: float = 1.0,
     """A reproducible standard-normal array in ``dtype``."""
     rng = np.random.default_rng(data_seed)
     return (rng.standard_normal(shape) * scale).astype(dtype)
+
+
+def normal_tree(data_seed: int, shapes: Any) -> Any:
+    """Reproducible float32 arrays in the structure of a tree of shapes (``jax.eval_shape``'s output).
+
+    Each leaf is standard normal, divided by the square root of its fan-in
+    (the next-to-last axis) when it has two axes or more: values of the order of
+    a fresh layer's, drawn without compiling an initialiser, for claims about
+    how params are used rather than how they are initialised.
+    """
+    import jax
+
+    rng = np.random.default_rng(data_seed)
+
+    def draw(leaf: Any) -> np.ndarray:
+        shape = tuple(leaf.shape)
+        scale = 1.0 / np.sqrt(shape[-2]) if len(shape) >= 2 else 1.0
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    return jax.tree_util.tree_map(draw, shapes)
 
 
 def permutation(data_seed: int, n: int) -> np.ndarray:

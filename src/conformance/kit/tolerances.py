@@ -66,13 +66,14 @@ def dense_chain(x: object, layers: list[tuple[object, object | None]], *,
     """
     u = unit_roundoff(dtype)
     h = _abs(x)
-    err = np.zeros_like(h)
+    err = None  # the input is exact: no error to carry into the first layer (and no product of zeros)
     for kernel, bias in layers:
         w = _abs(kernel)
         k = w.shape[0]
         prod = h @ w
         b = 0.0 if bias is None else _abs(bias)
-        err = (dot_gamma(k, dtype) + param_rel_error) * prod + err @ w + u * (prod + b)
+        carried = 0.0 if err is None else err @ w
+        err = (dot_gamma(k, dtype) + param_rel_error) * prod + carried + u * (prod + b)
         h = prod + b  # |pre-activation| upper bound; relu does not grow it
     steps = f"{len(layers)} dense layer(s)"
     derivation = (
