@@ -22,7 +22,7 @@ def _statuses(tmp_path, *args: str) -> dict[str, str]:
     return {r["id"]: r["status"] for r in data["results"]}
 
 
-@pytest.mark.parametrize("precision", ["tf32", "bfloat16"])
+@pytest.mark.parametrize("precision", ["bfloat16"])  # the coarsest; tf32 is covered by the test below it
 def test_a_correct_implementation_passes_at_the_precision_it_runs_at(precision, tmp_path):
     statuses = _statuses(tmp_path, "--emulate-precision", precision, "--precision", precision)
     assert set(statuses) == set(NUMERIC) and set(statuses.values()) == {"passed"}, statuses

@@ -91,6 +91,11 @@ def reset_log(*, shrink_seconds: float = SHRINK_SECONDS) -> ExampleLog:
     return CURRENT
 
 
+def _hashable(value: Any) -> Any:
+    """A replayed example's lists (from JSON) as tuples."""
+    return tuple(_hashable(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
 def _instrument(test: Callable[..., Any]) -> None:
     hyp = getattr(test, "hypothesis", None)
     if hyp is None:
@@ -103,7 +108,7 @@ def _instrument(test: Callable[..., Any]) -> None:
         if log.first_failure_at is not None and time.monotonic() - log.first_failure_at > log.shrink_seconds:
             raise ShrinkStopped(f"shrinking ran for {log.shrink_seconds:g} s")
         log.examples += 1
-        log.shapes.add(tuple((k, kwargs[k]) for k in sorted(kwargs) if k in SIZE_ARGS))
+        log.shapes.add(tuple((k, _hashable(kwargs[k])) for k in sorted(kwargs) if k in SIZE_ARGS))
         naive.before_example()
         try:
             return inner(*args, **kwargs)
