@@ -13,7 +13,7 @@ from conformance.kit import flops as flops_mod
 from conformance.kit.compiled import abstract_init
 
 from . import DOCUMENT, Section, calls, counts
-from .calls import MODES, SHARED, UNSHARED
+from .calls import BLOCK, MODES, SHARED, UNSHARED
 from .constructions import DocBlock, DocScanShared, DocShared, DocUnshared
 from .strategies import (
     CASES, cases,
@@ -42,6 +42,25 @@ def test_flops_forward_unchanged_by_sharing(impl, case, share):
         f"forward FLOPs: {calls.describe('SharedTransformer', args, share)} {got.flops:,.0f} "
         f"({got.scans_unrolled} scan(s) unrolled), unshared {base.flops:,.0f}; relative difference "
         f"{(got.flops - base.flops) / base.flops:+.3g} exceeds {calls.FLOP_REL_TOL:g} ({c})")
+
+
+@claim("04-flops-model-is-l-blocks", document=DOCUMENT, section=Section.FLOPS,
+       title="A forward pass of the unshared model, and of share='all', costs L times one TransformerBlock's forward FLOPs",
+       hint=f"Each of the L layers runs one block, and nothing else runs between or after them (no extra "
+            f"LayerNorm, no layer skipped or repeated). Allowed relative difference {calls.FLOP_REL_TOL:g}; "
+            f"counts are XLA's, of the lowered programs, scans replayed as loops.",
+       needs=BLOCK + SHARED + UNSHARED)
+@given(case=cases())
+def test_flops_model_is_l_blocks(impl, case):
+    c = CASES[case]
+    args = (c.num_layers, *c.dims)
+    block = calls.flops(impl, "TransformerBlock", c.dims, c.x_shape).flops
+    want = c.num_layers * block
+    for export, share in (("UnsharedTransformer", None), ("SharedTransformer", "all")):
+        got = calls.flops(impl, export, args, c.x_shape, share).flops
+        assert abs(got - want) <= calls.FLOP_REL_TOL * want, (
+            f"forward FLOPs: {calls.describe(export, args, share)} {got:,.0f}, expected L x one block = "
+            f"{c.num_layers} x {block:,.0f} = {want:,.0f}; relative difference {(got - want) / want:+.3g} ({c})")
 
 
 @claim("04-flops-backward-no-saving", document=DOCUMENT, section=Section.FLOPS,
