@@ -18,7 +18,9 @@ CRASHING = {p.id for p in discover().values() if "shared_params_two_modules" in 
 
 
 def _run(report_path, *args: str):
-    proc = run_cli("run", "--profile", "dev", "--timeout", "60", "--json", str(report_path), *args, timeout=900)
+    # The ci pool: these tests are about every run ending with every verdict, not about drawing new shapes.
+    proc = run_cli("run", "--profile", "dev", "--pool-seed", "0", "--timeout", "60", "--json", str(report_path), *args,
+                   timeout=900)
     report = read(report_path)
     return proc, report, {r["id"]: r for r in report["results"]}
 
@@ -32,8 +34,9 @@ def test_a_crash_mid_group_leaves_every_other_property_its_verdict(fault, worker
     assert set(results) == ALL, f"no verdict for {sorted(ALL - set(results))}"
     crashed = {i for i, r in results.items() if r["status"] == "crashed"}
     assert crashed == CRASHING, f"crashed {sorted(crashed)}, expected {sorted(CRASHING)}"
-    others = {r["status"] for i, r in results.items() if i not in CRASHING}
-    assert others <= {"passed", "expected_divergence"}, {i: r["status"] for i, r in results.items() if i not in CRASHING}
+    wrong = {i: (r["status"], r["message"][:300]) for i, r in results.items()
+             if i not in CRASHING and r["status"] not in ("passed", "expected_divergence")}
+    assert not wrong, f"other properties did not pass: {wrong}"
 
 
 def test_an_implementation_out_of_memory_is_crashed_and_the_run_goes_on(report_path):
