@@ -69,6 +69,16 @@ def test_params_shared_all_is_one_block(impl, num_layers, d_model, num_heads, d_
         f"expected a ratio of exactly L={num_layers} for both")
 
 
+def _assert_partial_share_count(impl, share: str, formula: str, other: str, args: tuple) -> None:
+    """SharedTransformer(share=...) holds the mode's count; the message says what the other mode would give."""
+    num_layers, d_model, _, d_ff = args
+    n, _ = trees.count_parameters(calls.param_shapes(impl, "SharedTransformer", args, share))
+    want = counts.model_params(share, num_layers, d_model, d_ff)
+    assert n == want, (f"{calls.describe('SharedTransformer', args, share)} has {n:,} parameters, expected {formula} = "
+                       f"{want:,} (sharing the {other} instead would give "
+                       f"{counts.model_params(other, num_layers, d_model, d_ff):,}); {counts.formula_note(d_model, d_ff)}")
+
+
 @claim("04-params-share-ffn", document=DOCUMENT, section=Section.ARCHITECTURE,
        title="SharedTransformer(share='ffn') holds L(A+2N)+F parameters: one FFN, attention and LayerNorms per layer",
        hint="FFN-only sharing: create one FFN and pass it to every layer; attention and both LayerNorms stay per layer. "
@@ -76,12 +86,7 @@ def test_params_shared_all_is_one_block(impl, num_layers, d_model, num_heads, d_
        needs=SHARED, modes=("ffn",))
 @given(num_layers=layer_counts(), d_model=d_models(), num_heads=head_counts(), d_ff=d_ffs())
 def test_params_share_ffn(impl, num_layers, d_model, num_heads, d_ff):
-    args = (num_layers, d_model, num_heads, d_ff)
-    n, _ = trees.count_parameters(calls.param_shapes(impl, "SharedTransformer", args, "ffn"))
-    want = counts.model_params("ffn", num_layers, d_model, d_ff)
-    assert n == want, (f"{calls.describe('SharedTransformer', args, 'ffn')} has {n:,} parameters, expected L(A+2N)+F = "
-                       f"{want:,} (sharing the attention instead would give {counts.model_params('attention', num_layers, d_model, d_ff):,}); "
-                       f"{counts.formula_note(d_model, d_ff)}")
+    _assert_partial_share_count(impl, "ffn", "L(A+2N)+F", "attention", (num_layers, d_model, num_heads, d_ff))
 
 
 @claim("04-params-share-attention", document=DOCUMENT, section=Section.ARCHITECTURE,
@@ -91,12 +96,7 @@ def test_params_share_ffn(impl, num_layers, d_model, num_heads, d_ff):
        needs=SHARED, modes=("attention",))
 @given(num_layers=layer_counts(), d_model=d_models(), num_heads=head_counts(), d_ff=d_ffs())
 def test_params_share_attention(impl, num_layers, d_model, num_heads, d_ff):
-    args = (num_layers, d_model, num_heads, d_ff)
-    n, _ = trees.count_parameters(calls.param_shapes(impl, "SharedTransformer", args, "attention"))
-    want = counts.model_params("attention", num_layers, d_model, d_ff)
-    assert n == want, (f"{calls.describe('SharedTransformer', args, 'attention')} has {n:,} parameters, expected A+L(F+2N) = "
-                       f"{want:,} (sharing the FFN instead would give {counts.model_params('ffn', num_layers, d_model, d_ff):,}); "
-                       f"{counts.formula_note(d_model, d_ff)}")
+    _assert_partial_share_count(impl, "attention", "A+L(F+2N)", "ffn", (num_layers, d_model, num_heads, d_ff))
 
 
 _LAYOUT = {  # pieces (attention, fc1, fc2, LayerNorm) per model, as functions of L
