@@ -106,20 +106,25 @@ def test_fw_scan_body_counted_once(case):
 
 @claim("04-fw-shared-backward-pays-accumulation", document=DOCUMENT, section=Section.FLOPS,
        title="With a Python-loop shared block, forward FLOPs equal the unshared model's and gradient FLOPs exceed them by exactly (L-1)P",
-       hint="XLA adds the L per-layer gradients of each of the P shared parameters: (L-1)P additions. At large sizes "
-            "XLA's count can miss the bias/LayerNorm part (about 0.2% of (L-1)P at d=512, L=12, B=2, S=128).")
+       hint="XLA adds the L per-layer gradients of each of the P shared parameters: (L-1)P additions. XLA sums its "
+            "counts in float32, so above 2**24 FLOPs they are exact only to its rounding, which is allowed for "
+            "(FlopCount.rounding); one token keeps the counts below 2**24, where they are exact.")
 @given(case=cases(min_layers=2))
 def test_fw_shared_backward_pays_accumulation(case):
     c = CASES[case]
     args = (c.num_layers, *c.dims)
-    x = jax.ShapeDtypeStruct(c.x_shape, jnp.float32)
+    # (L-1)P does not depend on the number of tokens; one token keeps XLA's float32 counts exact.
+    x_shape = (1, 1, c.d_model)
+    x = jax.ShapeDtypeStruct(x_shape, jnp.float32)
     by_model = {}
     for name, model in (("shared", DocShared(*args)), ("unshared", DocUnshared(*args))):
-        p = abstract_init(model, c.x_shape)
+        p = abstract_init(model, x_shape)
         loss = lambda p, x, model=model: jnp.sum(model.apply(p, x))  # noqa: E731
-        by_model[name] = (flops_mod.count_flops(model.apply, p, x).flops, flops_mod.count_flops(jax.grad(loss), p, x).flops)
-    P = counts.block_params(c.d_model, c.d_ff)
+        by_model[name] = (flops_mod.count_flops(model.apply, p, x), flops_mod.count_flops(jax.grad(loss), p, x))
+    want = (c.num_layers - 1) * counts.block_params(c.d_model, c.d_ff)
     (fs, gs), (fu, gu) = by_model["shared"], by_model["unshared"]
-    assert fs == fu and gs - gu == (c.num_layers - 1) * P, (
-        f"forward {fs:,.0f} vs {fu:,.0f}; gradient {gs:,.0f} vs {gu:,.0f}: difference {gs - gu:+,.0f}, "
-        f"expected (L-1)P = {(c.num_layers - 1) * P:,} ({c})")
+    forward_tol, grad_tol = fs.rounding + fu.rounding, gs.rounding + gu.rounding
+    assert abs(fs.flops - fu.flops) <= forward_tol and abs(gs.flops - gu.flops - want) <= grad_tol, (
+        f"forward {fs.flops:,.0f} vs {fu.flops:,.0f} (allowed difference {forward_tol:,.0f}); gradient "
+        f"{gs.flops:,.0f} vs {gu.flops:,.0f}: difference {gs.flops - gu.flops:+,.0f}, expected (L-1)P = {want:,} "
+        f"within XLA's float32 rounding {grad_tol:,.0f} ({c}, one token)")

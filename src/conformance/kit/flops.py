@@ -33,6 +33,11 @@ import jax
 from jax.extend import core as jcore
 
 _WHILE = re.compile(r"\bstablehlo\.while\b")
+_OPERATION = re.compile(r"\b(?:stablehlo|chlo|mhlo)\.[a-z_]+\b")
+
+# XLA keeps FLOP counts in float32: each instruction's count and their running
+# sum are rounded to 24 bits, so counts above 2**24 are exact only to a few ulps.
+_COUNT_EPS = 2.0 ** -24
 
 
 @dataclass(frozen=True)
@@ -40,11 +45,24 @@ class FlopCount:
     flops: float
     scans_unrolled: int    # scan equations replayed as Python loops (nested ones once per outer step)
     while_loops: int       # while loops left in the lowered module (bodies counted once)
+    operations: int = 1    # operations in the lowered module (terms of XLA's float32 sum)
 
     @property
     def exact(self) -> bool:
         """No loop body was counted once for many iterations."""
         return self.while_loops == 0
+
+    @property
+    def rounding(self) -> float:
+        """A bound on XLA's own rounding of :attr:`flops` (0 when it is exact).
+
+        Per-instruction counts are integers and XLA sums them in float32: below
+        2**24 every partial sum is exact; above, each of the ``operations`` terms
+        and additions may round by one relative unit (2**-24).
+        """
+        if self.flops < 2.0 ** 24:
+            return 0.0
+        return 2 * self.operations * _COUNT_EPS * self.flops
 
 
 def cost_dict(lowered: Any) -> dict[str, float]:
@@ -59,14 +77,15 @@ def cost_dict(lowered: Any) -> dict[str, float]:
     return cost
 
 
-def count_while_loops(lowered: Any) -> int:
-    return len(_WHILE.findall(lowered.as_text()))
+def _count(lowered: Any, flops: float, scans: int) -> FlopCount:
+    text = lowered.as_text()
+    return FlopCount(flops, scans, len(_WHILE.findall(text)), max(1, len(_OPERATION.findall(text))))
 
 
 def lowered_flops(fn: Callable[..., Any], *args: Any) -> FlopCount:
     """FLOPs of ``fn`` as lowered, loops left as they are (a while body counts once)."""
     lowered = jax.jit(fn).lower(*args)
-    return FlopCount(float(cost_dict(lowered)["flops"]), 0, count_while_loops(lowered))
+    return _count(lowered, float(cost_dict(lowered)["flops"]), 0)
 
 
 def unrolled(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -94,7 +113,7 @@ def count_flops(fn: Callable[..., Any], *args: Any) -> FlopCount:
     """
     replay = unrolled(fn)
     lowered = jax.jit(replay).lower(*args)
-    return FlopCount(float(cost_dict(lowered)["flops"]), replay.scans, count_while_loops(lowered))
+    return _count(lowered, float(cost_dict(lowered)["flops"]), replay.scans)
 
 
 # --- replaying a jaxpr with scans unrolled ------------------------------------------
