@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from conformance.kit.oracles import f64
-from conformance.kit import precision
+from conformance.kit import drift, precision
 from conformance.kit.tolerances import MARGIN, Tolerance, dot_gamma, gamma, unit_roundoff
 
 from . import shadow
@@ -137,7 +137,7 @@ def stack(x: Any, p: BlockParams, num_layers: int, eps: float = PYTORCH_LAYER_NO
     measured = shadow.drift_bound(x, p, num_layers, y, eps, approximate_gelu)
     how = (f"|actual-expected| <= min({MARGIN:g} x first-order float32 bound propagated through "
            f"{num_layers} post-LN block(s) [gamma_k|x||W| per projection, softmax, exact-GELU "
-           f"(Lipschitz {GELU_LIPSCHITZ}) and LayerNorm (eps {eps:g}) terms], {shadow.DRIFT_MARGIN:g} x "
+           f"(Lipschitz {GELU_LIPSCHITZ}) and LayerNorm (eps {eps:g}) terms], {drift.DRIFT_MARGIN:g} x "
            f"(the token row's largest drift of two float32 NumPy runs of the same blocks, contracting in "
            f"opposite orders, from the float64 oracle + 4u|row|)); u=2^-24, {precision.describe()}")
     return y, Tolerance(bound=np.minimum(MARGIN * e, measured), derivation=how)

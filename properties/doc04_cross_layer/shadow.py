@@ -6,7 +6,8 @@ fail. LayerNorm renormalises every layer, so the real float32 error does not
 compound like that. This module measures it instead: the same computation in
 float32 (with the matmul operands rounded as the run's precision rounds them),
 once contracting in the natural order and once in reverse, against the float64
-oracle. The tolerance is a stated multiple of that drift, per token row.
+oracle. The tolerance is a stated multiple of that drift, per token row
+(:func:`conformance.kit.drift.row_bound`).
 """
 
 from __future__ import annotations
@@ -15,33 +16,15 @@ import math
 
 import numpy as np
 
-from conformance.kit import precision
+from conformance.kit import drift as drift_kit
 
 from .layout import BlockParams
 
-# Multiple of the measured drift that a correct float32 implementation stays within: covers other
-# summation orders (blocked, pairwise, fused), libm ulps in exp/erf/rsqrt, and rows whose drift in
-# the two measured orders happened to be small.
-DRIFT_MARGIN = 16.0
 _erf32 = np.vectorize(math.erf, otypes=[np.float32])
 
 
-def _round_operand(a: np.ndarray) -> np.ndarray:
-    """``a`` (float32) with its mantissa rounded to what the run's matmuls keep (round to nearest even)."""
-    bits = precision.current_precision().mantissa_bits
-    if bits >= 23:
-        return a
-    drop = 23 - bits
-    i = a.astype(np.float32).view(np.uint32).astype(np.uint64)
-    half = (1 << (drop - 1)) - 1 + ((i >> drop) & 1)
-    return (((i + half) >> drop) << drop).astype(np.uint32).view(np.float32)
-
-
 def _mm(x: np.ndarray, w: np.ndarray, reverse: bool) -> np.ndarray:
-    x, w = _round_operand(x.astype(np.float32)), _round_operand(w.astype(np.float32))
-    if reverse:
-        x, w = x[..., ::-1], w[::-1]
-    return np.matmul(x, w, dtype=np.float32)
+    return drift_kit.matmul(x, w, 1 if reverse else 0)
 
 
 def _dense(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, reverse: bool) -> np.ndarray:
@@ -67,12 +50,12 @@ def _block(x: np.ndarray, p: BlockParams, eps: float, approximate_gelu: bool, re
     q = q / np.float32(math.sqrt(hd))
     if reverse:  # the score and value contractions in the other order too
         q, k = q[..., ::-1], k[..., ::-1]
-    s = np.einsum("bqhd,bkhd->bhqk", _round_operand(q), _round_operand(k), dtype=np.float32)
+    s = np.einsum("bqhd,bkhd->bhqk", drift_kit.round_operand(q), drift_kit.round_operand(k), dtype=np.float32)
     if reverse:
         q, k = q[..., ::-1], k[..., ::-1]
     z = np.exp(s - s.max(-1, keepdims=True))
     pr = z / z.sum(-1, keepdims=True, dtype=np.float32)
-    o = np.einsum("bhqk,bkhd->bqhd", _round_operand(pr), _round_operand(v), dtype=np.float32).reshape(bsz, seq, d)
+    o = np.einsum("bhqk,bkhd->bqhd", drift_kit.round_operand(pr), drift_kit.round_operand(v), dtype=np.float32).reshape(bsz, seq, d)
     h = _layer_norm(x + _dense(o, *p.out, reverse), *p.norm1, eps)
     f = _dense(h, *p.fc1, reverse)
     if approximate_gelu:
@@ -97,7 +80,4 @@ def drift(x: np.ndarray, p: BlockParams, num_layers: int, expected: np.ndarray, 
 def drift_bound(x: np.ndarray, p: BlockParams, num_layers: int, expected: np.ndarray, eps: float,
                 approximate_gelu: bool = False) -> np.ndarray:
     """DRIFT_MARGIN x (each token row's largest drift + 4 u |row|): the tolerance for a float32 run."""
-    d = drift(x, p, num_layers, expected, eps, approximate_gelu)
-    u = float(np.finfo(np.float32).eps) / 2
-    row = d.max(-1, keepdims=True) + 4 * u * np.abs(expected).max(-1, keepdims=True)
-    return np.broadcast_to(DRIFT_MARGIN * row, expected.shape).copy()
+    return drift_kit.row_bound(drift(x, p, num_layers, expected, eps, approximate_gelu), expected)

@@ -1,0 +1,105 @@
+"""Tolerances measured rather than bounded: how far float32 drifts from float64 on these very inputs.
+
+A worst-case rounding bound (:mod:`conformance.kit.tolerances`) charges every
+term of a dot product its full ``gamma_k |x||W|``; at widths in the hundreds,
+and through a few layers, that allows a few percent of the output, which a
+wrong model can hide under. Real float32 error is far smaller: rounding errors
+are as often positive as negative. So the suite measures it. The same
+computation runs in float32 NumPy under several contraction orders (natural,
+reversed, two fixed permutations of the summed axis), with the matmul operands
+rounded as the run's precision rounds them (:mod:`conformance.kit.precision`),
+and is compared with float64. The tolerance is :data:`DRIFT_MARGIN` times each
+output row's largest drift, plus ``4 u |row|`` for rows whose measured drift
+happened to be small.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from conformance.kit import precision
+
+# Covers other summation orders (XLA's blocking and FMA), libm ulps, and rows whose drift in the
+# measured orders happened to be small: a correct float32 implementation stays well inside it.
+DRIFT_MARGIN = 16.0
+ORDERS = 4
+_U32 = float(np.finfo(np.float32).eps) / 2.0
+
+
+def round_operand(a: np.ndarray) -> np.ndarray:
+    """``a`` in float32 with its mantissa rounded (to nearest even) to what the run's matmuls keep."""
+    a = np.asarray(a, dtype=np.float32)
+    bits = precision.current_precision().mantissa_bits
+    if bits >= 23:
+        return a
+    drop = 23 - bits
+    i = a.view(np.uint32).astype(np.uint64)
+    half = (1 << (drop - 1)) - 1 + ((i >> drop) & 1)
+    return (((i + half) >> drop) << drop).astype(np.uint32).view(np.float32)
+
+
+def contraction_order(k: int, order: int) -> np.ndarray | slice:
+    """Index of the summed axis for one of :data:`ORDERS` orders: natural, reversed, then fixed permutations."""
+    if order == 0:
+        return slice(None)
+    if order == 1:
+        return slice(None, None, -1)
+    return np.random.default_rng([k, order]).permutation(k)
+
+
+def matmul(x: np.ndarray, w: np.ndarray, order: int = 0) -> np.ndarray:
+    """``x @ w`` in float32, operands rounded to the run's precision, summed in the given order."""
+    idx = contraction_order(np.shape(w)[0], order)
+    return np.matmul(round_operand(x)[..., idx], round_operand(w)[idx], dtype=np.float32)
+
+
+def row_bound(drift: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """:data:`DRIFT_MARGIN` x (each row's largest drift + 4 u |row|), broadcast over the row."""
+    row = drift.max(-1, keepdims=True) + 4 * _U32 * np.abs(expected).max(-1, keepdims=True)
+    return np.broadcast_to(DRIFT_MARGIN * row, expected.shape).copy()
+
+
+def measured(float32_run: Callable[[int], np.ndarray], expected: np.ndarray) -> np.ndarray:
+    """:func:`row_bound` of the largest drift of ``float32_run(order)`` from ``expected`` over the orders.
+
+    ``float32_run`` computes the same quantity as ``expected`` (float64) in float32, contracting
+    with :func:`matmul` in the order it is given.
+    """
+    expected = np.asarray(expected, dtype=np.float64)
+    drift = np.zeros_like(expected)
+    for order in range(ORDERS):
+        drift = np.maximum(drift, np.abs(np.asarray(float32_run(order), np.float64) - expected))
+    return row_bound(drift, expected)
+
+
+def dense_chain(x: object, layers: Sequence[tuple[object, object | None]],
+                between: Callable[[np.ndarray], np.ndarray] = lambda z: np.maximum(z, 0)) -> np.ndarray:
+    """The measured bound for ``x W1 + b1 -> between -> ... -> x Wn + bn`` (last pre-activation).
+
+    A 1-Lipschitz activation after the last layer (relu) cannot enlarge the error, so the bound
+    also holds for its output.
+    """
+    expected = np.asarray(x, dtype=np.float64)
+    for i, (kernel, bias) in enumerate(layers):
+        expected = expected @ np.asarray(kernel, np.float64) + (0.0 if bias is None else np.asarray(bias, np.float64))
+        if i < len(layers) - 1:
+            expected = between(expected)
+
+    def run(order: int) -> np.ndarray:
+        y = np.asarray(x, dtype=np.float32)
+        for i, (kernel, bias) in enumerate(layers):
+            y = matmul(y, np.asarray(kernel), order)
+            if bias is not None:
+                y = y + np.asarray(bias, dtype=np.float32)
+            if i < len(layers) - 1:
+                y = between(y)
+        return y
+
+    return measured(run, expected)
+
+
+def describe() -> str:
+    return (f"{DRIFT_MARGIN:g} x (the row's largest |float32 - float64| over {ORDERS} NumPy contraction orders "
+            f"+ 4u|row|), {precision.describe()}")
