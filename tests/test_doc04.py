@@ -17,9 +17,11 @@ from flax import linen as nn
 from conftest import run_cli
 from conformance.engine.loading import Implementation, load_implementation
 from conformance.kit import flops
-from conformance.properties.doc04_cross_layer import calls, counts, layout, nonlinearities, oracle, pieces, roles
+from conformance.properties.doc04_cross_layer import (
+    calls, counts, grad_noise, layout, nonlinearities, oracle, pieces, roles,
+)
 from conformance.properties.doc04_cross_layer.constructions import DocBlock, DocScanShared, DocShared, DocUnshared
-from conformance.properties.doc04_cross_layer.strategies import CASES, random_params
+from conformance.properties.doc04_cross_layer.strategies import CASES, Case, random_params
 
 USERS = Path(__file__).resolve().parent / "users"
 _spec = importlib.util.spec_from_file_location("packed_attention", USERS / "packed_attention.py")
@@ -368,6 +370,37 @@ def test_oracle_variants_differ_by_the_documented_amounts():
     b, _ = oracle.layer_norm(rows, 1e-5)
     assert np.abs(a).max() / np.abs(b).max() > 1.2
 
+
+
+def test_measured_grad_noise_is_float32_tight_at_12_layers_and_still_sees_a_missing_layer():
+    c = Case(num_layers=12, d_model=16, num_heads=2, d_ff=40, batch=2, seq=5)
+    params = random_params(_shapes(DocBlock(*c.dims), c), 0)
+    (values,) = roles.block_roles(_impl("doc", TransformerBlock=DocBlock), c.dims).readings(params)
+    written = grad_noise.doc_block_params(c.dims, values)
+    assert jax.tree_util.tree_structure(written) == jax.tree_util.tree_structure(params)
+    assert all(np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(written), jax.tree_util.tree_leaves(params)))
+    rng = np.random.default_rng(0)
+    x, r = (rng.standard_normal(c.x_shape).astype(np.float32) for _ in range(2))
+    shared, total = grad_noise.gradients(c.num_layers, c.dims, values, x, r)
+    magnitude = max(float(np.abs(g).max()) for g in total)
+    bound = grad_noise.measure(c.num_layers, c.dims, values, x, r).bound(magnitude)
+    assert bound <= 1e-3 * magnitude, "the measured tolerance is not float32-tight"
+    assert max(float(np.abs(a - b).max()) for a, b in zip(shared, total)) <= bound
+    _, short = grad_noise.gradients(c.num_layers - 1, c.dims, values, x, r)  # one layer's term missing
+    assert max(float(np.abs(a - b).max()) for a, b in zip(shared, short)) > 100 * bound
+    assert not jax.config.jax_enable_x64, "measuring in float64 left x64 on for the rest of the process"
+
+
+def test_the_audit_judges_a_normwise_tolerance_against_the_stated_scale():
+    from conformance.kit import assertions
+    from conformance.kit.tolerances import Tolerance
+
+    audit = assertions.reset_audit()
+    tol = Tolerance(bound=np.full(3, 1e-6), derivation="normwise")
+    assertions.assert_close(np.zeros(3), np.full(3, 1e-7), tol, what="a leaf that is rounding noise", scale=10.0)
+    assert audit.worst_ratio == pytest.approx(1e-7)
+    assertions.assert_close(np.zeros(3), np.full(3, 1e-7), tol, what="the same, judged against itself")
+    assert audit.worst_ratio == pytest.approx(10.0)
 
 PIECE_PROBES = ("04-block-gelu-is-exact", "04-block-layernorm-eps-is-pytorch", "04-block-output-rows-normalised")
 

@@ -1,7 +1,8 @@
 """Document 04's architecture built by the suite from Flax's own modules.
 
-Used only by framework properties (what Flax and XLA do with this
-architecture); implementations are never compared against it by key names.
+Used by framework properties (what Flax and XLA do with this architecture)
+and to measure float32 gradient noise (:mod:`.grad_noise`); implementations
+are never compared against it by key names.
 It follows the document's PyTorch code with PyTorch's defaults set explicitly:
 nn.MultiHeadDotProductAttention with biases, Dense(d_ff) -> exact GELU ->
 Dense(d_model), LayerNorm eps 1e-5, post-LN.

@@ -60,8 +60,12 @@ def reset_audit() -> ToleranceAudit:
     return AUDIT
 
 
-def assert_close(actual: Any, expected: Any, tol: Tolerance, *, what: str) -> None:
-    """Elementwise |actual - expected| <= tol.bound."""
+def assert_close(actual: Any, expected: Any, tol: Tolerance, *, what: str, scale: float | None = None) -> None:
+    """Elementwise |actual - expected| <= tol.bound.
+
+    ``scale`` is the magnitude the tolerance is judged against in the audit (default max|expected|):
+    a normwise bound over several arrays is judged against their common magnitude, not each array's.
+    """
     a = np.asarray(actual, dtype=np.float64)
     e = np.asarray(expected, dtype=np.float64)
     if a.shape != e.shape:
@@ -70,7 +74,7 @@ def assert_close(actual: Any, expected: Any, tol: Tolerance, *, what: str) -> No
     bound = np.asarray(tol.bound, dtype=np.float64)
     # Bounds are computed in the oracle's layout; a flattened result compares element for element.
     bound = bound.reshape(diff.shape) if bound.size == diff.size else np.broadcast_to(bound, diff.shape)
-    scale = float(np.abs(e).max(initial=0.0))
+    scale = float(np.abs(e).max(initial=0.0)) if scale is None else float(scale)
     if scale > 0:
         AUDIT.comparisons += 1
         AUDIT.worst_ratio = max(AUDIT.worst_ratio, float(bound.max(initial=0.0)) / scale)
