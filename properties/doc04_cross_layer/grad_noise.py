@@ -27,13 +27,13 @@ import jax
 import numpy as np
 
 from conformance.kit.compiled import abstract_init, fast_jit
+from conformance.kit.drift import DRIFT_MARGIN
 from conformance.kit.tolerances import unit_roundoff
 
 from .constructions import DocBlock, DocShared, DocUnshared
 from .hook import hook_refs
 from .layout import BlockParams
 from .roles import BlockRoles
-from .shadow import DRIFT_MARGIN
 
 # The construction's block, in the words of PARAM_ROLES: where each role's leaf sits in DocBlock.
 _DOC_ROLES = {f"{role}.{leaf}": f"attention/{name}/{leaf}"
