@@ -111,15 +111,22 @@ def test_interrupted_run_leaves_a_valid_partial_report(report_path):
     proc = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--impl", str(FAULTS / "hangs.py"),
                              "--only", PROPERTY, "--only", OTHER, "--timeout", "300", "--json", str(report_path)],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
+    deadline = time.time() + 300
     # Wait until the other property has finished: the hang is then the only thing running.
     while time.time() < deadline:
         if report_path.exists() and any(r["id"] == OTHER for r in json.loads(report_path.read_text())["results"]):
             break
         time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail(f"{OTHER} did not finish within 300 s:\n{proc.communicate()[1][-2000:]}")
     proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=120)
-    assert proc.returncode == 130
+    try:
+        _, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"the run did not end within 120 s of SIGINT; it printed:\n{proc.communicate()[1][-3000:]}")
+    assert proc.returncode == 130, err[-2000:]
     report = read(report_path)
     assert report["partial"] is True
     assert [r["status"] for r in report["results"] if r["id"] == OTHER] == ["passed"]
