@@ -18,8 +18,10 @@ CRASHING = {p.id for p in discover().values() if "shared_params_two_modules" in 
 
 
 def _run(report_path, *args: str):
-    # The ci pool: these tests are about every run ending with every verdict, not about drawing new shapes.
-    proc = run_cli("run", "--profile", "dev", "--pool-seed", "0", "--timeout", "60", "--json", str(report_path), *args,
+    # The ci profile users run in CI, with fewer examples: these tests are about every run ending with
+    # every verdict, not about finding defects.
+    proc = run_cli("run", "--profile", "ci", "--max-examples", "5", "--timeout", "60",
+                   "--json", str(report_path), *args,
                    timeout=900)
     report = read(report_path)
     return proc, report, {r["id"]: r for r in report["results"]}

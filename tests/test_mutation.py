@@ -79,3 +79,17 @@ def test_every_framework_property_is_proven_by_a_flax_mutant_or_a_release(table)
 
 def test_mutants_command_exits_0_at_full_score(table):
     assert table["score"]["ratio"] == 1.0 and table["flax_score"]["ratio"] == 1.0 and table["exit_code"] == 0
+
+
+def test_the_kill_table_skips_only_what_would_rerun_the_references_code():
+    from conformance.engine.loading import load_implementation
+
+    reference = load_implementation("conformance.implementations.reference")
+    mutant = load_implementation("conformance.implementations.mutants.m04_one_layer_short")
+    props = discover().values()
+    block_only = [p for p in props if p.needs == ("TransformerBlock",)]
+    stacked = [p for p in props if "SharedTransformer" in p.needs]
+    assert block_only and all(mutant.same_as(reference, p.needs) for p in block_only), \
+        "the mutant reuses the reference's TransformerBlock: its block properties would rerun the reference"
+    assert stacked and not any(mutant.same_as(reference, p.needs) for p in stacked), \
+        "a property that calls the mutated SharedTransformer must run"

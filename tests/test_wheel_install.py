@@ -81,7 +81,7 @@ def test_installed_verdicts_equal_the_repos(installed, tmp_path, user_file, only
     solution = tmp_path / user_file
     shutil.copy(USERS / user_file, solution)
     # One pool for both runs, so that they differ only in how the suite was installed.
-    selection = ["--pool-seed", "0", *(["--only", only] if only else [])]
+    selection = ["--pool-seed", "0", "--max-examples", "5", *(["--only", only] if only else [])]
     code, report, output = _run_installed(installed, tmp_path, "--impl", str(solution), "--profile", "dev", *selection)
     assert report is not None and report["results"], f"the installed run reported nothing (exit {code}):\n{output}"
     repo_report = tmp_path / "repo.json"

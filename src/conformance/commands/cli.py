@@ -23,6 +23,16 @@ def add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kind", choices=KINDS)
 
 
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return n
+
+
 def _parser() -> argparse.ArgumentParser:
     from conformance.commands.releases import command as releases
     from conformance.engine.profiles import PROFILES
@@ -53,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", default=str(DEFAULT_WORKERS), metavar="N",
                      help=f"worker processes (default {DEFAULT_WORKERS}; 0 runs in this process, without crash isolation)")
     add_selection(run)
+    run.add_argument("--max-examples", type=_positive, default=None, metavar="N",
+                     help="examples per property, instead of the profile's (100 for default and ci)")
     run.add_argument("--example", default=None, metavar="JSON", help="replay one input (with --only)")
     run.add_argument("--pool-seed", type=int, default=None, metavar="N",
                      help="draw the shape pool from this seed (default: fixed for --profile ci, new each run otherwise)")

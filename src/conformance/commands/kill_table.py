@@ -180,9 +180,10 @@ def cmd_mutants(args: argparse.Namespace) -> int:
     run_json = os.path.join(tempfile.mkdtemp(prefix="conformance-mutants-"), "run.json")
     workers = parse_workers(args.workers)
     with Progress(len(props) * (len(mutants) + len(conforming))) as progress:
+        # A mutant or variant that reuses the reference's exports would only rerun the reference's code.
         run_catalogue(pytest_args(impls=[m.target for m in mutants] + conforming, profile=args.profile,
                                   json_path=run_json, workers=workers, kind="implementation", shrink=False,
-                                  compilation_cache=args.compilation_cache),
+                                  compilation_cache=args.compilation_cache, skip_identical_to=REFERENCE),
                       plugins=[progress.plugin()])
     flax_report = run_flax_mutants(flax_mutants, profile=args.profile, workers=workers,
                                    compilation_cache=args.compilation_cache)

@@ -25,7 +25,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     workers = runner.parse_workers(args.workers)
     # Hypothesis fixes a test's settings when its module is imported, and discover()
     # below imports the properties in this process: load the profile first.
-    load_profile(args.profile if not args.example else "replay")
+    load_profile(args.profile if not args.example else "replay",
+                 max_examples=None if args.example else args.max_examples)
     target = resolve_target(args.impl)
     try:
         impl = load_implementation(target)
@@ -43,6 +44,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             compilation_cache=args.compilation_cache, pool_seed=args.pool_seed,
             precision=args.precision, emulate_precision=args.emulate_precision,
             deadline=runner.parse_deadline(args.deadline), max_memory=args.max_memory,
+            max_examples=args.max_examples,
         ), plugins=[progress.plugin()])
     report = load_report(json_path)
     if not report["partial"] and not runner.executed_any(report):

@@ -81,6 +81,15 @@ class Implementation:
         declared = self.option("SHARE_MODES")
         return SHARE_MODES if declared is None else tuple(str(m) for m in declared)
 
+    def same_as(self, other: "Implementation", exports: tuple[str, ...]) -> bool:
+        """Whether each of ``exports`` and every contract option is the very same object in both modules.
+
+        A property that uses nothing else gives both implementations the same verdict.
+        """
+        missing = object()
+        return all(getattr(self.module, n, missing) is getattr(other.module, n, missing)
+                   for n in (*exports, *OPTION_BY_NAME))
+
     def get(self, export: str) -> Any:
         if export not in BY_NAME:
             raise KeyError(f"{export!r} is not part of the contract")

@@ -42,14 +42,19 @@ def register_profiles(database_dir: Path = DATABASE_DIR) -> None:
                               phases=[Phase.explicit], **_COMMON)
 
 
-def load_profile(name: str, *, shrink: bool = True) -> None:
+def load_profile(name: str, *, shrink: bool = True, max_examples: int | None = None) -> None:
     """Load profile ``name``; without ``shrink``, stop at the first failing example.
 
     The kill table only needs to know whether a property rejects a mutant, and
     shrinking a failure costs hundreds of extra examples; the examples tried
-    before the failure are exactly those of the profile.
+    before the failure are exactly those of the profile. ``max_examples``
+    replaces the profile's number of examples (and keeps the rest of it).
     """
     register_profiles()
+    if max_examples is not None:
+        settings.register_profile(f"{name}-{max_examples}", parent=settings.get_profile(name),
+                                  max_examples=max_examples)
+        name = f"{name}-{max_examples}"
     if not shrink:
         parent = settings.get_profile(name)
         phases = [p for p in parent.phases if p is not Phase.shrink]

@@ -41,7 +41,8 @@ def pytest_args(*, impls: list[str], profile: str, json_path: str | os.PathLike[
                 only: list[str] | None = None, kind: str | None = None, example: str | None = None,
                 shrink: bool = True, compilation_cache: str | None = None, pool_seed: int | None = None,
                 precision: str = "auto", emulate_precision: str | None = None,
-                deadline: str = "auto", max_memory: float | None = None,
+                deadline: str = "auto", max_memory: float | None = None, skip_identical_to: str | None = None,
+                max_examples: int | None = None,
                 catalogue: str | os.PathLike[str] | None = None) -> list[str]:
     """The pytest arguments that run the catalogue (``catalogue``: its folder, default the installed one)."""
     args = [str(catalogue or properties_dir()), "-p", "no:cacheprovider",
@@ -66,6 +67,10 @@ def pytest_args(*, impls: list[str], profile: str, json_path: str | os.PathLike[
         args += ["--compilation-cache", os.path.abspath(compilation_cache)]
     if pool_seed is not None:
         args += ["--pool-seed", str(pool_seed)]
+    if max_examples is not None:
+        args += ["--max-examples", str(max_examples)]
+    if skip_identical_to:
+        args += ["--skip-identical-to", skip_identical_to]
     if precision != "auto":
         args += ["--precision", precision]
     if emulate_precision:

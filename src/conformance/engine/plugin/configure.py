@@ -79,7 +79,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("example"):
         load_profile("replay")
     else:
-        load_profile(config.getoption("conformance_profile"), shrink=not config.getoption("no_shrink"))
+        load_profile(config.getoption("conformance_profile"), shrink=not config.getoption("no_shrink"),
+                     max_examples=config.getoption("max_examples"))
     if config.getoption("compilation_cache"):
         from conformance.kit.compiled import persist_compilations
 

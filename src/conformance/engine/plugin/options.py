@@ -33,8 +33,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="run only this property id (repeatable; a trailing * matches a prefix)")
     g.addoption("--kind", choices=("implementation", "framework"), default=None,
                 help="run only properties of this kind")
+    g.addoption("--max-examples", type=int, default=None, metavar="N",
+                help="examples per property, instead of the profile's")
     g.addoption("--no-shrink", action="store_true",
                 help="report the first failing example as found (for kill matrices)")
+    g.addoption("--skip-identical-to", default=None, metavar="TARGET",
+                help="with several --impl: skip a property for an implementation whose exports it needs (and "
+                     "whose contract options) are the very objects of TARGET's (for kill matrices)")
     g.addoption("--example", default=None, metavar="JSON",
                 help="replay exactly this input (a JSON object) instead of generating")
     g.addoption("--flax-mutant", default=None, metavar="MODULE",

@@ -1,4 +1,4 @@
-"""Which collected properties run (``--only``, ``--kind``), and the xdist group of each."""
+"""Which collected properties run (``--only``, ``--kind``, ``--skip-identical-to``), and the xdist group of each."""
 
 from __future__ import annotations
 
@@ -12,12 +12,31 @@ from conformance.engine.plugin.scheduling import group
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     kept, dropped = [], []
+    baseline = _baseline(config)
     for item in items:
         prop = registry.property_of(getattr(item, "function", None))
-        (dropped if prop is not None and not registry.selected(
-            prop, only=config.getoption("only"), kind=config.getoption("kind")) else kept).append(item)
+        skip = prop is not None and (
+            not registry.selected(prop, only=config.getoption("only"), kind=config.getoption("kind"))
+            or _same_as_baseline(item, prop, baseline))
+        (dropped if skip else kept).append(item)
         if prop is not None:
             item.add_marker(pytest.mark.xdist_group(group(prop, item, config.stash[IMPLS])))
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+def _baseline(config: pytest.Config):
+    target = config.getoption("skip_identical_to")
+    if target is None:
+        return None
+    found = [i for i in config.stash[IMPLS] if i.target == target]
+    if not found:
+        raise pytest.UsageError(f"--skip-identical-to {target}: not among the --impl targets")
+    return found[0]
+
+
+def _same_as_baseline(item: pytest.Item, prop, baseline) -> bool:
+    """The property would run the baseline's very code again for this implementation."""
+    impl = getattr(item, "callspec", None) and item.callspec.params.get("impl")
+    return baseline is not None and impl is not None and impl is not baseline and impl.same_as(baseline, prop.needs)
