@@ -12,6 +12,7 @@ import pytest
 
 from conformance.commands.kill_table import discover_mutants
 from conformance.kit.pools import CI_POOL_SEED, MAX_ROWS, MAX_WIDTH, draw_pool
+from conformance.properties.doc04_cross_layer.strategies import draw_cases
 
 # Which pool shapes reach each size-gated mutant's defect (mirrors its GATE).
 GATES = {
@@ -19,6 +20,7 @@ GATES = {
     "m02_large_batch_last_row": lambda p: any(r > 32 for r, _, _ in p.dense),
     "m03_wide_input_fresh_kernel": lambda p: any(i > 100 for i, _ in p.vector),
     "m05_wide_output_bias_ones": lambda p: any(o > 100 for _, o in p.vector),
+    "m04_deep_shared_one_short": lambda p: any(c.num_layers >= 4 for c in draw_cases(p.seed)),
 }
 SEEDS = range(1, 301)
 

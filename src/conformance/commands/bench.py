@@ -39,7 +39,7 @@ NAIVE_SUBSET = ("01-forward-matches-construction", "02-forward-matches-construct
 
 
 def _run(*, workers: int, only: tuple[str, ...] = (), naive: bool = False, cache: str | None = None,
-         profile: str = "ci") -> dict:
+         profile: str = "ci", check: bool = True) -> dict:
     work = Path(tempfile.mkdtemp(prefix="conformance-bench-"))
     counts = work / "compiles"
     counts.mkdir()
@@ -56,7 +56,7 @@ def _run(*, workers: int, only: tuple[str, ...] = (), naive: bool = False, cache
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=work)
     wall = time.perf_counter() - start
     report = json.loads((work / "report.json").read_text())
-    if proc.returncode != 0:
+    if proc.returncode != 0 and (check or not report["results"]):
         raise SystemExit(f"benchmark run failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}")
     per_process = [json.loads(p.read_text()) for p in counts.glob("*.json")]
     by_test: dict[str, int] = {}
@@ -89,16 +89,33 @@ def tolerance_audit(report: dict) -> list[tuple[str, float]]:
 
 
 def coverage() -> None:
-    """``make bench-coverage``: distinct shapes per contract name over 10 default-profile runs (new pools)."""
-    runs, union = 10, {}
+    """``make bench-coverage``: distinct shapes per contract name over 10 default-profile runs (new pools).
+
+    On the bundled reference every property must pass on every pool; a verdict that does not is a
+    false failure (a tolerance or a probe that fails correct code at some size), listed with the
+    pool seed that replays it. The loosest tolerance seen over all runs is reported as well.
+    """
+    runs, union, loosest, false_failures = 10, {}, {}, []
     for i in range(runs):
-        r = _run(workers=2, profile="default")
+        r = _run(workers=2, profile="default", check=False)
+        seed = r["report"].get("pool_seed")
         for name, shapes in shape_coverage(r["report"]).items():
             union.setdefault(name, set()).update(shapes)
-        print(f"run {i + 1}: pool seed {r['report'].get('pool_seed')}, {r['wall']:.1f} s, "
-              f"{sum(len(s) for s in union.values())} shapes so far", file=sys.stderr)
+        for prop_id, ratio in tolerance_audit(r["report"]):
+            loosest[prop_id] = max(loosest.get(prop_id, 0.0), ratio)
+        bad = [f"{x['id']} ({x['status']}, pool seed {seed})" for x in r["report"]["results"]
+               if x["status"] not in ("passed", "expected_divergence")]
+        false_failures += bad
+        print(f"run {i + 1}: pool seed {seed}, {r['wall']:.1f} s, {sum(len(s) for s in union.values())} shapes "
+              f"so far" + (f"; did not pass: {', '.join(bad)}" if bad else ""), file=sys.stderr)
+    worst = sorted(loosest.items(), key=lambda kv: -kv[1])
+    print("loosest tolerance over all runs (max bound / max |expected|):", file=sys.stderr)
+    for prop_id, ratio in worst[:10]:
+        print(f"  {ratio:10.3g}  {prop_id}{'  <- above 1e-3' if ratio > 1e-3 else ''}", file=sys.stderr)
     print(json.dumps({"runs": runs, "shapes_per_contract_name": {k: len(v) for k, v in sorted(union.items())},
-                      "shapes_covered": sum(len(v) for v in union.values())}))
+                      "shapes_covered": sum(len(v) for v in union.values()),
+                      "tolerance_ratio_max": round(worst[0][1], 6) if worst else None,
+                      "false_failures": false_failures}))
 
 
 def main() -> None:
