@@ -23,7 +23,7 @@ run: $(STAMP)
 	$(BIN)/conformance run --compilation-cache .conformance/xla-cache
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 tests
+	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
 
 mutants: $(STAMP)
 	$(BIN)/conformance mutants

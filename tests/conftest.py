@@ -20,6 +20,22 @@ def run_cli(*args: str, timeout: float = 600, env: dict | None = None) -> subpro
                           text=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 
+# Slowest first, so that two workers finish together: the kill table alone takes about half of
+# `make test`, and started last it would run after everything else. Modules whose module-scoped
+# fixture is expensive (the kill table, a venv) run on one worker (`make test` uses --dist loadgroup).
+_SLOWEST_FIRST = ("test_mutation.py", "test_wheel_install.py", "test_crashes.py", "test_hf_albert.py",
+                  "test_doc04.py", "test_precision.py", "test_faults.py")
+_ONE_WORKER = ("test_mutation.py", "test_wheel_install.py", "test_hf_albert.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(_SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+    for item in items:
+        if item.path.name in _ONE_WORKER:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _ci_pool():
     """The ci profile's shape pool in this process, whatever the plugin drew for the test session.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 import pytest
 
@@ -156,3 +157,32 @@ def test_a_failure_found_before_time_runs_out_is_reported_as_failed(report_path)
     assert "shrinking was stopped" in result["message"] and result["inputs"]["seed"] % 2 == 1, result["message"]
     replay = run_cli(*shlex.split(result["reproduce"])[1:], "--json", str(report_path.with_name("replay.json")))
     assert replay.returncode == 1 and _status(read(report_path.with_name("replay.json")))["status"] == "failed"
+
+
+def test_an_interrupt_ends_the_run_even_when_stopping_it_hangs():
+    """Past the grace after SIGINT, the run ends its workers and itself, whatever kept it from stopping."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import subprocess, sys, time\n"
+        "from conformance.engine import runner\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        "print(child.pid, flush=True)\n"
+        "with runner._ends_after_interrupt(grace=2):\n"
+        "    try:\n"
+        "        time.sleep(600)\n"
+        "    except KeyboardInterrupt:\n"
+        "        time.sleep(600)  # stopping hangs, as a stuck worker makes it\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = int(proc.stdout.readline())
+    time.sleep(1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "did not stop within 2 s" in err, (proc.returncode, err)
+    time.sleep(0.5)
+    assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2], \
+        "the worker outlived the run"

@@ -9,7 +9,10 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
+import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -89,13 +92,63 @@ def parse_deadline(value: str) -> str:
     return value
 
 
+# After an interrupt, seconds the run may take to stop its workers before it ends without them.
+INTERRUPT_GRACE = 30.0
+
+
+def _kill_children() -> None:
+    """SIGKILL this process's children (Linux's /proc; elsewhere they end at their own timeout)."""
+    me = str(os.getpid())
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if fields[1] == me:
+                os.kill(int(stat.parent.name), signal.SIGKILL)
+        except (OSError, IndexError, ValueError):
+            continue
+
+
+@contextlib.contextmanager
+def _ends_after_interrupt(grace: float = INTERRUPT_GRACE):
+    """An interrupt ends the run within ``grace`` seconds, even if a worker never stops.
+
+    SIGINT raises KeyboardInterrupt as usual and pytest stops its workers; a worker
+    stuck in the implementation can keep that from finishing, so a timer then ends
+    the workers and the process. The JSON report, written after every result,
+    stays as it was: partial.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def force_exit() -> None:
+        print(f"conformance: interrupted; the workers did not stop within {grace:g} s and were ended",
+              file=sys.stderr)
+        _kill_children()
+        os._exit(EXIT_INTERRUPTED)
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        timer = threading.Timer(grace, force_exit)
+        timer.daemon = True
+        timer.start()
+        signal.signal(signal.SIGINT, previous)  # a second Ctrl-C acts at once
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run_catalogue(args_list: list[str], *, plugins: list[Any] = ()) -> int:
     """Run pytest in this process with its own output silenced (``plugins``: a progress display)."""
     import pytest
 
     os.environ[MARKERS_ENV] = tempfile.mkdtemp(prefix="conformance-timeouts-")
     sink = io.StringIO()
-    with contextlib.redirect_stdout(sink):
+    with contextlib.redirect_stdout(sink), _ends_after_interrupt():
         code = pytest.main([*args_list, "-q", "--no-header", "-rN"], plugins=list(plugins))
     if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
         text = sink.getvalue().strip().splitlines()
