@@ -28,6 +28,7 @@ _SLOWEST_FIRST = ("test_mutation.py", "test_wheel_install.py", "test_crashes.py"
 _ONE_WORKER = ("test_mutation.py", "test_wheel_install.py", "test_hf_albert.py")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker turns xdist_group markers into groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: i for i, name in enumerate(_SLOWEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
