@@ -17,21 +17,26 @@ ALL = set(discover())
 CRASHING = {p.id for p in discover().values() if "shared_params_two_modules" in p.needs}
 
 
-def _run(report_path, *args: str):
+@pytest.fixture(scope="module")
+def xla_cache(tmp_path_factory):
+    """One persistent compilation cache for the module's runs: they compile the same programs."""
+    return tmp_path_factory.mktemp("xla-cache")
+
+
+def _run(report_path, xla_cache, *args: str):
     # The ci profile users run in CI, with fewer examples: these tests are about every run ending with
     # every verdict, not about finding defects.
     proc = run_cli("run", "--profile", "ci", "--max-examples", "5", "--timeout", "60",
-                   "--json", str(report_path), *args,
-                   timeout=900)
+                   "--compilation-cache", str(xla_cache), "--json", str(report_path), *args, timeout=900)
     report = read(report_path)
     return proc, report, {r["id"]: r for r in report["results"]}
 
 
 @pytest.mark.parametrize("fault, workers", [("exits_in_03.py", None), ("segfaults_in_03.py", None),
                                             ("exits_in_03.py", "1"), ("exits_in_03.py", "3")])
-def test_a_crash_mid_group_leaves_every_other_property_its_verdict(fault, workers, report_path):
+def test_a_crash_mid_group_leaves_every_other_property_its_verdict(fault, workers, report_path, xla_cache):
     extra = ["--workers", workers] if workers else []  # None: the default worker count
-    proc, report, results = _run(report_path, "--impl", str(FAULTS / fault), *extra)
+    proc, report, results = _run(report_path, xla_cache, "--impl", str(FAULTS / fault), *extra)
     assert proc.returncode == 1 and not report["partial"], (proc.returncode, proc.stderr[-2000:])
     assert set(results) == ALL, f"no verdict for {sorted(ALL - set(results))}"
     crashed = {i for i, r in results.items() if r["status"] == "crashed"}
@@ -41,8 +46,8 @@ def test_a_crash_mid_group_leaves_every_other_property_its_verdict(fault, worker
     assert not wrong, f"other properties did not pass: {wrong}"
 
 
-def test_an_implementation_out_of_memory_is_crashed_and_the_run_goes_on(report_path):
-    proc, report, results = _run(report_path, "--impl", str(FAULTS / "hoards_memory.py"), "--max-memory", "512",
+def test_an_implementation_out_of_memory_is_crashed_and_the_run_goes_on(report_path, xla_cache):
+    proc, report, results = _run(report_path, xla_cache, "--impl", str(FAULTS / "hoards_memory.py"), "--max-memory", "512",
                                  "--only", "05-*", "01-*")
     assert not report["partial"] and proc.returncode == 1, proc.stderr[-2000:]
     oom = [i for i, r in results.items() if r["status"] == "crashed"]
@@ -51,8 +56,9 @@ def test_an_implementation_out_of_memory_is_crashed_and_the_run_goes_on(report_p
     assert {r["status"] for i, r in results.items() if i not in oom} <= {"passed", "expected_divergence"}
 
 
-def test_a_run_past_its_deadline_ends_with_every_property_reported(report_path):
-    proc, report, results = _run(report_path, "--deadline", "8")
+def test_a_run_past_its_deadline_ends_with_every_property_reported(report_path, tmp_path):
+    # A cold cache of its own: programs loaded from the shared one could let the run beat its deadline.
+    proc, report, results = _run(report_path, tmp_path / "xla-cache", "--deadline", "8")
     assert proc.returncode == 1 and not report["partial"], proc.stderr[-2000:]
     assert set(results) == ALL, f"no verdict for {sorted(ALL - set(results))}"
     stopped = [r for r in results.values() if r["status"] == "timeout"]

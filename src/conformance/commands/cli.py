@@ -84,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     mut = sub.add_parser("mutants", help="run the catalogue against every mutant and conforming variant")
     mut.add_argument("--json", default=None, metavar="PATH")
     mut.add_argument("--profile", default="default", choices=PROFILES)
+    mut.add_argument("--max-examples", type=_positive, default=None, metavar="N",
+                     help="examples per property, instead of the profile's")
     mut.add_argument("--workers", default=str(DEFAULT_WORKERS), metavar="N")
     mut.add_argument("--compilation-cache", default=None, metavar="DIR")
 

@@ -64,7 +64,7 @@ def discover_flax_mutants() -> list[Mutant]:
 
 
 def run_flax_mutants(mutants: list[Mutant], *, profile: str, workers: int,
-                     compilation_cache: str | None = None) -> dict[str, Any]:
+                     compilation_cache: str | None = None, max_examples: int | None = None) -> dict[str, Any]:
     """Each Flax mutant in its own process, ``workers`` at a time; one merged report."""
     from conformance.engine.report import load_report
     from conformance.engine.runner import pytest_args
@@ -75,7 +75,7 @@ def run_flax_mutants(mutants: list[Mutant], *, profile: str, workers: int,
         path = os.path.join(work, f"{m.name}.json")
         args = pytest_args(impls=[REFERENCE], profile=profile, json_path=path, workers=0,
                            kind="framework", only=list(m.caught_by), shrink=False,
-                           compilation_cache=compilation_cache)
+                           compilation_cache=compilation_cache, max_examples=max_examples)
         proc = subprocess.run([sys.executable, "-m", "pytest", *args, "--flax-mutant", m.target],
                               capture_output=True, text=True)
         if not os.path.exists(path):  # the process died before it could report
@@ -171,7 +171,7 @@ def cmd_mutants(args: argparse.Namespace) -> int:
     from conformance.engine.report import load_report
     from conformance.engine.runner import EXIT_FAILED, EXIT_OK, parse_workers, pytest_args, run_catalogue
 
-    load_profile(args.profile, shrink=False)  # before discover() imports the properties here
+    load_profile(args.profile, shrink=False, max_examples=args.max_examples)  # before discover() imports the properties
     mutants, flax_mutants = discover_mutants(), discover_flax_mutants()
     conforming = discover_conforming()
     catalogue = discover().values()
@@ -183,10 +183,11 @@ def cmd_mutants(args: argparse.Namespace) -> int:
         # A mutant or variant that reuses the reference's exports would only rerun the reference's code.
         run_catalogue(pytest_args(impls=[m.target for m in mutants] + conforming, profile=args.profile,
                                   json_path=run_json, workers=workers, kind="implementation", shrink=False,
-                                  compilation_cache=args.compilation_cache, skip_identical_to=REFERENCE),
+                                  compilation_cache=args.compilation_cache, skip_identical_to=REFERENCE,
+                                  max_examples=args.max_examples),
                       plugins=[progress.plugin()])
     flax_report = run_flax_mutants(flax_mutants, profile=args.profile, workers=workers,
-                                   compilation_cache=args.compilation_cache)
+                                   compilation_cache=args.compilation_cache, max_examples=args.max_examples)
     table = kill_table(load_report(run_json), mutants, conforming, props,
                        flax_report=flax_report, flax_mutants=flax_mutants, framework_ids=framework)
     if args.json:
