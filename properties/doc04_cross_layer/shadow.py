@@ -32,10 +32,18 @@ def _dense(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, reverse: bool) -
     return _mm(x, w, reverse) + bias.reshape(-1).astype(np.float32)
 
 
-def _layer_norm(x: np.ndarray, scale: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+def _layer_norm(x: np.ndarray, scale: np.ndarray, bias: np.ndarray, eps: float, fast: bool) -> np.ndarray:
+    """LayerNorm in float32; ``fast`` takes the variance as E[x^2] - E[x]^2 (Flax's default), else two-pass.
+
+    On rows of tiny variance the two differ by far more than summation order does, and an
+    implementation may use either: the reversed run uses Flax's, so the drift covers both.
+    """
     mu = x.mean(-1, keepdims=True, dtype=np.float32)
     c = x - mu
-    var = (c * c).mean(-1, keepdims=True, dtype=np.float32)
+    if fast:
+        var = np.maximum((x * x).mean(-1, keepdims=True, dtype=np.float32) - mu * mu, np.float32(0))
+    else:
+        var = (c * c).mean(-1, keepdims=True, dtype=np.float32)
     return c / np.sqrt(var + np.float32(eps)) * scale.astype(np.float32) + bias.astype(np.float32)
 
 
@@ -56,13 +64,13 @@ def _block(x: np.ndarray, p: BlockParams, eps: float, approximate_gelu: bool, re
     z = np.exp(s - s.max(-1, keepdims=True))
     pr = z / z.sum(-1, keepdims=True, dtype=np.float32)
     o = np.einsum("bhqk,bkhd->bqhd", drift_kit.round_operand(pr), drift_kit.round_operand(v), dtype=np.float32).reshape(bsz, seq, d)
-    h = _layer_norm(x + _dense(o, *p.out, reverse), *p.norm1, eps)
+    h = _layer_norm(x + _dense(o, *p.out, reverse), *p.norm1, eps, fast=reverse)
     f = _dense(h, *p.fc1, reverse)
     if approximate_gelu:
         g = np.float32(0.5) * f * (1 + np.tanh(np.float32(math.sqrt(2 / math.pi)) * (f + np.float32(0.044715) * f ** 3)))
     else:
         g = np.float32(0.5) * f * (1 + _erf32(f / np.float32(math.sqrt(2.0))))
-    return _layer_norm(h + _dense(g, *p.fc2, reverse), *p.norm2, eps)
+    return _layer_norm(h + _dense(g, *p.fc2, reverse), *p.norm2, eps, fast=reverse)
 
 
 def drift(x: np.ndarray, p: BlockParams, num_layers: int, expected: np.ndarray, eps: float,
