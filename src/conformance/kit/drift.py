@@ -25,7 +25,6 @@ from conformance.kit import precision
 # measured orders happened to be small: a correct float32 implementation stays well inside it.
 DRIFT_MARGIN = 16.0
 ORDERS = 4
-_U32 = float(np.finfo(np.float32).eps) / 2.0
 
 
 def round_operand(a: np.ndarray) -> np.ndarray:
@@ -57,7 +56,7 @@ def matmul(x: np.ndarray, w: np.ndarray, order: int = 0) -> np.ndarray:
 
 def row_bound(drift: np.ndarray, expected: np.ndarray) -> np.ndarray:
     """:data:`DRIFT_MARGIN` x (each row's largest drift + 4 u |row|), broadcast over the row."""
-    row = drift.max(-1, keepdims=True) + 4 * _U32 * np.abs(expected).max(-1, keepdims=True)
+    row = drift.max(-1, keepdims=True) + 4 * precision.unit_roundoff() * np.abs(expected).max(-1, keepdims=True)
     return np.broadcast_to(DRIFT_MARGIN * row, expected.shape).copy()
 
 

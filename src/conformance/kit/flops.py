@@ -30,14 +30,17 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import jax
+import numpy as np
 from jax.extend import core as jcore
+
+from conformance.kit.precision import unit_roundoff
 
 _WHILE = re.compile(r"\bstablehlo\.while\b")
 _OPERATION = re.compile(r"\b(?:stablehlo|chlo|mhlo)\.[a-z_]+\b")
 
 # XLA keeps FLOP counts in float32: each instruction's count and their running
 # sum are rounded to 24 bits, so counts above 2**24 are exact only to a few ulps.
-_COUNT_EPS = 2.0 ** -24
+_COUNT_EPS = unit_roundoff(np.float32)
 
 
 @dataclass(frozen=True)

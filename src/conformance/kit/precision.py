@@ -47,9 +47,14 @@ def current_precision() -> MatmulPrecision:
     return _current
 
 
+def unit_roundoff(dtype: object = np.float32) -> float:
+    """Half the distance from 1 to the next float of ``dtype``: 2**-24 for float32."""
+    return float(np.finfo(np.dtype(dtype)).eps) / 2.0
+
+
 def dot_gamma(k: int) -> float:
     """Relative error factor of a length-k float32 dot product at the run's matmul precision."""
-    u = float(np.finfo(np.float32).eps) / 2.0
+    u = unit_roundoff()
     return k * u / (1.0 - k * u) + 2.0 * _current.operand_roundoff
 
 

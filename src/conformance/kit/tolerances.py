@@ -17,14 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from conformance.kit import drift, precision
+from conformance.kit.precision import unit_roundoff
 
 # Covers summation-order and FMA differences between backends, which the
 # worst-case bound already includes, plus libm ulps in elementwise ops.
 MARGIN = 4.0
-
-
-def unit_roundoff(dtype: object = np.float32) -> float:
-    return float(np.finfo(np.dtype(dtype)).eps) / 2.0
 
 
 def gamma(k: int, dtype: object = np.float32) -> float:
