@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from conformance.kit import drift, precision, tolerances
 from conformance.kit.oracles import dense, f64, relu
 
 
@@ -56,53 +55,3 @@ def relu_branch_grads(x: object, kernel: object, bias: object) -> dict[str, np.n
 def near_zero(z: np.ndarray, bound: np.ndarray) -> bool:
     """Whether any pre-activation lies within ``bound`` of relu's kink at 0."""
     return bool((np.abs(z) <= np.abs(bound).max(initial=0.0) + 1e-30).any())
-
-
-def tied_logits(tokens: object, embedding: object) -> np.ndarray:
-    """Logits of a tied embedding: the looked-up rows h = E[tokens] against every row of E, h E^T."""
-    e = f64(embedding)
-    return e[np.asarray(tokens)] @ e.T
-
-
-def tied_embedding_grads(tokens: object, embedding: object, weights: object) -> dict[str, np.ndarray]:
-    """Gradient of sum(weights * h E^T) w.r.t. E, with h = E[tokens], split by the table's two roles.
-
-    ``projection`` is weights^T h (E as the output projection), ``lookup`` adds
-    the rows of weights E onto the rows the tokens looked up (E as the input
-    embedding); the table's gradient is their sum.
-    """
-    e, w, tokens = f64(embedding), f64(weights), np.asarray(tokens)
-    projection = w.T @ e[tokens]
-    lookup = np.zeros_like(e)
-    np.add.at(lookup, tokens, w @ e)
-    return {"projection": projection, "lookup": lookup, "total": projection + lookup}
-
-
-def tied_embedding_grads_tolerance(tokens: object, embedding: object, weights: object) -> tolerances.Tolerance:
-    """Bound on the float32 gradient of sum(weights * h E^T) w.r.t. E.
-
-    The projection side is a dot product of length n (tokens); the lookup side a
-    dot product of length V (vocabulary) per token, then a sum over the tokens
-    that share a row (at most n terms); the two sides are added.
-    """
-    e, w, tokens = np.abs(f64(embedding)), np.abs(f64(weights)), np.asarray(tokens)
-    n, vocab = w.shape
-    u = tolerances.unit_roundoff()
-    projection = w.T @ e[tokens]
-    lookup = np.zeros_like(e)
-    np.add.at(lookup, tokens, w @ e)
-    err = ((tolerances.dot_gamma(n) + u) * projection
-           + (tolerances.dot_gamma(vocab) + tolerances.gamma(n) + u) * lookup  # the scatter adds up to n rows
-           + u * (projection + lookup))
-    how = (f"{tolerances.MARGIN:g} x (gamma_n |W|^T|E[t]| + (gamma_V + gamma_n) scatter_t(|W||E|) + u-terms), "
-           f"n={n} tokens, V={vocab}, u=2^{int(np.log2(u))}, {precision.describe()}")
-
-    def float32_run(order: int) -> np.ndarray:
-        e32, w32 = np.asarray(embedding, np.float32), np.asarray(weights, np.float32)
-        lookup32 = np.zeros_like(e32)
-        np.add.at(lookup32, tokens, drift.matmul(w32, e32, order))
-        return drift.matmul(w32.T, e32[tokens], order) + lookup32
-
-    expected = tied_embedding_grads(tokens, embedding, weights)["total"]
-    return tolerances.Tolerance(np.minimum(tolerances.MARGIN * err, drift.measured(float32_run, expected)),
-                                f"the smaller of [{how}] and the measured [{drift.describe()}]")

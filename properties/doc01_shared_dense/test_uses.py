@@ -11,7 +11,7 @@ from flax import linen as nn
 from hypothesis import assume, given
 
 from conformance.engine.registry import claim
-from conformance.kit import compiled, tolerances
+from conformance.kit import compiled, tied_embedding, tolerances
 from conformance.kit.assertions import as_output, assert_close, assert_tree_shapes, dig
 from conformance.kit.strategies import data_seeds, dense_shapes, normal_array, normal_tree, square_shapes
 
@@ -77,10 +77,10 @@ def test_fw_embed_attend_ties_embedding(shape, data_seed):
     table = variables["params"]["embed"]["embedding"]
     looked_up = table[tokens]
     logits = as_output(logits, what="attend(embed(tokens))", shape=(n, vocab))
-    assert_close(logits, oracles.tied_logits(tokens, table), tolerances.dense_chain(looked_up, [(table.T, None)]),
+    assert_close(logits, tied_embedding.logits(tokens, table), tolerances.dense_chain(looked_up, [(table.T, None)]),
                  what="attend(embed(tokens)) against E[tokens] @ E^T")
-    expected = oracles.tied_embedding_grads(tokens, table, weights)
-    tol = oracles.tied_embedding_grads_tolerance(tokens, table, weights)
+    expected = tied_embedding.grads(tokens, table, weights)
+    tol = tied_embedding.grads_tolerance(tokens, table, weights)
     got = as_output(dig(grads, "params", "embed", "embedding", what="gradients"), what="d loss/d embedding")
     assert_close(got, expected["total"], tol,
                  what=f"gradient of the tied table for tokens {tokens.tolist()} (expected lookup + projection; "

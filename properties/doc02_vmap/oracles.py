@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from conformance.kit import tolerances
+from conformance.kit import drift, tolerances
 from conformance.kit.oracles import dense, f64
 
 # nn.BatchNorm's default momentum: a running mean starting at 0 becomes (1 - 0.99) x the batch mean.
@@ -30,15 +30,23 @@ def running_mean(x: object) -> tuple[np.ndarray, tolerances.Tolerance]:
     """BatchNorm's running mean after one update from zero, over axis -2 of x (..., S, d), and its bound.
 
     The batch mean is a sum of S terms divided by S; the momentum factor adds a
-    rounding of its own.
+    rounding of its own. The bound is the smaller of that worst case and the
+    float32 drift measured on these rows (:mod:`conformance.kit.drift`).
     """
+    x32 = np.asarray(x, np.float32)
     x = f64(x)
     s = x.shape[-2]
     u = tolerances.unit_roundoff()
     share = 1.0 - BATCH_NORM_MOMENTUM
     mean = x.mean(axis=-2)
     expected = share * mean
-    err = share * (tolerances.dot_gamma(s) * np.abs(x).mean(axis=-2) + u * np.abs(mean)) + 2 * u * np.abs(expected)
+    err = share * (tolerances.gamma(s) * np.abs(x).mean(axis=-2) + u * np.abs(mean)) + 2 * u * np.abs(expected)
     how = (f"{tolerances.MARGIN:g} x ({share:g} x (gamma_S mean|x| + u |mean|) + 2u |expected|), S={s} rows, "
            f"u=2^{int(np.log2(u))}")
-    return expected, tolerances.Tolerance(tolerances.MARGIN * err, how)
+
+    def float32_run(order: int) -> np.ndarray:
+        rows = x32[..., drift.contraction_order(s, order), :]
+        return np.float32(share) * (rows.sum(axis=-2, dtype=np.float32) / np.float32(s))
+
+    bound = np.minimum(tolerances.MARGIN * err, drift.measured(float32_run, expected))
+    return expected, tolerances.Tolerance(bound, f"the smaller of [{how}] and the measured [{drift.describe()}]")

@@ -15,7 +15,7 @@ import numpy as np
 from flax import linen as nn
 from flax import nnx
 
-from conformance.kit import precision, tolerances
+from conformance.kit import tied_embedding, tolerances
 from conformance.kit.oracles import f64
 from conformance.kit.strategies import normal_array
 
@@ -30,26 +30,9 @@ def inputs(data_seed: int, vocab: int, d: int) -> tuple[np.ndarray, np.ndarray, 
 
 def oracle(table, tokens, weights) -> tuple[np.ndarray, np.ndarray, tolerances.Tolerance, tolerances.Tolerance]:
     """logits = E[t] @ E^T and d sum(W * logits) / dE = W^T E[t] (head) + scatter_t(W E) (lookup), with bounds."""
-    e, w = f64(table), f64(weights)
-    h = e[tokens]
-    logits = h @ e.T
-    head = w.T @ h
-    lookup = np.zeros_like(e)
-    np.add.at(lookup, tokens, w @ e)
-    u = tolerances.unit_roundoff()
-    n_tok, vocab = w.shape
-    g_t, g_v = tolerances.dot_gamma(n_tok), tolerances.dot_gamma(vocab)  # both gradients are matmuls
-    abs_head = np.abs(w).T @ np.abs(h)
-    abs_lookup = np.zeros_like(e)
-    np.add.at(abs_lookup, tokens, np.abs(w) @ np.abs(e))
-    bound = (g_t + u) * abs_head + (g_v + g_t + u) * abs_lookup
-    grad_tol = tolerances.Tolerance(
-        bound=tolerances.MARGIN * bound,
-        derivation=f"{tolerances.MARGIN:g} x [(gamma_T+u)|W|^T|E[t]| + (gamma_V+gamma_T+u) scatter_t(|W||E|)]: "
-                   f"a length-T dot for the head's gradient, a length-V dot scattered over T tokens for the lookup's, "
-                   f"one addition; T={n_tok}, V={vocab}, {precision.describe()}")
-    logits_tol = tolerances.dense_chain(h, [(e.T, None)])
-    return logits, head + lookup, logits_tol, grad_tol
+    logits_tol = tolerances.dense_chain(f64(table)[tokens], [(table.T, None)])
+    return (tied_embedding.logits(tokens, table), tied_embedding.grads(tokens, table, weights)["total"],
+            logits_tol, tied_embedding.grads_tolerance(tokens, table, weights))
 
 
 # --- the two tied models ---------------------------------------------------------------

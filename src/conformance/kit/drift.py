@@ -99,6 +99,37 @@ def dense_chain(x: object, layers: Sequence[tuple[object, object | None]],
     return measured(run, expected)
 
 
+def shared_dense_grads(x: object, kernel: object, bias: object) -> dict[str, np.ndarray]:
+    """Measured bounds for the kernel and bias gradients of ``sum(relu(relu(x K + b) K + b))``.
+
+    Backprop runs in float32 with relu's masks taken from float64: callers skip inputs near a
+    kink, where the masks could differ and the gradient is not decidable anyway.
+    """
+    x64, k64, b64 = (np.asarray(a, np.float64) for a in (x, kernel, bias))
+    z1 = x64 @ k64 + b64
+    mask1 = z1 > 0
+    h1 = np.where(mask1, z1, 0.0)
+    g2 = (h1 @ k64 + b64 > 0).astype(np.float64)
+    g1 = (g2 @ k64.T) * mask1
+    expected = {"kernel": x64.T @ g1 + h1.T @ g2, "bias": g1.sum(0) + g2.sum(0)}
+    x32, k32, b32, g2_32 = (np.asarray(a, np.float32) for a in (x, kernel, bias, g2))
+
+    def run(order: int) -> dict[str, np.ndarray]:
+        h = np.where(mask1, matmul(x32, k32, order) + b32, np.float32(0))
+        g = np.where(mask1, matmul(g2_32, k32.T, order), np.float32(0))
+        # The summed axis of x^T g is the batch: transpose so that matmul permutes it.
+        return {"kernel": matmul(x32.T, g, order) + matmul(h.T, g2_32, order),
+                "bias": _sum_rows(g, order) + _sum_rows(g2_32, order)}
+
+    runs = [run(order) for order in range(ORDERS)]
+    return {name: measured(lambda order: runs[order][name], expected[name]) for name in expected}
+
+
+def _sum_rows(a: np.ndarray, order: int) -> np.ndarray:
+    """``a.sum(0)`` in float32, in the given order."""
+    return np.sum(a[contraction_order(a.shape[0], order)], axis=0, dtype=np.float32)
+
+
 def describe() -> str:
     return (f"{DRIFT_MARGIN:g} x (the row's largest |float32 - float64| over {ORDERS} NumPy contraction orders "
             f"+ 4u|row|), {precision.describe()}")

@@ -62,12 +62,14 @@ def dense_chain(x: object, layers: list[tuple[object, object | None]], *,
     drift measured on these inputs (:mod:`conformance.kit.drift`): the
     worst-case bound alone allows percents of the output at large widths.
     ``param_rel_error`` adds a relative error in each W (for parameters the
-    oracle rebuilt in float64 while the implementation rounded them to float32);
-    the measured drift cannot see that, so such a bound stays worst-case.
+    oracle rebuilt in float64 while the implementation rounded them to float32).
+    The measured drift cannot see that, so both bounds add its worst case: a
+    few u of |h|@|W|, propagated like any other error.
     """
     u = unit_roundoff(dtype)
     h = _abs(x)
-    err = None  # the input is exact: no error to carry into the first layer (and no product of zeros)
+    # The input is exact: no error to carry into the first layer (and no product of zeros).
+    err = param_err = None  # param_err: the part of err that comes from rounded parameters
     for kernel, bias in layers:
         w = _abs(kernel)
         k = w.shape[0]
@@ -75,6 +77,7 @@ def dense_chain(x: object, layers: list[tuple[object, object | None]], *,
         b = 0.0 if bias is None else _abs(bias)
         carried = 0.0 if err is None else err @ w
         err = (dot_gamma(k, dtype) + param_rel_error) * prod + carried + u * (prod + b)
+        param_err = param_rel_error * prod + (0.0 if param_err is None else param_err @ w)
         h = prod + b  # |pre-activation| upper bound; relu does not grow it
     steps = f"{len(layers)} dense layer(s)"
     derivation = (
@@ -83,11 +86,13 @@ def dense_chain(x: object, layers: list[tuple[object, object | None]], *,
         + (f" + {param_rel_error:.2g}*(|h|@|W|) for parameter rounding" if param_rel_error else "")
         + f"; u=2^{int(np.log2(u))} ({np.dtype(dtype).name}), k=input width, {precision.describe()}"
     )
+    measured = drift.dense_chain(x, layers).reshape(err.shape)
+    rounding = ""
     if param_rel_error:
-        return Tolerance(bound=MARGIN * err, derivation=derivation)
-    measured = drift.dense_chain(x, layers)
-    return Tolerance(bound=np.minimum(MARGIN * err, measured.reshape(err.shape)),
-                     derivation=f"the smaller of [{derivation}] and the measured [{drift.describe()}]")
+        measured = measured + MARGIN * param_err
+        rounding = f" + {MARGIN:g} x {param_rel_error:.2g}*(|h|@|W|) for parameter rounding"
+    return Tolerance(bound=np.minimum(MARGIN * err, measured),
+                     derivation=f"the smaller of [{derivation}] and the measured [{drift.describe()}{rounding}]")
 
 
 def elementwise(expected: object, *, ulps: float, dtype: object = np.float32) -> Tolerance:
@@ -125,4 +130,7 @@ def shared_dense_grads(x: object, kernel: object, bias: object, dtype: object = 
     err_bias = dot_gamma(n, dtype) * (g1.sum(0) + g2.sum(0)) + err_g1.sum(0) + u * (g1.sum(0) + g2.sum(0))
     how = (f"{MARGIN:g} x backprop bound: gamma_n*(|x|^T|g1| + |h1|^T|g2|) + |x|^T err(g1) + err(h1)^T|g2|, "
            f"|g2|<=1, u=2^{int(np.log2(u))}, {precision.describe()}")
-    return {"kernel": Tolerance(MARGIN * err_kernel, how), "bias": Tolerance(MARGIN * err_bias, how)}
+    measured = drift.shared_dense_grads(x, kernel, bias)
+    how = f"the smaller of [{how}] and the measured [{drift.describe()}]"
+    return {"kernel": Tolerance(np.minimum(MARGIN * err_kernel, measured["kernel"]), how),
+            "bias": Tolerance(np.minimum(MARGIN * err_bias, measured["bias"]), how)}
