@@ -4,15 +4,21 @@ and every property is proven able to fail.
 An implementation property is proven by a mutant it kills. A framework property
 is proven by a Flax mutant (a patched Flax) it kills, or by a Flax release it
 fails on (a range in properties/expectations.toml). One `conformance mutants` run
-(the derandomized 100-example profile, every mutant, Flax mutant and variant)
-feeds all the assertions below.
+(the derandomized ci profile, every mutant, Flax mutant and variant) feeds all the
+assertions below. It runs each mutant only on the properties its CAUGHT_BY names,
+which must all reject it: that is all these tests ask of a mutant, and the other
+pairs were most of the time of a full matrix.
 """
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+
 import pytest
 
-from conftest import read, run_cli
+from conftest import REPO, read, run_cli
 from conformance.commands.kill_table import discover_flax_mutants, discover_mutants
 from conformance.engine.registry import discover
 
@@ -25,12 +31,27 @@ UNREACHABLE: dict[str, str] = {}
 def table(tmp_path_factory):
     path = tmp_path_factory.mktemp("mutants") / "kill_table.json"
     # 30 derandomized examples kill every mutant (each dies within its first few) and keep make test short;
-    # `conformance mutants --profile ci` runs the full 100.
-    proc = run_cli("mutants", "--profile", "ci", "--max-examples", "30", "--json", str(path), timeout=1800)
+    # `conformance mutants --profile ci` runs the full 100 on every pair.
+    proc = run_cli("mutants", "--profile", "ci", "--max-examples", "30", "--only-declared", "--json", str(path),
+                   timeout=1800)
     assert path.exists(), f"conformance mutants wrote no report\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     data = read(path)
     data["exit_code"] = proc.returncode
     return data
+
+
+def test_only_declared_runs_a_mutant_on_its_caught_by_and_a_variant_on_everything():
+    mutant = next(m for m in discover_mutants() if m.name == "m01_stop_gradient_second_site")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "properties", "-p", "no:cacheprovider", "--collect-only", "-q",
+         "--impl", mutant.target, "--impl", "conformance.implementations.variants.plain_dense",
+         "--kind", "implementation", "--only-declared"],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    collected = re.findall(r"::test_(\w+)\[(\w+)", proc.stdout)
+    for_mutant = {name.replace("_", "-") for name, impl in collected if impl == mutant.name}
+    assert for_mutant == {pid.split("-", 1)[1] for pid in mutant.caught_by}, (for_mutant, proc.stdout[-2000:])
+    for_variant = sum(impl == "plain_dense" for _, impl in collected)
+    assert for_variant == sum(p.kind == "implementation" for p in discover().values()), proc.stdout[-2000:]
 
 
 def test_there_are_at_least_25_mutants_each_stating_its_defect():

@@ -88,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="examples per property, instead of the profile's")
     mut.add_argument("--workers", default=str(DEFAULT_WORKERS), metavar="N")
     mut.add_argument("--compilation-cache", default=None, metavar="DIR")
+    mut.add_argument("--only-declared", action="store_true",
+                     help="run each mutant only on the properties its CAUGHT_BY names (each is still checked to "
+                          "fail it; the table then lists no other kills)")
 
     mx = sub.add_parser("matrix", help="run the framework claims across Flax releases")
     releases.add_arguments(mx)

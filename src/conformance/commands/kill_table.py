@@ -184,7 +184,7 @@ def cmd_mutants(args: argparse.Namespace) -> int:
         run_catalogue(pytest_args(impls=[m.target for m in mutants] + conforming, profile=args.profile,
                                   json_path=run_json, workers=workers, kind="implementation", shrink=False,
                                   compilation_cache=args.compilation_cache, skip_identical_to=REFERENCE,
-                                  max_examples=args.max_examples),
+                                  only_declared=args.only_declared, max_examples=args.max_examples),
                       plugins=[progress.plugin()])
     flax_report = run_flax_mutants(flax_mutants, profile=args.profile, workers=workers,
                                    compilation_cache=args.compilation_cache, max_examples=args.max_examples)

@@ -45,7 +45,7 @@ def pytest_args(*, impls: list[str], profile: str, json_path: str | os.PathLike[
                 shrink: bool = True, compilation_cache: str | None = None, pool_seed: int | None = None,
                 precision: str = "auto", emulate_precision: str | None = None,
                 deadline: str = "auto", max_memory: float | None = None, skip_identical_to: str | None = None,
-                max_examples: int | None = None,
+                only_declared: bool = False, max_examples: int | None = None,
                 catalogue: str | os.PathLike[str] | None = None) -> list[str]:
     """The pytest arguments that run the catalogue (``catalogue``: its folder, default the installed one)."""
     args = [str(catalogue or properties_dir()), "-p", "no:cacheprovider",
@@ -74,6 +74,8 @@ def pytest_args(*, impls: list[str], profile: str, json_path: str | os.PathLike[
         args += ["--max-examples", str(max_examples)]
     if skip_identical_to:
         args += ["--skip-identical-to", skip_identical_to]
+    if only_declared:
+        args.append("--only-declared")
     if precision != "auto":
         args += ["--precision", precision]
     if emulate_precision:

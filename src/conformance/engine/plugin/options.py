@@ -40,6 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--skip-identical-to", default=None, metavar="TARGET",
                 help="with several --impl: skip a property for an implementation whose exports it needs (and "
                      "whose contract options) are the very objects of TARGET's (for kill matrices)")
+    g.addoption("--only-declared", action="store_true",
+                help="with several --impl: run a module that declares CAUGHT_BY (a mutant) only on the properties "
+                     "it names (for quick kill matrices)")
     g.addoption("--example", default=None, metavar="JSON",
                 help="replay exactly this input (a JSON object) instead of generating")
     g.addoption("--flax-mutant", default=None, metavar="MODULE",

@@ -1,4 +1,5 @@
-"""Which collected properties run (``--only``, ``--kind``, ``--skip-identical-to``), and the xdist group of each."""
+"""Which collected properties run (``--only``, ``--kind``, ``--skip-identical-to``, ``--only-declared``), and
+the xdist group of each."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from conformance.engine.plugin.scheduling import group
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     kept, dropped = [], []
     baseline = _baseline(config)
+    only_declared = config.getoption("only_declared")
     for item in items:
         prop = registry.property_of(getattr(item, "function", None))
         skip = prop is not None and (
             not registry.selected(prop, only=config.getoption("only"), kind=config.getoption("kind"))
-            or _same_as_baseline(item, prop, baseline))
+            or _same_as_baseline(item, prop, baseline)
+            or (only_declared and _not_declared(item, prop)))
         (dropped if skip else kept).append(item)
         if prop is not None:
             item.add_marker(pytest.mark.xdist_group(group(prop, item, config.stash[IMPLS])))
@@ -34,6 +37,13 @@ def _baseline(config: pytest.Config):
     if not found:
         raise pytest.UsageError(f"--skip-identical-to {target}: not among the --impl targets")
     return found[0]
+
+
+def _not_declared(item: pytest.Item, prop) -> bool:
+    """The implementation is a mutant (it declares CAUGHT_BY) and does not name this property."""
+    impl = getattr(item, "callspec", None) and item.callspec.params.get("impl")
+    declared = getattr(impl.module, "CAUGHT_BY", None) if impl is not None else None
+    return declared is not None and prop.id not in declared
 
 
 def _same_as_baseline(item: pytest.Item, prop, baseline) -> bool:
