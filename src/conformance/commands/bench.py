@@ -82,10 +82,18 @@ def shape_coverage(report: dict) -> dict[str, set[str]]:
     return covered
 
 
-def tolerance_audit(report: dict) -> list[tuple[str, float]]:
-    """(property, loosest bound / max|expected| over its comparisons), loosest first."""
-    rows = [(r["id"], (r.get("extra") or {}).get("tolerance_ratio")) for r in report["results"]]
-    return sorted(((i, t) for i, t in rows if t is not None), key=lambda row: -row[1])
+def tolerance_audit(report: dict) -> list[tuple[str, float, str]]:
+    """(property, loosest bound / max|expected| over its comparisons, which comparison), loosest first."""
+    rows = [(r["id"], (r.get("extra") or {}).get("tolerance_ratio"), (r.get("extra") or {}).get("tolerance_ratio_at", ""))
+            for r in report["results"]]
+    return sorted(((i, t, at) for i, t, at in rows if t is not None), key=lambda row: -row[1])
+
+
+def _print_audit(rows: list[tuple[str, float, str]]) -> None:
+    for prop_id, ratio, at in rows:
+        print(f"  {ratio:10.3g}  {prop_id}{'  <- above 1e-3' if ratio > 1e-3 else ''}", file=sys.stderr)
+        if ratio > 1e-3 and at:
+            print(f"              at {at}", file=sys.stderr)
 
 
 def coverage() -> None:
@@ -101,17 +109,17 @@ def coverage() -> None:
         seed = r["report"].get("pool_seed")
         for name, shapes in shape_coverage(r["report"]).items():
             union.setdefault(name, set()).update(shapes)
-        for prop_id, ratio in tolerance_audit(r["report"]):
-            loosest[prop_id] = max(loosest.get(prop_id, 0.0), ratio)
+        for prop_id, ratio, at in tolerance_audit(r["report"]):
+            if ratio > loosest.get(prop_id, (0.0, ""))[0]:
+                loosest[prop_id] = (ratio, f"{at} (pool seed {seed})")
         bad = [f"{x['id']} ({x['status']}, pool seed {seed})" for x in r["report"]["results"]
                if x["status"] not in ("passed", "expected_divergence")]
         false_failures += bad
         print(f"run {i + 1}: pool seed {seed}, {r['wall']:.1f} s, {sum(len(s) for s in union.values())} shapes "
               f"so far" + (f"; did not pass: {', '.join(bad)}" if bad else ""), file=sys.stderr)
-    worst = sorted(loosest.items(), key=lambda kv: -kv[1])
+    worst = sorted(((i, ratio, at) for i, (ratio, at) in loosest.items()), key=lambda row: -row[1])
     print("loosest tolerance over all runs (max bound / max |expected|):", file=sys.stderr)
-    for prop_id, ratio in worst[:10]:
-        print(f"  {ratio:10.3g}  {prop_id}{'  <- above 1e-3' if ratio > 1e-3 else ''}", file=sys.stderr)
+    _print_audit(worst[:10])
     print(json.dumps({"runs": runs, "shapes_per_contract_name": {k: len(v) for k, v in sorted(union.items())},
                       "shapes_covered": sum(len(v) for v in union.values()),
                       "tolerance_ratio_max": round(worst[0][1], 6) if worst else None,
@@ -133,8 +141,7 @@ def main() -> None:
           file=sys.stderr)
     audit = tolerance_audit(default["report"])
     print("tolerance audit (max bound / max |expected|, float32):", file=sys.stderr)
-    for prop_id, ratio in audit:
-        print(f"  {ratio:10.3g}  {prop_id}{'  <- above 1e-3' if ratio > 1e-3 else ''}", file=sys.stderr)
+    _print_audit(audit)
     single = _run(workers=1)
     print(f"one worker: {single['wall']:.1f} s", file=sys.stderr)
     pooled = _run(workers=0, only=NAIVE_SUBSET)

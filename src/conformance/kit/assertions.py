@@ -49,6 +49,7 @@ class ToleranceAudit:
 
     worst_ratio: float = 0.0
     comparisons: int = 0
+    worst_at: str = ""  # the comparison that set worst_ratio: what it compared, its shape and magnitude
 
 
 AUDIT = ToleranceAudit()
@@ -77,7 +78,10 @@ def assert_close(actual: Any, expected: Any, tol: Tolerance, *, what: str, scale
     scale = float(np.abs(e).max(initial=0.0)) if scale is None else float(scale)
     if scale > 0:
         AUDIT.comparisons += 1
-        AUDIT.worst_ratio = max(AUDIT.worst_ratio, float(bound.max(initial=0.0)) / scale)
+        ratio = float(bound.max(initial=0.0)) / scale
+        if ratio > AUDIT.worst_ratio:
+            AUDIT.worst_ratio = ratio
+            AUDIT.worst_at = f"{what}, shape {e.shape}, max|expected| {scale:.3g}"
     excess = diff - bound
     if (excess > 0).any():
         i = np.unravel_index(int(np.argmax(excess)), diff.shape)

@@ -120,6 +120,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
         audit = assertions.AUDIT
         if audit.comparisons:
             result.extra["tolerance_ratio"] = audit.worst_ratio
+            result.extra["tolerance_ratio_at"] = audit.worst_at
         if any(log.shapes):
             result.extra["shapes"] = sorted({json.dumps(dict(s), sort_keys=True) for s in log.shapes if s})
         result.impl_seconds = round(log.extra.get("impl_seconds", 0.0), 4)
