@@ -25,7 +25,7 @@ def run_cli(*args: str, timeout: float = 600, env: dict | None = None) -> subpro
 # fixture is expensive (the kill table, a venv) run on one worker (`make test` uses --dist loadgroup).
 _SLOWEST_FIRST = ("test_mutation.py", "test_wheel_install.py", "test_crashes.py", "test_hf_albert.py",
                   "test_doc04.py", "test_precision.py", "test_faults.py")
-_ONE_WORKER = ("test_mutation.py", "test_wheel_install.py", "test_hf_albert.py")
+_ONE_WORKER = ("test_mutation.py", "test_wheel_install.py", "test_hf_albert.py", "test_crashes.py")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's worker turns xdist_group markers into groups
@@ -48,6 +48,23 @@ def _ci_pool():
     from conformance.kit import pools
 
     pools.use_pool(pools.CI_POOL_SEED)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_compilation_cache(tmp_path_factory):
+    """One persistent XLA cache for every run the tests start, on both xdist workers.
+
+    Most of those runs compile the reference's programs again (crashing and hanging copies of it,
+    the installed wheel, the kill table's conforming variants); its key is the program itself,
+    without source locations, so a program is compiled once per session. Tests about compilation
+    or about a cold start name a cache of their own (--compilation-cache), which wins.
+    """
+    from conformance.engine.defaults import CACHE_ENV_VAR
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's directory, shared by the workers
+    os.environ.setdefault(CACHE_ENV_VAR, str(root / "xla-cache"))
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
 """Every run ends, with a verdict for every property, whatever the implementation does to its worker.
 
-Crashes (os._exit, a segfault) in the middle of a document's group, over the whole
-catalogue, with the default worker count and with 1 and 3 workers; an implementation
-that allocates without bound; and a run stopped at its deadline.
+Crashes (os._exit, a segfault) in the middle of a document's group: over the whole
+catalogue with the default worker count, as users run it, and with 1 and 3 workers over
+three documents (the replacement worker must go on to the groups after the crash, and
+with more workers than documents some sit idle); an implementation that allocates
+without bound; and a run stopped at its deadline.
 """
 
 from __future__ import annotations
@@ -32,13 +34,19 @@ def _run(report_path, xla_cache, *args: str):
     return proc, report, {r["id"]: r for r in report["results"]}
 
 
+# Documents 02 and 04 are most of the catalogue's time, and add nothing to what 1 or 3 workers test.
+THREE_DOCUMENTS = ("01-*", "03-*", "05-*")
+
+
 @pytest.mark.parametrize("fault, workers", [("exits_in_03.py", None), ("segfaults_in_03.py", None),
                                             ("exits_in_03.py", "1"), ("exits_in_03.py", "3")])
 def test_a_crash_mid_group_leaves_every_other_property_its_verdict(fault, workers, report_path, xla_cache):
-    extra = ["--workers", workers] if workers else []  # None: the default worker count
+    # None: the default worker count, on the whole catalogue.
+    extra = ["--workers", workers, "--only", *THREE_DOCUMENTS] if workers else []
+    expected = {i for i in ALL if i.startswith(tuple(d.rstrip("*") for d in THREE_DOCUMENTS))} if workers else ALL
     proc, report, results = _run(report_path, xla_cache, "--impl", str(FAULTS / fault), *extra)
     assert proc.returncode == 1 and not report["partial"], (proc.returncode, proc.stderr[-2000:])
-    assert set(results) == ALL, f"no verdict for {sorted(ALL - set(results))}"
+    assert set(results) == expected, f"no verdict for {sorted(expected - set(results))}"
     crashed = {i for i, r in results.items() if r["status"] == "crashed"}
     assert crashed == CRASHING, f"crashed {sorted(crashed)}, expected {sorted(CRASHING)}"
     wrong = {i: (r["status"], r["message"][:300]) for i, r in results.items()

@@ -31,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from conformance.engine.defaults import CACHE_ENV_VAR
 from conformance.engine.plugin import COMPILE_COUNT_ENV
 from conformance.kit.naive import NAIVE_ENV
 
@@ -45,6 +46,7 @@ def _run(*, workers: int, only: tuple[str, ...] = (), naive: bool = False, cache
     counts.mkdir()
     env = {**os.environ, COMPILE_COUNT_ENV: str(counts), NAIVE_ENV: "1" if naive else "0"}
     env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    env.pop(CACHE_ENV_VAR, None)  # cold unless this run names its cache
     cmd = [sys.executable, "-m", "conformance", "run", "--profile", profile, "--workers", str(workers),
            "--json", str(work / "report.json")]
     for o in only:

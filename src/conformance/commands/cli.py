@@ -75,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--repro-dir", default=None, metavar="DIR",
                      help="write a standalone script per failure into DIR")
     run.add_argument("--compilation-cache", default=None, metavar="DIR",
-                     help="keep compiled XLA programs in DIR and reuse them in later runs (default: none)")
+                     help="keep compiled XLA programs in DIR and reuse them in later runs "
+                          "(default: $CONFORMANCE_COMPILATION_CACHE, else none)")
 
     cl = sub.add_parser("claims", help="the claims catalogue: every document statement and the properties that check it")
     cl.add_argument("--json", action="store_true", help="print JSON instead of tables")

@@ -4,6 +4,10 @@
 DEFAULT_TARGET = "conformance.implementations.reference"
 TARGET_ENV_VAR = "CONFORMANCE_IMPL"
 
+# A persistent compilation cache for every run that names none (`--compilation-cache`): CI jobs
+# and the suite's own tests set it once instead of passing the option to every command.
+CACHE_ENV_VAR = "CONFORMANCE_COMPILATION_CACHE"
+
 # Seconds a property may run before it is stopped and reported as ``timeout``.
 DEFAULT_TIMEOUT = 120.0
 

@@ -7,12 +7,14 @@ parametrised with them (``impl``), and the controller starts the run report.
 from __future__ import annotations
 
 import importlib
+import os
 import secrets
 from typing import Any
 
 import pytest
 
 from conformance.engine import registry
+from conformance.engine.defaults import CACHE_ENV_VAR
 from conformance.engine.loading import LoadError, load_implementation, resolve_target
 from conformance.engine.plugin.deadline import Deadline
 from conformance.engine.plugin.memory_limit import limit_worker
@@ -81,10 +83,11 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         load_profile(config.getoption("conformance_profile"), shrink=not config.getoption("no_shrink"),
                      max_examples=config.getoption("max_examples"))
-    if config.getoption("compilation_cache"):
+    cache = config.getoption("compilation_cache") or os.environ.get(CACHE_ENV_VAR)
+    if cache:
         from conformance.kit.compiled import persist_compilations
 
-        persist_compilations(config.getoption("compilation_cache"))
+        persist_compilations(cache)
     config.stash[POOL_SEED] = _use_pool(config)
     if config.getoption("emulate_precision"):
         mp = config.stash.get(_FLAX_PATCH, None) or pytest.MonkeyPatch()

@@ -56,4 +56,5 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--emulate-precision", default=None, choices=tuple(PRECISIONS), metavar="NAME",
                 help="round every float32 matmul's operands to NAME's mantissa (checks the tolerance model on CPU)")
     g.addoption("--compilation-cache", default=None, metavar="DIR",
-                help="keep compiled XLA programs in DIR and reuse them in later runs (default: none)")
+                help="keep compiled XLA programs in DIR and reuse them in later runs "
+                     "(default: $CONFORMANCE_COMPILATION_CACHE, else none)")
