@@ -152,6 +152,19 @@ def test_parameter_rounding_is_added_to_the_measured_bound():
     assert tol.bound.max() < 1e-4 * np.abs(x.astype(np.float64) @ exact).max()
 
 
+def test_a_width_one_chain_allows_one_rounding_of_the_hidden_value():
+    """At width 1 every contraction order is the same, so the measurement is one sample of rounding luck.
+    Here NumPy's float32 chain happens to be nearly exact, yet one ulp in the hidden value (an FMA, another
+    rounding) moves the output by more than 16x its drift: the bound must still allow it."""
+    x, k = np.array([[0.018144307658076286]], np.float32), np.array([[-1.002284288406372]], np.float32)
+    b = np.array([1.394774079322815], np.float32)
+    h1 = np.maximum(x.astype(np.float64) @ k + b, 0)
+    hidden_one_ulp_up = np.nextafter(np.float32(h1[0, 0]), np.float32(np.inf)).astype(np.float64)
+    off_by_one_ulp = np.maximum(hidden_one_ulp_up * k.astype(np.float64) + b, 0)
+    bound = tolerances.dense_chain(x, [(k, b), (k, b)]).bound
+    assert (np.abs(off_by_one_ulp - shared_dense(x, k, b)) <= bound).all(), (off_by_one_ulp, bound)
+
+
 def test_derivation_is_stated():
     tol = tolerances.dense_chain(np.ones((1, 3)), [(np.ones((3, 3)), None)])
     assert "gamma_k" in tol.derivation and "2^-24" in tol.derivation and "float32" in tol.derivation

@@ -69,7 +69,7 @@ def dense_chain(x: object, layers: list[tuple[object, object | None]], *,
     u = unit_roundoff(dtype)
     h = _abs(x)
     # The input is exact: no error to carry into the first layer (and no product of zeros).
-    err = param_err = None  # param_err: the part of err that comes from rounded parameters
+    err = param_err = floor = None  # param_err: the part of err that comes from rounded parameters
     for kernel, bias in layers:
         w = _abs(kernel)
         k = w.shape[0]
@@ -78,6 +78,7 @@ def dense_chain(x: object, layers: list[tuple[object, object | None]], *,
         carried = 0.0 if err is None else err @ w
         err = (dot_gamma(k, dtype) + param_rel_error) * prod + carried + u * (prod + b)
         param_err = param_rel_error * prod + (0.0 if param_err is None else param_err @ w)
+        floor = u * (prod + b) + (0.0 if floor is None else floor @ w)
         h = prod + b  # |pre-activation| upper bound; relu does not grow it
     steps = f"{len(layers)} dense layer(s)"
     derivation = (
@@ -86,11 +87,12 @@ def dense_chain(x: object, layers: list[tuple[object, object | None]], *,
         + (f" + {param_rel_error:.2g}*(|h|@|W|) for parameter rounding" if param_rel_error else "")
         + f"; u=2^{int(np.log2(u))} ({np.dtype(dtype).name}), k=input width, {precision.describe()}"
     )
-    measured = drift.dense_chain(x, layers).reshape(err.shape)
-    rounding = ""
+    # A short contraction has few orders to measure (one at width 1): one rounding per term and
+    # layer, propagated, is added so that a lucky measurement cannot leave a row without a bound.
+    measured = drift.dense_chain(x, layers).reshape(err.shape) + MARGIN * (floor + param_err)
+    rounding = f" + {MARGIN:g} x one rounding per term, u*(|h|@|W|+|b|) propagated"
     if param_rel_error:
-        measured = measured + MARGIN * param_err
-        rounding = f" + {MARGIN:g} x {param_rel_error:.2g}*(|h|@|W|) for parameter rounding"
+        rounding += f", + {param_rel_error:.2g}*(|h|@|W|) for parameter rounding"
     return Tolerance(bound=np.minimum(MARGIN * err, measured),
                      derivation=f"the smaller of [{derivation}] and the measured [{drift.describe()}{rounding}]")
 
@@ -131,6 +133,7 @@ def shared_dense_grads(x: object, kernel: object, bias: object, dtype: object = 
     how = (f"{MARGIN:g} x backprop bound: gamma_n*(|x|^T|g1| + |h1|^T|g2|) + |x|^T err(g1) + err(h1)^T|g2|, "
            f"|g2|<=1, u=2^{int(np.log2(u))}, {precision.describe()}")
     measured = drift.shared_dense_grads(x, kernel, bias)
-    how = f"the smaller of [{how}] and the measured [{drift.describe()}]"
-    return {"kernel": Tolerance(np.minimum(MARGIN * err_kernel, measured["kernel"]), how),
-            "bias": Tolerance(np.minimum(MARGIN * err_bias, measured["bias"]), how)}
+    floor = {"kernel": u * (site1 + site2), "bias": u * (g1.sum(0) + g2.sum(0))}
+    how = f"the smaller of [{how}] and the measured [{drift.describe()} + {MARGIN:g} x one rounding per term]"
+    return {name: Tolerance(np.minimum(MARGIN * worst, measured[name] + MARGIN * floor[name]), how)
+            for name, worst in (("kernel", err_kernel), ("bias", err_bias))}
