@@ -7,7 +7,7 @@ import pytest
 
 from conformance.engine import registry
 from conformance.engine.plugin.stash import IMPLS
-from conformance.engine.plugin.scheduling import group
+from conformance.engine.plugin.scheduling import group, impl_of
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
@@ -41,12 +41,12 @@ def _baseline(config: pytest.Config):
 
 def _not_declared(item: pytest.Item, prop) -> bool:
     """The implementation is a mutant (it declares CAUGHT_BY) and does not name this property."""
-    impl = getattr(item, "callspec", None) and item.callspec.params.get("impl")
+    impl = impl_of(item)
     declared = getattr(impl.module, "CAUGHT_BY", None) if impl is not None else None
     return declared is not None and prop.id not in declared
 
 
 def _same_as_baseline(item: pytest.Item, prop, baseline) -> bool:
     """The property would run the baseline's very code again for this implementation."""
-    impl = getattr(item, "callspec", None) and item.callspec.params.get("impl")
+    impl = impl_of(item)
     return baseline is not None and impl is not None and impl is not baseline and impl.same_as(baseline, prop.needs)
