@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup run test bench bench-coverage mutants lock matrix clean
+.PHONY: setup run test lint format bench bench-coverage mutants lock matrix clean
 
 setup: $(STAMP)
 
@@ -22,8 +22,17 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	$(BIN)/conformance run --compilation-cache .conformance/xla-cache
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
+
+# ruff, configured in pyproject.toml: the linter, and the formatter in check mode.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 mutants: $(STAMP)
 	$(BIN)/conformance mutants

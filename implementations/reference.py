@@ -14,21 +14,26 @@ import functools
 
 import jax
 import jax.numpy as jnp
+from conformance.implementations.transformer import SharedTransformer, TransformerBlock, UnsharedTransformer
 from flax import linen as nn
 from flax import nnx
 
-from conformance.implementations.transformer import SharedTransformer, TransformerBlock, UnsharedTransformer
-
 __all__ = [
-    "SharedDense", "shared_dense_forward",
-    "VmappedDense", "nn_vmap_forward",
+    "MultiParam",
+    "SharedDense",
+    "SharedTransformer",
+    "TransformerBlock",
+    "UnsharedTransformer",
+    "VmappedDense",
+    "multi_param_forward",
+    "nn_vmap_forward",
+    "shared_dense_forward",
     "shared_params_two_modules",
-    "TransformerBlock", "SharedTransformer", "UnsharedTransformer",
-    "MultiParam", "multi_param_forward",
 ]
 
 
 # --- 01: one module, two call sites ------------------------------------------
+
 
 class SharedDense(nn.Module):
     hidden: int
@@ -59,8 +64,8 @@ VmappedDense = nn.vmap(
     nn.Dense,
     in_axes=0,
     out_axes=0,
-    variable_axes={"params": None},   # no batch axis: one kernel for every row
-    split_rngs={"params": False},     # one init key for every row
+    variable_axes={"params": None},  # no batch axis: one kernel for every row
+    split_rngs={"params": False},  # one init key for every row
 )
 
 
@@ -77,6 +82,7 @@ def nn_vmap_forward(seed, x_batch, features):
 
 # --- 03: one kernel, an nnx.Linear and a Linen Dense ------------------------
 
+
 @functools.partial(jax.jit, static_argnames="features")
 def _two_modules(key, x, features):
     # nnx.Rngs(seed) seeds its default stream with PRNGKey(seed); passing that key is the same.
@@ -92,11 +98,11 @@ def shared_params_two_modules(seed, x, features):
 
 # --- 05: Param versus Variable -------------------------------------------------
 
+
 class MultiParam(nnx.Module):
     def __init__(self, in_features, out_features, rngs):
         key = rngs.params()
-        self.kernel = nnx.Param(jax.random.normal(key, (in_features, out_features))
-                                * (1.0 / jnp.sqrt(in_features)))
+        self.kernel = nnx.Param(jax.random.normal(key, (in_features, out_features)) * (1.0 / jnp.sqrt(in_features)))
         self.bias = nnx.Param(jnp.zeros((out_features,)))
         self.count = nnx.Variable(jnp.array(0.0))  # state, but not trainable
 

@@ -23,11 +23,12 @@ block, so all layers read the same parameters.
 
 from __future__ import annotations
 
-from typing import Callable, ClassVar
+from collections.abc import Callable
+from typing import ClassVar
 
 from flax import linen as nn
 
-__all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer", "SHARE_MODES"]
+__all__ = ["SHARE_MODES", "SharedTransformer", "TransformerBlock", "UnsharedTransformer"]
 
 SHARE_MODES = ("all", "ffn", "attention")
 LAYER_NORM_EPS = 1e-5  # torch.nn.LayerNorm's default (Flax's is 1e-6)
@@ -46,9 +47,9 @@ class FFN(nn.Module):
 
 def attention(d_model: int, num_heads: int, name: str | None = None) -> nn.Module:
     # torch.nn.MultiheadAttention has in_proj and out_proj biases; so does this.
-    return nn.MultiHeadDotProductAttention(num_heads=num_heads, qkv_features=d_model,
-                                           out_features=d_model, use_bias=True,
-                                           deterministic=True, name=name)
+    return nn.MultiHeadDotProductAttention(
+        num_heads=num_heads, qkv_features=d_model, out_features=d_model, use_bias=True, deterministic=True, name=name
+    )
 
 
 class TransformerBlock(nn.Module):
@@ -116,8 +117,7 @@ class SharedTransformer(nn.Module):
             self.layers = [self.block(*dims, shared_ffn=self.ffn) for _ in range(self.num_layers)]
         else:
             self.attention = self.block.make_attention(self.d_model, self.num_heads)
-            self.layers = [self.block(*dims, shared_attention=self.attention)
-                           for _ in range(self.num_layers)]
+            self.layers = [self.block(*dims, shared_attention=self.attention) for _ in range(self.num_layers)]
 
     def __call__(self, x):
         if self.share == "all":

@@ -16,15 +16,28 @@ FAULTS = Path(__file__).resolve().parent / "faults"
 
 def run_cli(*args: str, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the `conformance` CLI in a fresh process, as a user would."""
-    return subprocess.run([sys.executable, "-m", "conformance", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 # Slowest first, so that two workers finish together: the kill table alone takes about half of
 # `make test`, and started last it would run after everything else. Modules whose module-scoped
 # fixture is expensive (the kill table, a venv) run on one worker (`make test` uses --dist loadgroup).
-_SLOWEST_FIRST = ("test_mutation.py", "test_wheel_install.py", "test_crashes.py", "test_hf_albert.py",
-                  "test_doc04.py", "test_precision.py", "test_faults.py")
+_SLOWEST_FIRST = (
+    "test_mutation.py",
+    "test_wheel_install.py",
+    "test_crashes.py",
+    "test_hf_albert.py",
+    "test_doc04.py",
+    "test_precision.py",
+    "test_faults.py",
+)
 _ONE_WORKER = ("test_mutation.py", "test_wheel_install.py", "test_hf_albert.py", "test_crashes.py")
 
 

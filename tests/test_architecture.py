@@ -16,8 +16,14 @@ from conftest import REPO
 
 SRC = REPO / "src"
 # Modules that are commands; cli.py dispatches to them and none may import another.
-COMMANDS = {"conformance.commands.run", "conformance.commands.listing", "conformance.commands.kill_table",
-            "conformance.commands.bench", "conformance.commands.releases.command", "conformance.commands.claims"}
+COMMANDS = {
+    "conformance.commands.run",
+    "conformance.commands.listing",
+    "conformance.commands.kill_table",
+    "conformance.commands.bench",
+    "conformance.commands.releases.command",
+    "conformance.commands.claims",
+}
 
 
 def _module_name(path: Path) -> str:
@@ -58,7 +64,7 @@ def test_the_harness_has_no_import_cycle():
         stack.append(node)
         for nxt in sorted(GRAPH[node]):
             if state.get(nxt) == 1:
-                cycle = stack[stack.index(nxt):] + [nxt]
+                cycle = stack[stack.index(nxt) :] + [nxt]
                 raise AssertionError("import cycle: " + " -> ".join(cycle))
             if nxt not in state:
                 visit(nxt)
@@ -71,11 +77,14 @@ def test_the_harness_has_no_import_cycle():
 
 
 def test_layers_import_only_downwards():
-    allowed = {"conformance.kit": ("conformance.kit",),
-               "conformance.engine": ("conformance.kit", "conformance.engine")}
-    wrong = [f"{a} imports {b}" for a, targets in GRAPH.items() for b in targets
-             for layer, ok in allowed.items()
-             if a.startswith(layer + ".") and b.startswith("conformance.") and not b.startswith(ok)]
+    allowed = {"conformance.kit": ("conformance.kit",), "conformance.engine": ("conformance.kit", "conformance.engine")}
+    wrong = [
+        f"{a} imports {b}"
+        for a, targets in GRAPH.items()
+        for b in targets
+        for layer, ok in allowed.items()
+        if a.startswith(layer + ".") and b.startswith("conformance.") and not b.startswith(ok)
+    ]
     assert not wrong, "a lower layer imports a higher one:\n" + "\n".join(wrong)
 
 
@@ -85,5 +94,7 @@ def test_no_command_imports_another_command():
 
 
 def test_no_harness_module_is_over_400_lines():
-    long = {p.relative_to(REPO).as_posix(): n for p in SRC.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400}
+    long = {
+        p.relative_to(REPO).as_posix(): n for p in SRC.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400
+    }
     assert not long, f"split these by concern: {long}"

@@ -7,11 +7,17 @@ import re
 from types import SimpleNamespace
 
 import pytest
-
 from conftest import REPO, run_cli
+
 from conformance.engine import claims as claims_mod
 from conformance.engine.claims import (
-    COVERAGE, CatalogueError, DocumentPackage, check_against_registry, document_packages, load_catalogues, parse,
+    COVERAGE,
+    CatalogueError,
+    DocumentPackage,
+    check_against_registry,
+    document_packages,
+    load_catalogues,
+    parse,
 )
 from conformance.engine.registry import DOCUMENTS, discover
 
@@ -25,7 +31,9 @@ def test_every_document_has_a_catalogue():
     assert [c.document for c in CATALOGUES] == list(DOCUMENTS)
     for cat in CATALOGUES:
         package = PACKAGES[cat.document]
-        assert (cat.title, cat.source) == (package.title, package.source), f"{cat.where}: title/source differ from the package's"
+        assert (cat.title, cat.source) == (package.title, package.source), (
+            f"{cat.where}: title/source differ from the package's"
+        )
         assert cat.claims, f"{cat.where} has no claims"
 
 
@@ -53,8 +61,10 @@ def test_every_property_is_named_by_a_claim_or_listed_as_unclaimed_with_a_reason
     named = {p for c in CLAIMS for p in c.properties}
     unclaimed = {u.id: u.reason for cat in CATALOGUES for u in cat.unclaimed}
     missing = sorted(p for p in PROPS if p not in named and p not in unclaimed)
-    assert not missing, ("these properties check no claim: name them in the claim they check, or list them in their "
-                         f"document's unclaimed_properties with a reason: {missing}")
+    assert not missing, (
+        "these properties check no claim: name them in the claim they check, or list them in their "
+        f"document's unclaimed_properties with a reason: {missing}"
+    )
     assert all(unclaimed.values()), unclaimed
     both = sorted(set(unclaimed) & named)
     assert not both, f"listed as unclaimed although a claim names them: {both}"
@@ -67,9 +77,11 @@ def test_claim_ids_are_unique_and_never_removed():
         assert all(re.fullmatch(rf"{cat.document}-C\d{{2,}}", c.id) for c in cat.claims), [c.id for c in cat.claims]
         numbers = sorted(c.number for c in cat.claims)
         holes = sorted(set(range(1, numbers[-1] + 1)) - set(numbers))
-        assert not holes, (f"{cat.where}: ids {[f'{cat.document}-C{n:02d}' for n in holes]} are missing. Ids are stable: "
-                           "keep a claim that no longer applies (coverage not-checkable, reason saying why) rather "
-                           "than delete or renumber")
+        assert not holes, (
+            f"{cat.where}: ids {[f'{cat.document}-C{n:02d}' for n in holes]} are missing. Ids are stable: "
+            "keep a claim that no longer applies (coverage not-checkable, reason saying why) rather "
+            "than delete or renumber"
+        )
 
 
 def test_claims_command_prints_the_traceability_as_json():
@@ -107,8 +119,14 @@ HEAD = 'document = "05"\ntitle = "T"\nsource = "05.txt"\n'
 
 
 def _claim(**fields) -> str:
-    base = {"id": "05-C01", "section": "Problem", "says": "something", "properties": [], "coverage": "none",
-            "reason": "why"}
+    base = {
+        "id": "05-C01",
+        "section": "Problem",
+        "says": "something",
+        "properties": [],
+        "coverage": "none",
+        "reason": "why",
+    }
     base.update(fields)
     lines = [f"{k} = {json.dumps(v)}" for k, v in base.items() if v is not None]
     return "\n[[claim]]\n" + "\n".join(lines) + "\n"
@@ -119,22 +137,34 @@ def _problems(text: str) -> list[str]:
 
 
 def test_a_well_formed_catalogue_has_no_problems():
-    assert _problems(HEAD + _claim() + _claim(id="05-C02", coverage="full", reason=None,
-                                               properties=["05-forward-matches-recipe"])) == []
+    assert (
+        _problems(
+            HEAD
+            + _claim()
+            + _claim(id="05-C02", coverage="full", reason=None, properties=["05-forward-matches-recipe"])
+        )
+        == []
+    )
 
 
-@pytest.mark.parametrize("fields, expected", [
-    ({"coverage": "none", "reason": None}, "coverage 'none' needs a reason"),
-    ({"coverage": "partial", "reason": "", "properties": ["05-forward-matches-recipe"]}, "coverage 'partial' needs a reason"),
-    ({"coverage": "full", "reason": None}, "coverage 'full' names no property"),
-    ({"coverage": "none", "properties": ["05-forward-matches-recipe"]}, "but it names properties"),
-    ({"coverage": "mostly"}, "coverage 'mostly' is not one of"),
-    ({"section": "Worked Example"}, "section 'Worked Example' is not one of the package's Section headings"),
-    ({"id": "05-7"}, "ids look like '05-C01'"),
-    ({"id": "04-C01"}, "must start with this catalogue's document 05"),
-    ({"says": ""}, "'says' is empty"),
-    ({"reviewed": True}, "unknown key 'reviewed'"),
-])
+@pytest.mark.parametrize(
+    "fields, expected",
+    [
+        ({"coverage": "none", "reason": None}, "coverage 'none' needs a reason"),
+        (
+            {"coverage": "partial", "reason": "", "properties": ["05-forward-matches-recipe"]},
+            "coverage 'partial' needs a reason",
+        ),
+        ({"coverage": "full", "reason": None}, "coverage 'full' names no property"),
+        ({"coverage": "none", "properties": ["05-forward-matches-recipe"]}, "but it names properties"),
+        ({"coverage": "mostly"}, "coverage 'mostly' is not one of"),
+        ({"section": "Worked Example"}, "section 'Worked Example' is not one of the package's Section headings"),
+        ({"id": "05-7"}, "ids look like '05-C01'"),
+        ({"id": "04-C01"}, "must start with this catalogue's document 05"),
+        ({"says": ""}, "'says' is empty"),
+        ({"reviewed": True}, "unknown key 'reviewed'"),
+    ],
+)
 def test_the_validator_rejects_a_malformed_claim(fields, expected):
     problems = _problems(HEAD + _claim(**fields))
     assert any(expected in p for p in problems), problems
@@ -147,15 +177,20 @@ def test_the_validator_rejects_duplicate_ids_a_wrong_title_and_bad_toml():
 
 
 def test_the_validator_rejects_unknown_property_ids_and_bad_unclaimed_entries():
-    text = HEAD + 'unclaimed_properties = [{id = "05-forward-matches-recipe", reason = "r"}, {id = "05-gone", reason = "r"}]\n' \
+    text = (
+        HEAD
+        + 'unclaimed_properties = [{id = "05-forward-matches-recipe", reason = "r"}, {id = "05-gone", reason = "r"}]\n'
         + _claim(coverage="partial", properties=["05-forward-matches-recipe", "05-no-such-property"])
+    )
     catalogue, problems = parse(text, PACKAGE, "x.toml")
     assert problems == []
     problems = check_against_registry([catalogue], PROPS)
     assert any("names unknown property id(s) 05-no-such-property" in p for p in problems), problems
     assert any("lists unknown property id 05-gone" in p for p in problems), problems
     assert any("05-forward-matches-recipe is listed as unclaimed but a claim names it" in p for p in problems), problems
-    assert any("needs an id and a reason" in p for p in _problems(HEAD + 'unclaimed_properties = [{id = "05-x"}]\n' + _claim()))
+    assert any(
+        "needs an id and a reason" in p for p in _problems(HEAD + 'unclaimed_properties = [{id = "05-x"}]\n' + _claim())
+    )
 
 
 def test_a_malformed_catalogue_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
@@ -168,7 +203,9 @@ def test_a_malformed_catalogue_is_one_line_and_exit_2(tmp_path, monkeypatch, cap
         if package.document == "02":  # a claim that is not checked and says nothing about why
             text = text.replace('coverage = "not-checkable"\nreason = "A judgement."', 'coverage = "none"', 1)
         (tmp_path / name / "claims.toml").write_text(text)
-    monkeypatch.setattr(claims_mod, "resources", SimpleNamespace(files=lambda m: tmp_path / m.__name__.rsplit(".", 1)[-1]))
+    monkeypatch.setattr(
+        claims_mod, "resources", SimpleNamespace(files=lambda m: tmp_path / m.__name__.rsplit(".", 1)[-1])
+    )
     for command in (["claims"], ["list", "--json"]):
         assert main(command) == 2, command
         err = capsys.readouterr().err

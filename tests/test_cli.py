@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import run_cli
+
 from conformance.commands.cli import _parser
 
 

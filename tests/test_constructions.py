@@ -13,14 +13,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from flax import linen as nn
-from flax import nnx
-
-from conformance.kit import compiled
 from conformance.properties.doc01_shared_dense import constructions as doc01
 from conformance.properties.doc02_vmap import constructions as doc02
 from conformance.properties.doc03_nnx_bridge import constructions as doc03
 from conformance.properties.doc05_nnx_state import constructions as doc05
+from flax import linen as nn
+from flax import nnx
+
+from conformance.kit import compiled
 
 CASES = [(0, 3, 3), (7, 8, 3), (2**31 - 1, 1, 32)]  # (seed, in, out): the largest seed the strategies draw
 

@@ -10,8 +10,8 @@ without bound; and a run stopped at its deadline.
 from __future__ import annotations
 
 import pytest
-
 from conftest import FAULTS, read, run_cli
+
 from conformance.engine.registry import discover
 
 ALL = set(discover())
@@ -28,8 +28,21 @@ def xla_cache(tmp_path_factory):
 def _run(report_path, xla_cache, *args: str):
     # The ci profile users run in CI, with fewer examples: these tests are about every run ending with
     # every verdict, not about finding defects.
-    proc = run_cli("run", "--profile", "ci", "--max-examples", "5", "--timeout", "60",
-                   "--compilation-cache", str(xla_cache), "--json", str(report_path), *args, timeout=900)
+    proc = run_cli(
+        "run",
+        "--profile",
+        "ci",
+        "--max-examples",
+        "5",
+        "--timeout",
+        "60",
+        "--compilation-cache",
+        str(xla_cache),
+        "--json",
+        str(report_path),
+        *args,
+        timeout=900,
+    )
     report = read(report_path)
     return proc, report, {r["id"]: r for r in report["results"]}
 
@@ -38,8 +51,10 @@ def _run(report_path, xla_cache, *args: str):
 THREE_DOCUMENTS = ("01-*", "03-*", "05-*")
 
 
-@pytest.mark.parametrize("fault, workers", [("exits_in_03.py", None), ("segfaults_in_03.py", None),
-                                            ("exits_in_03.py", "1"), ("exits_in_03.py", "3")])
+@pytest.mark.parametrize(
+    "fault, workers",
+    [("exits_in_03.py", None), ("segfaults_in_03.py", None), ("exits_in_03.py", "1"), ("exits_in_03.py", "3")],
+)
 def test_a_crash_mid_group_leaves_every_other_property_its_verdict(fault, workers, report_path, xla_cache):
     # None: the default worker count, on the whole catalogue.
     extra = ["--workers", workers, "--only", *THREE_DOCUMENTS] if workers else []
@@ -49,14 +64,26 @@ def test_a_crash_mid_group_leaves_every_other_property_its_verdict(fault, worker
     assert set(results) == expected, f"no verdict for {sorted(expected - set(results))}"
     crashed = {i for i, r in results.items() if r["status"] == "crashed"}
     assert crashed == CRASHING, f"crashed {sorted(crashed)}, expected {sorted(CRASHING)}"
-    wrong = {i: (r["status"], r["message"][:300]) for i, r in results.items()
-             if i not in CRASHING and r["status"] not in ("passed", "expected_divergence")}
+    wrong = {
+        i: (r["status"], r["message"][:300])
+        for i, r in results.items()
+        if i not in CRASHING and r["status"] not in ("passed", "expected_divergence")
+    }
     assert not wrong, f"other properties did not pass: {wrong}"
 
 
 def test_an_implementation_out_of_memory_is_crashed_and_the_run_goes_on(report_path, xla_cache):
-    proc, report, results = _run(report_path, xla_cache, "--impl", str(FAULTS / "hoards_memory.py"), "--max-memory", "512",
-                                 "--only", "05-*", "01-*")
+    proc, report, results = _run(
+        report_path,
+        xla_cache,
+        "--impl",
+        str(FAULTS / "hoards_memory.py"),
+        "--max-memory",
+        "512",
+        "--only",
+        "05-*",
+        "01-*",
+    )
     assert not report["partial"] and proc.returncode == 1, proc.stderr[-2000:]
     oom = [i for i, r in results.items() if r["status"] == "crashed"]
     assert oom and all("out of memory" in results[i]["message"] for i in oom), {i: results[i]["message"] for i in oom}

@@ -12,16 +12,23 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from flax import linen as nn
-
-from conftest import run_cli
-from conformance.engine.loading import Implementation, load_implementation
-from conformance.kit import flops
 from conformance.properties.doc04_cross_layer import (
-    calls, counts, grad_noise, layout, nonlinearities, oracle, pieces, roles,
+    calls,
+    counts,
+    grad_noise,
+    layout,
+    nonlinearities,
+    oracle,
+    pieces,
+    roles,
 )
 from conformance.properties.doc04_cross_layer.constructions import DocBlock, DocScanShared, DocShared, DocUnshared
 from conformance.properties.doc04_cross_layer.strategies import CASES, Case, random_params
+from conftest import run_cli
+from flax import linen as nn
+
+from conformance.engine.loading import Implementation, load_implementation
+from conformance.kit import flops
 
 USERS = Path(__file__).resolve().parent / "users"
 _spec = importlib.util.spec_from_file_location("packed_attention", USERS / "packed_attention.py")
@@ -32,6 +39,7 @@ _spec.loader.exec_module(packed)
 def _tanh_chain(w, x, length=4):
     def body(c, _):
         return jnp.tanh(c @ w), None
+
     return jax.lax.scan(body, x, None, length=length)[0].sum()
 
 
@@ -45,6 +53,7 @@ W, X = jnp.ones((8, 8)) / 8, jnp.ones((2, 8))
 
 
 # --- flops ---------------------------------------------------------------------------
+
 
 def test_lowered_cost_counts_a_scan_body_once():
     as_loop = flops.lowered_flops(_tanh_chain, W, X)
@@ -73,6 +82,7 @@ def test_unrolled_replay_computes_the_same_values():
         def outer(c, x):
             inner = jax.lax.scan(lambda a, y: (a * 0.5 + y, a), c, jnp.stack([x, -x]))
             return inner[0], inner[1].sum(0)
+
         return jax.lax.scan(outer, c, xs, reverse=True)
 
     c0 = jnp.ones(4)
@@ -113,6 +123,7 @@ def test_shared_scan_and_loop_have_equal_unrolled_flops():
 
 # --- parameter formulas ---------------------------------------------------------------
 
+
 def test_formulas_at_the_documents_size():
     L, d, d_ff = 12, 512, 2048
     assert counts.attention_params(d) == 1_050_624
@@ -132,7 +143,10 @@ def test_formulas_match_flax(case):
     x = jax.ShapeDtypeStruct(c.x_shape, jnp.float32)
 
     def count(model):
-        return sum(int(np.prod(v.shape)) for v in jax.tree_util.tree_leaves(jax.eval_shape(model.init, jax.random.PRNGKey(0), x)))
+        return sum(
+            int(np.prod(v.shape))
+            for v in jax.tree_util.tree_leaves(jax.eval_shape(model.init, jax.random.PRNGKey(0), x))
+        )
 
     assert count(DocBlock(*c.dims)) == counts.block_params(c.d_model, c.d_ff)
     assert count(DocUnshared(c.num_layers, *c.dims)) == counts.model_params(None, c.num_layers, c.d_model, c.d_ff)
@@ -140,6 +154,7 @@ def test_formulas_match_flax(case):
 
 
 # --- reading a layout: structure, roles, pieces, layer slots ------------------------------------
+
 
 def _shapes(model, c):
     return jax.eval_shape(model.init, jax.random.PRNGKey(0), jax.ShapeDtypeStruct(c.x_shape, jnp.float32))["params"]
@@ -169,14 +184,14 @@ def test_block_structure_rejects_equal_widths():
 def test_a_layout_without_pairs_is_unreadable_not_wrong():
     c = CASES[1]
     impl = _impl("packed_unhinted", TransformerBlock=packed.TransformerBlock)
-    with pytest.raises(layout.LayoutUnreadable, match="could not read the parameter layout.*PARAM_ROLES"):
+    with pytest.raises(layout.LayoutUnreadable, match=r"could not read the parameter layout.*PARAM_ROLES"):
         roles.block_roles(impl, c.dims)
     assert not issubclass(layout.LayoutUnreadable, AssertionError)  # reported as error, never as failed
 
 
 def test_a_block_with_missing_parameters_fails_the_claim():
     c = CASES[1]
-    with pytest.raises(AssertionError, match="holds 156 parameters.*A\\+F\\+2N = 172"):
+    with pytest.raises(AssertionError, match=r"holds 156 parameters.*A\+F\+2N = 172"):
         roles.block_roles(_impl("conformance.implementations.mutants.m04_no_attention_bias"), c.dims)
 
 
@@ -202,18 +217,36 @@ class _HeadInterleaved(nn.Module):
 
 LAYOUTS = {  # implementation -> role -> where the suite must find it
     "conformance.implementations.reference": {
-        "q.kernel": "/attention/query/kernel", "k.kernel": "/attention/key/kernel", "o.kernel": "/attention/out/kernel",
-        "fc1.kernel": "/ffn/fc1/kernel", "ln1.scale": "/norm1/scale", "ln2.bias": "/norm2/bias"},
+        "q.kernel": "/attention/query/kernel",
+        "k.kernel": "/attention/key/kernel",
+        "o.kernel": "/attention/out/kernel",
+        "fc1.kernel": "/ffn/fc1/kernel",
+        "ln1.scale": "/norm1/scale",
+        "ln2.bias": "/norm2/bias",
+    },
     "conformance.implementations.variants.separate_projections": {
-        "q.kernel": "/inner/mixer/attend/to_q/kernel", "v.bias": "/inner/mixer/attend/to_v/bias",
-        "o.kernel": "/inner/mixer/attend/proj/kernel", "fc2.kernel": "/inner/ffn/down/kernel",
-        "ln1.scale": "/inner/mixer/norm/scale", "ln2.scale": "/inner/out_norm/scale"},
+        "q.kernel": "/inner/mixer/attend/to_q/kernel",
+        "v.bias": "/inner/mixer/attend/to_v/bias",
+        "o.kernel": "/inner/mixer/attend/proj/kernel",
+        "fc2.kernel": "/inner/ffn/down/kernel",
+        "ln1.scale": "/inner/mixer/norm/scale",
+        "ln2.scale": "/inner/out_norm/scale",
+    },
     "conformance.implementations.variants.fused_qkv": {
-        "q.kernel": "/mixer/qkv/kernel[q of fused [q|k|v]]", "k.bias": "/mixer/qkv/bias[k of fused [q|k|v]]",
-        "o.kernel": "/mixer/proj/kernel", "ln1.bias": "/post_mixer_norm/bias", "ln2.scale": "/out_norm/scale"},
+        "q.kernel": "/mixer/qkv/kernel[q of fused [q|k|v]]",
+        "k.bias": "/mixer/qkv/bias[k of fused [q|k|v]]",
+        "o.kernel": "/mixer/proj/kernel",
+        "ln1.bias": "/post_mixer_norm/bias",
+        "ln2.scale": "/out_norm/scale",
+    },
     "head-interleaved": {
-        "q.kernel": "/w_in/kernel[q of fused per head [q_h|k_h|v_h]]", "v.kernel": "/w_in/kernel[v of fused per head [q_h|k_h|v_h]]",
-        "o.kernel": "/w_out/kernel", "fc1.kernel": "/f_a/kernel", "ln1.scale": "/n_a/scale", "ln2.scale": "/n_b/scale"},
+        "q.kernel": "/w_in/kernel[q of fused per head [q_h|k_h|v_h]]",
+        "v.kernel": "/w_in/kernel[v of fused per head [q_h|k_h|v_h]]",
+        "o.kernel": "/w_out/kernel",
+        "fc1.kernel": "/f_a/kernel",
+        "ln1.scale": "/n_a/scale",
+        "ln2.scale": "/n_b/scale",
+    },
 }
 
 
@@ -259,7 +292,7 @@ def test_param_roles_that_name_no_leaf_are_reported_as_unreadable():
     c = CASES[1]
     wrong = {**packed.PARAM_ROLES, "q.kernel": "attention/query"}
     impl = _impl("packed_wrong", TransformerBlock=packed.TransformerBlock, PARAM_ROLES=wrong)
-    with pytest.raises(layout.LayoutUnreadable, match="q.kernel: no leaf '/attention/query'"):
+    with pytest.raises(layout.LayoutUnreadable, match=r"q\.kernel: no leaf ./attention/query."):
         roles.block_roles(impl, c.dims)
 
 
@@ -294,7 +327,10 @@ def test_pieces_are_counted_by_the_blocks_own_units_also_when_stacked():
     shapes = _shapes(Stacked(), c)
     L = c.num_layers
     assert pieces.count(shapes, sigs) == ({"attention": L, "fc1": L, "fc2": L, "norm": 2 * L}, [])
-    assert pieces.count(_shapes(DocShared(L, *c.dims), c), sigs) == ({"attention": 1, "fc1": 1, "fc2": 1, "norm": 2}, [])
+    assert pieces.count(_shapes(DocShared(L, *c.dims), c), sigs) == (
+        {"attention": 1, "fc1": 1, "fc2": 1, "norm": 2},
+        [],
+    )
     block = _shapes(DocBlock(*c.dims), c)
     slots = layout.find_layers(shapes, block)
     assert slots == [("/layers/b", i) for i in range(L)]
@@ -302,7 +338,9 @@ def test_pieces_are_counted_by_the_blocks_own_units_also_when_stacked():
     placed = layout.place_layers(shapes, slots, values)
     for s in slots:
         got = layout.get_layer(placed, s)
-        assert all(np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(values)))
+        assert all(
+            np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(values))
+        )
 
 
 def test_find_layers_in_an_unshared_model():
@@ -313,11 +351,24 @@ def test_find_layers_in_an_unshared_model():
 
 def test_share_modes_restrict_what_is_checked(tmp_path):
     solution = tmp_path / "albert_like.py"
-    solution.write_text("from conformance.implementations.reference import TransformerBlock, SharedTransformer, "
-                        "UnsharedTransformer\nSHARE_MODES = ('all',)\n")
+    solution.write_text(
+        "from conformance.implementations.reference import TransformerBlock, SharedTransformer, "
+        "UnsharedTransformer\nSHARE_MODES = ('all',)\n"
+    )
     report = tmp_path / "r.json"
-    run_cli("run", "--impl", str(solution), "--profile", "dev", "--only", "04-params-share-ffn",
-            "04-params-shared-all-is-one-block", "04-sharing-layout-by-piece", "--json", str(report))
+    run_cli(
+        "run",
+        "--impl",
+        str(solution),
+        "--profile",
+        "dev",
+        "--only",
+        "04-params-share-ffn",
+        "04-params-shared-all-is-one-block",
+        "04-sharing-layout-by-piece",
+        "--json",
+        str(report),
+    )
     got = {r["id"]: r for r in json.loads(report.read_text())["results"]}
     assert got["04-params-share-ffn"]["status"] == "not_provided"
     assert "SharedTransformer(share='ffn')" in got["04-params-share-ffn"]["message"]
@@ -336,11 +387,14 @@ def test_an_unreadable_layout_is_an_error_that_names_the_hook(tmp_path):
         got = {r["id"]: r for r in json.loads(report.read_text())["results"]}
         assert {r["status"] for r in got.values()} == {status}, got
         if status == "error":
-            assert all("could not read the parameter layout" in r["message"] and "PARAM_ROLES" in r["message"]
-                       for r in got.values())
+            assert all(
+                "could not read the parameter layout" in r["message"] and "PARAM_ROLES" in r["message"]
+                for r in got.values()
+            )
 
 
 # --- the oracle ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("case", range(len(CASES)))
 def test_oracle_matches_flax_within_its_bound(case):
@@ -365,11 +419,10 @@ def test_oracle_variants_differ_by_the_documented_amounts():
     x = np.linspace(-6, 6, 10001)
     gap = np.abs(nonlinearities.gelu_tanh(x) - nonlinearities.gelu_exact(x)).max()
     assert 4.5e-4 < gap < 5e-4
-    rows = np.random.default_rng(0).standard_normal((3, 8)) * 10 ** -2.5
+    rows = np.random.default_rng(0).standard_normal((3, 8)) * 10**-2.5
     a, _ = oracle.layer_norm(rows, 1e-6)
     b, _ = oracle.layer_norm(rows, 1e-5)
     assert np.abs(a).max() / np.abs(b).max() > 1.2
-
 
 
 def test_measured_grad_noise_is_float32_tight_at_12_layers_and_still_sees_a_missing_layer():
@@ -378,7 +431,9 @@ def test_measured_grad_noise_is_float32_tight_at_12_layers_and_still_sees_a_miss
     (values,) = roles.block_roles(_impl("doc", TransformerBlock=DocBlock), c.dims).readings(params)
     written = grad_noise.doc_block_params(c.dims, values)
     assert jax.tree_util.tree_structure(written) == jax.tree_util.tree_structure(params)
-    assert all(np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(written), jax.tree_util.tree_leaves(params)))
+    assert all(
+        np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(written), jax.tree_util.tree_leaves(params))
+    )
     rng = np.random.default_rng(0)
     x, r = (rng.standard_normal(c.x_shape).astype(np.float32) for _ in range(2))
     shared, total = grad_noise.gradients(c.num_layers, c.dims, values, x, r)
@@ -402,16 +457,28 @@ def test_the_audit_judges_a_normwise_tolerance_against_the_stated_scale():
     assertions.assert_close(np.zeros(3), np.full(3, 1e-7), tol, what="the same, judged against itself")
     assert audit.worst_ratio == pytest.approx(10.0)
 
+
 PIECE_PROBES = ("04-block-gelu-is-exact", "04-block-layernorm-eps-is-pytorch", "04-block-output-rows-normalised")
 
 
-@pytest.mark.parametrize("mutant, own_probe", [("m04_layernorm_eps_1e6", "04-block-layernorm-eps-is-pytorch"),
-                                               ("m04_tanh_gelu", "04-block-gelu-is-exact")])
+@pytest.mark.parametrize(
+    "mutant, own_probe",
+    [("m04_layernorm_eps_1e6", "04-block-layernorm-eps-is-pytorch"), ("m04_tanh_gelu", "04-block-gelu-is-exact")],
+)
 def test_a_block_with_one_defect_fails_only_its_own_piece_probe(mutant, own_probe, tmp_path):
     from conftest import read, run_cli
 
     report = tmp_path / "r.json"
-    run_cli("run", "--impl", f"conformance.implementations.mutants.{mutant}", "--profile", "ci",
-            "--only", *PIECE_PROBES, "--json", str(report))
+    run_cli(
+        "run",
+        "--impl",
+        f"conformance.implementations.mutants.{mutant}",
+        "--profile",
+        "ci",
+        "--only",
+        *PIECE_PROBES,
+        "--json",
+        str(report),
+    )
     failed = sorted(r["id"] for r in read(report)["results"] if r["status"] != "passed")
     assert failed == [own_probe], f"{mutant} has one defect but the piece probes {failed} reject it"

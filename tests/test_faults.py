@@ -6,7 +6,6 @@ import shlex
 from pathlib import Path
 
 import pytest
-
 from conftest import FAULTS, read, run_cli
 
 PROPERTY = "05-forward-matches-recipe"
@@ -14,8 +13,24 @@ OTHER = "01-fw-inline-dense-not-shared"  # another document: runs on the other w
 
 
 def _run(fault: str, report_path, *extra: str):
-    return run_cli("run", "--impl", str(FAULTS / fault), "--only", PROPERTY, "--only", OTHER,
-                   "--profile", "dev", "--json", str(report_path), "--timeout", "5", "--workers", "1", *extra)
+    return run_cli(
+        "run",
+        "--impl",
+        str(FAULTS / fault),
+        "--only",
+        PROPERTY,
+        "--only",
+        OTHER,
+        "--profile",
+        "dev",
+        "--json",
+        str(report_path),
+        "--timeout",
+        "5",
+        "--workers",
+        "1",
+        *extra,
+    )
 
 
 def _status(report: dict, prop: str = PROPERTY) -> dict:
@@ -23,17 +38,20 @@ def _status(report: dict, prop: str = PROPERTY) -> dict:
     return result
 
 
-@pytest.mark.parametrize("fault, status, words", [
-    ("raises.py", "error", ["RuntimeError", "deliberate failure"]),
-    ("returns_nan.py", "failed", ["NaN"]),
-    ("wrong_shape.py", "failed", ["shape"]),
-    ("wrong_dtype.py", "failed", ["dtype int32"]),
-    ("returns_list.py", "failed", ["returned list"]),
-    ("hangs.py", "timeout", ["--timeout 5"]),
-    ("hangs_swallowing.py", "timeout", ["--timeout 5"]),
-    ("exits.py", "crashed", ["died"]),
-    ("segfaults.py", "crashed", ["died"]),
-])
+@pytest.mark.parametrize(
+    "fault, status, words",
+    [
+        ("raises.py", "error", ["RuntimeError", "deliberate failure"]),
+        ("returns_nan.py", "failed", ["NaN"]),
+        ("wrong_shape.py", "failed", ["shape"]),
+        ("wrong_dtype.py", "failed", ["dtype int32"]),
+        ("returns_list.py", "failed", ["returned list"]),
+        ("hangs.py", "timeout", ["--timeout 5"]),
+        ("hangs_swallowing.py", "timeout", ["--timeout 5"]),
+        ("exits.py", "crashed", ["died"]),
+        ("segfaults.py", "crashed", ["died"]),
+    ],
+)
 def test_fault_gets_its_verdict_and_the_run_completes(fault, status, words, report_path):
     proc = _run(fault, report_path)
     assert proc.returncode == 1, f"exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
@@ -49,19 +67,34 @@ def test_fault_gets_its_verdict_and_the_run_completes(fault, status, words, repo
 def test_crash_does_not_stop_the_rest_of_its_group(report_path):
     # The document's properties run as one group on one worker; after the crash
     # the replacement worker runs the rest of the group, without the crashed one.
-    proc = run_cli("run", "--impl", str(FAULTS / "exits.py"), "--only", "05-*", "--profile", "dev",
-                   "--json", str(report_path), "--workers", "1", timeout=300)
+    proc = run_cli(
+        "run",
+        "--impl",
+        str(FAULTS / "exits.py"),
+        "--only",
+        "05-*",
+        "--profile",
+        "dev",
+        "--json",
+        str(report_path),
+        "--workers",
+        "1",
+        timeout=300,
+    )
     assert proc.returncode == 1, f"exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     report = read(report_path)
     assert _status(report)["status"] == "crashed"
     assert _status(report, "05-fw-param-is-a-variable")["status"] == "passed", report["results"]
 
 
-@pytest.mark.parametrize("fault, where", [
-    ("syntax_error.py", "syntax_error.py:4"),
-    ("import_fails.py", "import_fails.py:3"),
-    ("does_not_exist.py", "does_not_exist.py"),
-])
+@pytest.mark.parametrize(
+    "fault, where",
+    [
+        ("syntax_error.py", "syntax_error.py:4"),
+        ("import_fails.py", "import_fails.py:3"),
+        ("does_not_exist.py", "does_not_exist.py"),
+    ],
+)
 def test_unloadable_module_is_one_line_and_exit_2(fault, where, report_path):
     proc = _run(fault, report_path)
     assert proc.returncode == 2
@@ -76,25 +109,58 @@ def test_dotted_module_that_does_not_exist_is_exit_2():
 
 
 def test_global_config_change_at_import_is_reported(report_path):
-    proc = run_cli("run", "--impl", str(FAULTS / "changes_config.py"), "--only", OTHER, "--json", str(report_path),
-                   "--workers", "0")
+    proc = run_cli(
+        "run",
+        "--impl",
+        str(FAULTS / "changes_config.py"),
+        "--only",
+        OTHER,
+        "--json",
+        str(report_path),
+        "--workers",
+        "0",
+    )
     assert "jax_enable_x64" in proc.stdout, proc.stdout[-2000:]
     changes = read(report_path)["implementation"]["config_changes"]
     assert changes["jax_enable_x64"] == {"before": "False", "after": "True"}
 
 
 def test_failure_message_names_property_section_inputs_tolerance_and_reproduce_command(report_path):
-    proc = run_cli("run", "--impl", "conformance.implementations.mutants.m05_scale_by_in", "--only", PROPERTY,
-                   "--profile", "ci", "--json", str(report_path), "--workers", "0")
+    proc = run_cli(
+        "run",
+        "--impl",
+        "conformance.implementations.mutants.m05_scale_by_in",
+        "--only",
+        PROPERTY,
+        "--profile",
+        "ci",
+        "--json",
+        str(report_path),
+        "--workers",
+        "0",
+    )
     assert proc.returncode == 1
     result = _status(read(report_path))
     message = result["message"]
-    for part in (PROPERTY, "document 05", "section 'Problem'", "inputs (shrunk):", "expected", "actual",
-                 "tolerance:", "reproduce: conformance run --impl conformance.implementations.mutants.m05_scale_by_in"):
+    for part in (
+        PROPERTY,
+        "document 05",
+        "section 'Problem'",
+        "inputs (shrunk):",
+        "expected",
+        "actual",
+        "tolerance:",
+        "reproduce: conformance run --impl conformance.implementations.mutants.m05_scale_by_in",
+    ):
         assert part in message, f"{part!r} missing from:\n{message}"
     # The reproduce command replays exactly that input and fails the same way.
-    again = run_cli(*shlex.split(result["reproduce"].removeprefix("conformance ")),
-                    "--json", str(report_path.with_name("again.json")), "--workers", "0")
+    again = run_cli(
+        *shlex.split(result["reproduce"].removeprefix("conformance ")),
+        "--json",
+        str(report_path.with_name("again.json")),
+        "--workers",
+        "0",
+    )
     assert again.returncode == 1
     replayed = _status(read(report_path.with_name("again.json")))
     assert replayed["status"] == "failed" and replayed["examples"] == 1
@@ -109,9 +175,28 @@ def test_interrupted_run_leaves_a_valid_partial_report(report_path):
 
     from conftest import REPO
 
-    proc = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--impl", str(FAULTS / "hangs.py"),
-                             "--only", PROPERTY, "--only", OTHER, "--timeout", "300", "--json", str(report_path)],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "conformance",
+            "run",
+            "--impl",
+            str(FAULTS / "hangs.py"),
+            "--only",
+            PROPERTY,
+            "--only",
+            OTHER,
+            "--timeout",
+            "300",
+            "--json",
+            str(report_path),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 300
     # Wait until the other property has finished: the hang is then the only thing running.
     while time.time() < deadline:
@@ -137,9 +222,21 @@ def test_repro_dir_writes_a_script_that_replays_the_failure(tmp_path, report_pat
     import subprocess
     import sys
 
-    proc = run_cli("run", "--impl", "conformance.implementations.mutants.m05_bias_ones", "--only", PROPERTY,
-                   "--profile", "ci", "--json", str(report_path), "--repro-dir", str(tmp_path / "repro"),
-                   "--workers", "0")
+    proc = run_cli(
+        "run",
+        "--impl",
+        "conformance.implementations.mutants.m05_bias_ones",
+        "--only",
+        PROPERTY,
+        "--profile",
+        "ci",
+        "--json",
+        str(report_path),
+        "--repro-dir",
+        str(tmp_path / "repro"),
+        "--workers",
+        "0",
+    )
     assert proc.returncode == 1
     [script] = list((tmp_path / "repro").glob("*.py"))
     replay = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
@@ -149,8 +246,19 @@ def test_repro_dir_writes_a_script_that_replays_the_failure(tmp_path, report_pat
 def test_a_failure_found_before_time_runs_out_is_reported_as_failed(report_path):
     # Every call sleeps, so shrinking the failure cannot finish within its budget (half of --timeout):
     # the verdict is the failure, with the smallest input found so far and a command that replays it.
-    proc = run_cli("run", "--impl", str(FAULTS / "slow_and_wrong.py"), "--only", PROPERTY, "--profile", "ci",
-                   "--timeout", "8", "--json", str(report_path))
+    proc = run_cli(
+        "run",
+        "--impl",
+        str(FAULTS / "slow_and_wrong.py"),
+        "--only",
+        PROPERTY,
+        "--profile",
+        "ci",
+        "--timeout",
+        "8",
+        "--json",
+        str(report_path),
+    )
     assert proc.returncode == 1, proc.stderr[-2000:]
     result = _status(read(report_path))
     assert result["status"] == "failed", result
@@ -184,5 +292,6 @@ def test_an_interrupt_ends_the_run_even_when_stopping_it_hangs():
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "did not stop within 2 s" in err, (proc.returncode, err)
     time.sleep(0.5)
-    assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2], \
+    assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2], (
         "the worker outlived the run"
+    )

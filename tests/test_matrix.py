@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 
 from conformance.commands.releases import command, environments, execution, pairs, results
+from conformance.commands.releases import page as matrix_page
 from conformance.commands.releases import render as matrix_render
 from conformance.commands.releases.execution import Expected
 from conformance.commands.releases.pairs import Pair
@@ -34,12 +35,21 @@ def _parse(*argv: str) -> argparse.Namespace:
 
 # --------------------------------------------------------------------------- compat table
 
+
 def test_shipped_table_has_the_verified_pairs():
     table = pairs.load_compat()
-    assert {v: (p.jax, p.jaxlib) for v, p in table.items() if v in
-            ("0.8.5", "0.10.7", "0.11.2", "0.12.0", "0.12.1", "0.12.8")} == {
-        "0.8.5": ("0.4.30", "0.4.30"), "0.10.7": ("0.6.2", "0.6.2"), "0.11.2": ("0.7.1", "0.7.1"),
-        "0.12.0": ("0.7.2", "0.7.2"), "0.12.1": ("0.8.1", "0.8.1"), "0.12.8": ("0.10.2", "0.10.2")}
+    assert {
+        v: (p.jax, p.jaxlib)
+        for v, p in table.items()
+        if v in ("0.8.5", "0.10.7", "0.11.2", "0.12.0", "0.12.1", "0.12.8")
+    } == {
+        "0.8.5": ("0.4.30", "0.4.30"),
+        "0.10.7": ("0.6.2", "0.6.2"),
+        "0.11.2": ("0.7.1", "0.7.1"),
+        "0.12.0": ("0.7.2", "0.7.2"),
+        "0.12.1": ("0.8.1", "0.8.1"),
+        "0.12.8": ("0.10.2", "0.10.2"),
+    }
 
 
 def test_the_lock_release_uses_the_lock_jax():
@@ -104,13 +114,23 @@ rich==15.0.0
 def test_requirements_pin_the_pair_and_the_lock():
     reqs = pairs.requirements(Pair("0.12.8", "0.10.2", "0.10.2"), pairs.lock_pins(LOCK))
     assert reqs == sorted(reqs, key=pairs.requirement_name)
-    assert {"flax==0.12.8", "jax==0.10.2", "jaxlib==0.10.2", "chex==0.1.92", "hypothesis==6.170.15",
-            "numpy==2.4.6", "pytest==9.2.0", "pytest-xdist==3.8.0", "rich==15.0.0"} == set(reqs)
+    assert {
+        "flax==0.12.8",
+        "jax==0.10.2",
+        "jaxlib==0.10.2",
+        "chex==0.1.92",
+        "hypothesis==6.170.15",
+        "numpy==2.4.6",
+        "pytest==9.2.0",
+        "pytest-xdist==3.8.0",
+        "rich==15.0.0",
+    } == set(reqs)
 
 
 def test_a_compat_pin_replaces_the_lock_pin():
-    reqs = pairs.requirements(Pair("0.8.5", "0.4.30", "0.4.30", pins=("chex==0.1.90", "Numpy<2")),
-                               pairs.lock_pins(LOCK))
+    reqs = pairs.requirements(
+        Pair("0.8.5", "0.4.30", "0.4.30", pins=("chex==0.1.90", "Numpy<2")), pairs.lock_pins(LOCK)
+    )
     assert "chex==0.1.90" in reqs and "chex==0.1.92" not in reqs
     assert "Numpy<2" in reqs and "numpy==2.4.6" not in reqs
 
@@ -127,7 +147,9 @@ def test_cache_key_is_stable_and_tracks_pins_and_python():
     assert key != environments.cache_key(reqs + ["numpy<2"], "CPython 3.11.7 x86_64")
     assert key != environments.cache_key(reqs, "CPython 3.12.1 x86_64")
     with_extra = environments.cache_key(reqs, "CPython 3.11.7 x86_64", ["transformers==4.47.1"])
-    assert with_extra != key and with_extra == environments.cache_key(reqs, "CPython 3.11.7 x86_64", ("transformers==4.47.1",))
+    assert with_extra != key and with_extra == environments.cache_key(
+        reqs, "CPython 3.11.7 x86_64", ("transformers==4.47.1",)
+    )
     assert re.fullmatch(r"[0-9a-f]{16}", key)
     assert environments.env_name(Pair("0.12.8", "0.10.2", "0.10.2")) == "flax-0.12.8-jax-0.10.2"
 
@@ -154,23 +176,39 @@ def test_pytest_command_runs_properties_with_the_ci_profile(tmp_path):
     # The checkout is installed in the release's environment: the plugin comes from its entry point.
     assert "conformance.engine.plugin" not in cmd and "--kind" not in cmd
     assert cmd[cmd.index("-n") + 1] == "2" and cmd[cmd.index("--conformance-timeout") + 1] == "120"
-    one_process = execution.pytest_command(Path("/env/bin/python"), ROOT, _parse("--flax", "1", "-n", "0", "--only", "01-*"),
-                                           tmp_path / "r.json")
+    one_process = execution.pytest_command(
+        Path("/env/bin/python"), ROOT, _parse("--flax", "1", "-n", "0", "--only", "01-*"), tmp_path / "r.json"
+    )
     assert "-n" not in one_process and one_process[one_process.index("--only") + 1] == "01-*"
 
 
 # --------------------------------------------------------------------------- verdicts of a release
 
-EXPECTED = [Expected("01-a", "A", "framework", "01", "conformance.properties.test_01_x"),
-            Expected("02-b", "B", "implementation", "02", "conformance.properties.test_02_y"),
-            Expected("03-c", "C", "framework", "03", "conformance.properties.test_03_z")]
-REPORT = {"results": [{"id": "01-a", "title": "A", "status": "passed", "message": "", "kind": "framework",
-                       "document": "01", "inputs": None}]}
+EXPECTED = [
+    Expected("01-a", "A", "framework", "01", "conformance.properties.test_01_x"),
+    Expected("02-b", "B", "implementation", "02", "conformance.properties.test_02_y"),
+    Expected("03-c", "C", "framework", "03", "conformance.properties.test_03_z"),
+]
+REPORT = {
+    "results": [
+        {
+            "id": "01-a",
+            "title": "A",
+            "status": "passed",
+            "message": "",
+            "kind": "framework",
+            "document": "01",
+            "inputs": None,
+        }
+    ]
+}
 
 
 def test_unreported_properties_of_an_uncollectable_module_are_errors():
-    output = ("ERROR ../../work/main/properties/test_02_y.py - ImportError: cannot import name 'x' from 'flax.nnx'\n"
-              "1 passed, 1 error in 3.1s\n")
+    output = (
+        "ERROR ../../work/main/properties/test_02_y.py - ImportError: cannot import name 'x' from 'flax.nnx'\n"
+        "1 passed, 1 error in 3.1s\n"
+    )
     column = results.release_results(EXPECTED, REPORT, 1, output, 60)
     by_id = {r["id"]: r for r in column}
     assert [r["id"] for r in column] == ["01-a", "02-b", "03-c"]
@@ -185,7 +223,9 @@ def test_unreported_properties_after_a_timeout_or_a_crash():
     assert {r["status"] for r in results.release_results(EXPECTED, REPORT, None, "", 60)[1:]} == {"timeout"}
     crashed = results.release_results(EXPECTED, REPORT, -11, "", 60)[1:]
     assert {r["status"] for r in crashed} == {"crashed"} and "signal 11" in crashed[0]["message"]
-    nothing = results.release_results(EXPECTED, None, 3, "INTERNALERROR> x\nValueError: Plugin already registered\n{...}", 60)
+    nothing = results.release_results(
+        EXPECTED, None, 3, "INTERNALERROR> x\nValueError: Plugin already registered\n{...}", 60
+    )
     assert {r["status"] for r in nothing} == {"error"}
     assert "ValueError: Plugin already registered" in nothing[0]["message"]
 
@@ -193,8 +233,11 @@ def test_unreported_properties_after_a_timeout_or_a_crash():
 def test_exit_code_is_1_only_for_verdicts_outside_the_expectations(sample):
     assert results.exit_code(sample) == runner.EXIT_FAILED
     assert {(v, r["id"]) for v, r in results.regressions(sample)} == {
-        ("0.8.5", "03-fw-kernels-are-in-by-out"), ("0.8.5", "05-split-merge-keeps-state"),
-        ("0.8.5", "02-forward-matches-construction"), ("0.10.7", "02-forward-matches-construction")}
+        ("0.8.5", "03-fw-kernels-are-in-by-out"),
+        ("0.8.5", "05-split-merge-keeps-state"),
+        ("0.8.5", "02-forward-matches-construction"),
+        ("0.10.7", "02-forward-matches-construction"),
+    }
     for version in sample["versions"]:
         for r in version["results"]:
             if r["status"] in ("failed", "error", "crashed", "timeout"):
@@ -204,11 +247,19 @@ def test_exit_code_is_1_only_for_verdicts_outside_the_expectations(sample):
 
 def test_summary_counts_every_status(sample):
     counts = results.summarize(sample["versions"][0]["results"])
-    assert counts == {"passed": 4, "failed": 0, "error": 2, "timeout": 0, "crashed": 1, "not_provided": 0,
-                      "expected_divergence": 1}
+    assert counts == {
+        "passed": 4,
+        "failed": 0,
+        "error": 2,
+        "timeout": 0,
+        "crashed": 1,
+        "not_provided": 0,
+        "expected_divergence": 1,
+    }
 
 
 # --------------------------------------------------------------------------- reports
+
 
 def _messages(sample: dict) -> list[str]:
     return [r["message"] for v in sample["versions"] for r in v["results"] if r["status"] != "passed"]
@@ -222,8 +273,9 @@ def _note_messages(sample: dict) -> list[str]:
         for r in version["results"]:
             if r["status"] != "passed":
                 note = of_cell[(version["flax"], r["id"])]
-                assert r["message"].replace(f"flax {version['flax']}", "flax V") == \
-                    note.message.replace(f"flax {note.flax[0]}", "flax V")
+                assert r["message"].replace(f"flax {version['flax']}", "flax V") == note.message.replace(
+                    f"flax {note.flax[0]}", "flax V"
+                )
     return [n.message for n in notes]
 
 
@@ -267,7 +319,7 @@ def test_markdown_has_the_grid_and_every_message(sample):
 
 
 def test_html_is_one_self_contained_page_with_messages_on_hover_and_expand(sample):
-    page = matrix_render.html(sample)
+    page = matrix_page.html(sample)
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert not re.search(r"<(script|link|img)\b", page) and "url(" not in page
     for message in _messages(sample):
@@ -284,8 +336,16 @@ def test_html_is_one_self_contained_page_with_messages_on_hover_and_expand(sampl
 
 
 def test_reports_of_a_clean_matrix():
-    clean = {"versions": [{"flax": "1.0", "jax": "1", "jaxlib": "1",
-                           "results": [{"id": "01-a", "title": "A", "status": "passed", "message": ""}]}]}
+    clean = {
+        "versions": [
+            {
+                "flax": "1.0",
+                "jax": "1",
+                "jaxlib": "1",
+                "results": [{"id": "01-a", "title": "A", "status": "passed", "message": ""}],
+            }
+        ]
+    }
     assert "every divergence is an expected one" in matrix_render.markdown(clean)
-    assert "None: every claim holds" in matrix_render.html(clean)
+    assert "None: every claim holds" in matrix_page.html(clean)
     assert results.exit_code(clean) == runner.EXIT_OK

@@ -17,8 +17,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO, read, run_cli
+
 from conformance.commands.kill_table import discover_flax_mutants, discover_mutants
 from conformance.engine.registry import discover
 
@@ -32,8 +32,9 @@ def table(tmp_path_factory):
     path = tmp_path_factory.mktemp("mutants") / "kill_table.json"
     # 30 derandomized examples kill every mutant (each dies within its first few) and keep make test short;
     # `conformance mutants --profile ci` runs the full 100 on every pair.
-    proc = run_cli("mutants", "--profile", "ci", "--max-examples", "30", "--only-declared", "--json", str(path),
-                   timeout=1800)
+    proc = run_cli(
+        "mutants", "--profile", "ci", "--max-examples", "30", "--only-declared", "--json", str(path), timeout=1800
+    )
     assert path.exists(), f"conformance mutants wrote no report\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     data = read(path)
     data["exit_code"] = proc.returncode
@@ -43,10 +44,28 @@ def table(tmp_path_factory):
 def test_only_declared_runs_a_mutant_on_its_caught_by_and_a_variant_on_everything():
     mutant = next(m for m in discover_mutants() if m.name == "m01_stop_gradient_second_site")
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "properties", "-p", "no:cacheprovider", "--collect-only", "-q",
-         "--impl", mutant.target, "--impl", "conformance.implementations.variants.plain_dense",
-         "--kind", "implementation", "--only-declared"],
-        cwd=REPO, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "properties",
+            "-p",
+            "no:cacheprovider",
+            "--collect-only",
+            "-q",
+            "--impl",
+            mutant.target,
+            "--impl",
+            "conformance.implementations.variants.plain_dense",
+            "--kind",
+            "implementation",
+            "--only-declared",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     collected = re.findall(r"::test_(\w+)\[(\w+)", proc.stdout)
     for_mutant = {name.replace("_", "-") for name, impl in collected if impl == mutant.name}
     assert for_mutant == {pid.split("-", 1)[1] for pid in mutant.caught_by}, (for_mutant, proc.stdout[-2000:])
@@ -86,18 +105,25 @@ def test_every_conforming_variant_passes(table):
 
 
 def test_every_implementation_property_kills_a_mutant(table):
-    idle = [p["id"] for p in table["properties"]
-            if p["kind"] == "implementation" and not p["kills"] and p["id"] not in UNREACHABLE]
-    assert not idle, (f"properties that reject no mutant: {idle}. Add a mutant in implementations/mutants/ "
-                      "whose CAUGHT_BY names the property, or record why none can exist in UNREACHABLE.")
+    idle = [
+        p["id"]
+        for p in table["properties"]
+        if p["kind"] == "implementation" and not p["kills"] and p["id"] not in UNREACHABLE
+    ]
+    assert not idle, (
+        f"properties that reject no mutant: {idle}. Add a mutant in implementations/mutants/ "
+        "whose CAUGHT_BY names the property, or record why none can exist in UNREACHABLE."
+    )
 
 
 def test_every_framework_property_is_proven_by_a_flax_mutant_or_a_release(table):
     framework = [p for p in table["properties"] if p["kind"] == "framework"]
     assert len(framework) == sum(p.kind == "framework" for p in discover().values())
     unproven = [p["id"] for p in framework if not p["kills"] and not p["fails_on_flax"]]
-    assert not unproven, (f"framework properties that nothing shows able to fail: {unproven}. Add a Flax mutant "
-                          "in implementations/flax_mutants/ whose CAUGHT_BY names the property.")
+    assert not unproven, (
+        f"framework properties that nothing shows able to fail: {unproven}. Add a Flax mutant "
+        "in implementations/flax_mutants/ whose CAUGHT_BY names the property."
+    )
 
 
 def test_mutants_command_exits_0_at_full_score(table):
@@ -112,7 +138,9 @@ def test_the_kill_table_skips_only_what_would_rerun_the_references_code():
     props = discover().values()
     block_only = [p for p in props if p.needs == ("TransformerBlock",)]
     stacked = [p for p in props if "SharedTransformer" in p.needs]
-    assert block_only and all(mutant.same_as(reference, p.needs) for p in block_only), \
+    assert block_only and all(mutant.same_as(reference, p.needs) for p in block_only), (
         "the mutant reuses the reference's TransformerBlock: its block properties would rerun the reference"
-    assert stacked and not any(mutant.same_as(reference, p.needs) for p in stacked), \
+    )
+    assert stacked and not any(mutant.same_as(reference, p.needs) for p in stacked), (
         "a property that calls the mutated SharedTransformer must run"
+    )

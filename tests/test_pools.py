@@ -9,10 +9,10 @@ that three consecutive runs miss it less than 1% of the time.
 from __future__ import annotations
 
 import pytest
+from conformance.properties.doc04_cross_layer.strategies import draw_cases
 
 from conformance.commands.kill_table import discover_mutants
 from conformance.kit.pools import CI_POOL_SEED, MAX_ROWS, MAX_WIDTH, draw_pool
-from conformance.properties.doc04_cross_layer.strategies import draw_cases
 
 # Which pool shapes reach each size-gated mutant's defect (mirrors its GATE).
 GATES = {
@@ -38,7 +38,7 @@ def test_the_ci_pool_reaches_every_gate(mutant):
 @pytest.mark.parametrize("mutant", sorted(GATES))
 def test_three_default_runs_reach_every_gate(mutant):
     reached = [GATES[mutant](draw_pool(seed)) for seed in SEEDS]
-    windows = [any(reached[i:i + 3]) for i in range(len(reached) - 2)]
+    windows = [any(reached[i : i + 3]) for i in range(len(reached) - 2)]
     missed = windows.count(False) / len(windows)
     assert missed < 0.01, f"{mutant}: three consecutive pools miss its gate {missed:.1%} of the time"
 

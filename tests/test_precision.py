@@ -8,11 +8,16 @@ run which the suite believes exact is noticed.
 from __future__ import annotations
 
 import pytest
-
 from conftest import read, run_cli
 
-NUMERIC = ("01-forward-matches-construction", "01-grad-sums-call-sites", "02-forward-matches-construction",
-           "03-output-is-twice-nnx", "05-forward-matches-recipe", "04-block-matches-oracle")
+NUMERIC = (
+    "01-forward-matches-construction",
+    "01-grad-sums-call-sites",
+    "02-forward-matches-construction",
+    "03-output-is-twice-nnx",
+    "05-forward-matches-recipe",
+    "04-block-matches-oracle",
+)
 
 
 def _statuses(tmp_path, *args: str) -> dict[str, str]:
@@ -28,13 +33,23 @@ def test_a_correct_implementation_passes_at_the_precision_it_runs_at(precision, 
     assert set(statuses) == set(NUMERIC) and set(statuses.values()) == {"passed"}, statuses
 
 
-@pytest.mark.parametrize("precision, mutant, caught_by", [
-    ("tf32", "m01_bias_ones", "01-forward-matches-construction"),
-    ("bfloat16", "m05_scale_by_in", "05-forward-matches-recipe"),
-])
+@pytest.mark.parametrize(
+    "precision, mutant, caught_by",
+    [
+        ("tf32", "m01_bias_ones", "01-forward-matches-construction"),
+        ("bfloat16", "m05_scale_by_in", "05-forward-matches-recipe"),
+    ],
+)
 def test_a_wrong_implementation_still_fails_at_reduced_precision(precision, mutant, caught_by, tmp_path):
-    statuses = _statuses(tmp_path, "--emulate-precision", precision, "--precision", precision,
-                         "--impl", f"conformance.implementations.mutants.{mutant}")
+    statuses = _statuses(
+        tmp_path,
+        "--emulate-precision",
+        precision,
+        "--precision",
+        precision,
+        "--impl",
+        f"conformance.implementations.mutants.{mutant}",
+    )
     assert statuses[caught_by] == "failed", statuses
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import REPO
+
 from conformance.engine.contract import BY_NAME
 from conformance.engine.expectations import load_expectations
 from conformance.engine.registry import DOCUMENTS, KINDS, discover
@@ -20,9 +20,13 @@ def test_property_metadata_is_complete(prop):
     missing = [f for f in ("document", "section", "title", "hint") if not getattr(prop, f).strip()]
     assert not missing, f"{prop.id} has no {', '.join(missing)}: register it with claim(..., {missing[0]}=...)"
     assert ID.match(prop.id), f"{prop.id}: ids look like '01-forward-matches-construction' (framework: '01-fw-...')"
-    assert prop.document in DOCUMENTS and prop.id.startswith(prop.document), f"{prop.id}: id must start with its document {prop.document}"
+    assert prop.document in DOCUMENTS and prop.id.startswith(prop.document), (
+        f"{prop.id}: id must start with its document {prop.document}"
+    )
     assert prop.kind in KINDS
-    assert (prop.kind == "framework") == prop.id[3:].startswith("fw-"), f"{prop.id}: framework ids carry 'fw-', implementation ids do not"
+    assert (prop.kind == "framework") == prop.id[3:].startswith("fw-"), (
+        f"{prop.id}: framework ids carry 'fw-', implementation ids do not"
+    )
     unknown = [n for n in prop.needs if n not in BY_NAME]
     assert not unknown, f"{prop.id} needs {unknown}, which the contract (conformance/contract.py) does not define"
 
@@ -42,8 +46,9 @@ def test_every_expected_divergence_names_a_framework_property_and_pins_an_exampl
         assert PROPS[d.property].kind == "framework", f"{d.property}: only framework claims can diverge by release"
         assert d.reason, f"{d.property}: say what the release actually does"
     for prop in {d.property for d in entries}:
-        assert any(d.example for d in entries if d.property == prop), \
+        assert any(d.example for d in entries if d.property == prop), (
             f"{prop}: pin the counterexample (example = {{...}}) in one of its entries so every run tries it"
+        )
 
 
 def test_an_input_rejected_by_assume_is_not_a_failure():
@@ -94,9 +99,13 @@ def _document_package(prop):
 def test_property_cites_a_section_its_document_package_names(prop):
     package = _document_package(prop)
     sections = {v for k, v in vars(package.Section).items() if not k.startswith("_")}
-    assert package.DOCUMENT == prop.document, f"{prop.id} lives in {package.__name__}, the package of document {package.DOCUMENT}"
-    assert prop.section in sections, (f"{prop.id}: section {prop.section!r} is not one of {package.__name__}.Section's "
-                                      f"headings {sorted(sections)}: cite it as section=Section.NAME")
+    assert prop.document == package.DOCUMENT, (
+        f"{prop.id} lives in {package.__name__}, the package of document {package.DOCUMENT}"
+    )
+    assert prop.section in sections, (
+        f"{prop.id}: section {prop.section!r} is not one of {package.__name__}.Section's "
+        f"headings {sorted(sections)}: cite it as section=Section.NAME"
+    )
 
 
 DOCS = REPO.parent / "shared" / "docs"

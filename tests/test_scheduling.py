@@ -13,14 +13,33 @@ import subprocess
 import sys
 
 from conftest import REPO
+
 from conformance.engine.plugin import xdist_args
 
 
 def test_each_document_runs_on_one_worker():
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "properties", "-p", "no:cacheprovider", "-v", *xdist_args(2),
-         "--conformance-profile", "dev", "--only", "03-*", "--only", "05-*"],
-        cwd=REPO, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "properties",
+            "-p",
+            "no:cacheprovider",
+            "-v",
+            *xdist_args(2),
+            "--conformance-profile",
+            "dev",
+            "--only",
+            "03-*",
+            "--only",
+            "05-*",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     ran = re.findall(r"^\[(gw\d+)\] .*? (properties/\S+)", proc.stdout, re.M)
     assert len(ran) >= 10, f"too few properties ran:\n{proc.stdout[-3000:]}"
     workers: dict[str, set[str]] = {}
@@ -31,7 +50,10 @@ def test_each_document_runs_on_one_worker():
     assert set(workers) == {"03-reference", "05-reference"}, sorted(workers)
     split = {g: sorted(w) for g, w in workers.items() if len(w) > 1}
     assert not split, f"groups spread over several workers: {split}"
+
+
 # --------------------------------------------------------------------------- a worker dies (issue 18)
+
 
 class _Node:
     """Stands in for xdist's WorkerController: records what it is sent."""

@@ -6,10 +6,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-from conformance.kit import oracles, tied_embedding, tolerances
 from conformance.properties.doc01_shared_dense.oracles import near_relu_kink, shared_dense, shared_dense_grads
 from conformance.properties.doc02_vmap.oracles import running_mean
+
+from conformance.kit import oracles, tied_embedding, tolerances
 
 
 @pytest.mark.parametrize("width", [1, 3, 32, 256])
@@ -124,7 +124,9 @@ def test_tied_embedding_gradient_bound_holds_for_xla_and_sees_a_missing_role():
         got = np.asarray(_tied_grad(table, tokens, weights), np.float64)
         assert (np.abs(got - expected["total"]) <= tol.bound).all(), f"XLA's gradient exceeds its bound at {vocab}x{d}"
         # The projection role alone (a lookup that forgot its gradient) is far outside it.
-        assert (np.abs(expected["projection"] - expected["total"]) > tol.bound).any(), f"lookup role unseen, {vocab}x{d}"
+        assert (np.abs(expected["projection"] - expected["total"]) > tol.bound).any(), (
+            f"lookup role unseen, {vocab}x{d}"
+        )
         assert tol.bound.max() < 1e-3 * np.abs(expected["total"]).max(), f"bound not float32-tight at {vocab}x{d}"
 
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 import jax
 import numpy as np
 import pytest
-
-from conformance.properties.doc04_cross_layer import counts, layout, oracle
 from conformance.implementations.transformer import SharedTransformer, TransformerBlock, UnsharedTransformer
+from conformance.properties.doc04_cross_layer import counts, layout, oracle
 
 torch = pytest.importorskip("torch")
 tnn = torch.nn
@@ -73,18 +72,28 @@ def _to_suite(block: DocTransformerBlock, heads: int) -> layout.BlockParams:
     w, b = g["attention.in_proj_weight"], g["attention.in_proj_bias"]
     d = w.shape[1]
     hd = d // heads
-    proj = {n: (w[i * d:(i + 1) * d].T.reshape(d, heads, hd), b[i * d:(i + 1) * d].reshape(heads, hd))
-            for i, n in enumerate(("query", "key", "value"))}
-    return layout.BlockParams(**proj, out=(g["attention.out_proj.weight"].T.reshape(heads, hd, d), g["attention.out_proj.bias"]),
-                          fc1=(g["ffn.0.weight"].T, g["ffn.0.bias"]), fc2=(g["ffn.2.weight"].T, g["ffn.2.bias"]),
-                          norm1=(g["norm1.weight"], g["norm1.bias"]), norm2=(g["norm2.weight"], g["norm2.bias"]))
+    proj = {
+        n: (w[i * d : (i + 1) * d].T.reshape(d, heads, hd), b[i * d : (i + 1) * d].reshape(heads, hd))
+        for i, n in enumerate(("query", "key", "value"))
+    }
+    return layout.BlockParams(
+        **proj,
+        out=(g["attention.out_proj.weight"].T.reshape(heads, hd, d), g["attention.out_proj.bias"]),
+        fc1=(g["ffn.0.weight"].T, g["ffn.0.bias"]),
+        fc2=(g["ffn.2.weight"].T, g["ffn.2.bias"]),
+        norm1=(g["norm1.weight"], g["norm1.bias"]),
+        norm2=(g["norm2.weight"], g["norm2.bias"]),
+    )
 
 
 def _to_reference(values: layout.BlockParams) -> dict:
     f = lambda pair, a="kernel": {a: np.float32(pair[0]), "bias": np.float32(pair[1])}  # noqa: E731
-    return {"attention": {n: f(getattr(values, n)) for n in ("query", "key", "value", "out")},
-            "ffn": {"fc1": f(values.fc1), "fc2": f(values.fc2)},
-            "norm1": f(values.norm1, "scale"), "norm2": f(values.norm2, "scale")}
+    return {
+        "attention": {n: f(getattr(values, n)) for n in ("query", "key", "value", "out")},
+        "ffn": {"fc1": f(values.fc1), "fc2": f(values.fc2)},
+        "norm1": f(values.norm1, "scale"),
+        "norm2": f(values.norm2, "scale"),
+    }
 
 
 @pytest.mark.parametrize("L,d,h,d_ff", [(3, 8, 2, 16), (2, 4, 1, 6)])
@@ -110,4 +119,5 @@ def test_oracle_and_reference_match_the_document_code(L, d, h, d_ff):
     with torch.no_grad():
         np.testing.assert_allclose(one, shared.shared_block(torch.from_numpy(x)).numpy(), atol=1e-5)
     assert jax.tree_util.tree_structure(block) == jax.tree_util.tree_structure(
-        jax.eval_shape(TransformerBlock(d, h, d_ff).init, jax.random.PRNGKey(0), x)["params"])
+        jax.eval_shape(TransformerBlock(d, h, d_ff).init, jax.random.PRNGKey(0), x)["params"]
+    )

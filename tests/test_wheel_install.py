@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, run_cli
 
 USERS = Path(__file__).resolve().parent / "users"
@@ -34,15 +33,25 @@ def installed(tmp_path_factory) -> Path:
     """A fresh venv holding the locked dependencies and the suite's wheel; returns its bin/."""
     work = tmp_path_factory.mktemp("wheel")
     source = work / "source"  # a clean copy: the build leaves nothing in the checkout
-    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".venv", ".git", ".conformance", "build", "*.egg-info",
-                                                                 "__pycache__", ".hypothesis"))
+    shutil.copytree(
+        REPO,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", ".conformance", "build", "*.egg-info", "__pycache__", ".hypothesis"
+        ),
+    )
     _uv("build", "--offline", "--wheel", "--out-dir", str(work / "dist"), str(source))
     [wheel] = (work / "dist").glob("*.whl")
     venv = work / "venv"
     # The lock pins uv itself, which make setup installs with pip, not from uv's cache.
     runtime = work / "requirements.txt"
-    runtime.write_text("".join(line for line in (REPO / "requirements.lock").read_text().splitlines(keepends=True)
-                               if not line.startswith("uv==")))
+    runtime.write_text(
+        "".join(
+            line
+            for line in (REPO / "requirements.lock").read_text().splitlines(keepends=True)
+            if not line.startswith("uv==")
+        )
+    )
     _uv("venv", "--offline", "--python", sys.executable, str(venv))
     _uv("pip", "install", "--offline", "--python", str(venv / "bin" / "python"), "-r", str(runtime), str(wheel))
     return venv / "bin"
@@ -51,8 +60,13 @@ def installed(tmp_path_factory) -> Path:
 def _run_installed(bin_dir: Path, cwd: Path, *args: str) -> tuple[int, dict | None, str]:
     report = cwd / "report.json"
     report.unlink(missing_ok=True)
-    proc = subprocess.run([str(bin_dir / "conformance"), "run", *args, "--json", str(report)], cwd=cwd,
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [str(bin_dir / "conformance"), "run", *args, "--json", str(report)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     data = json.loads(report.read_text()) if report.exists() else None
     return proc.returncode, data, proc.stdout[-3000:] + proc.stderr[-3000:]
 
@@ -69,8 +83,9 @@ def test_the_wheel_claims_only_the_projects_own_import_names(installed):
 
 
 def test_the_installed_suite_has_its_claims_catalogues(installed, tmp_path):
-    proc = subprocess.run([str(installed / "conformance"), "claims", "--json"], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [str(installed / "conformance"), "claims", "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     repo = run_cli("claims", "--json")
     assert json.loads(proc.stdout) == json.loads(repo.stdout), "the installed catalogues differ from the repo's"

@@ -3,6 +3,7 @@
 Outputs and params are unchanged; only gradients through the second and later
 calls of one instance are lost, which no single-call test sees.
 """
+
 import jax
 import jax.numpy as jnp
 from flax import linen as nn

@@ -1,4 +1,5 @@
 """Flax mutant: nn.Dense has no bias unless asked for one."""
+
 from flax import linen as nn
 
 DOCUMENT = "01"

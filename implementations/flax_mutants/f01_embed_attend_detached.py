@@ -4,6 +4,7 @@ The logits are unchanged, so every forward check (and Flax's own attend tests,
 which compare values) still passes; only the table's gradient loses its
 output-projection half.
 """
+
 import jax
 import jax.numpy as jnp
 from flax import linen as nn

@@ -3,6 +3,7 @@
 The variables are the same (same key, same input), so only a side effect of
 setup() can tell.
 """
+
 from flax import linen as nn
 
 DOCUMENT = "01"

@@ -1,4 +1,5 @@
 """Flax mutant: a submodule created in setup() without name= is named after its class, not its attribute."""
+
 from flax import linen as nn
 from flax.linen import module as linen_module
 

@@ -1,4 +1,5 @@
 """Flax mutant: a param requested again with another shape raises a plain ValueError."""
+
 from flax import errors
 from flax.core import scope
 

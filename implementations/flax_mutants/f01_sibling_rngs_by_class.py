@@ -3,6 +3,7 @@
 Dense_0 and Dense_1 then draw the same init keys: two inline layers start from
 one kernel. Param names and shapes are unchanged.
 """
+
 import re
 
 from flax.core import scope

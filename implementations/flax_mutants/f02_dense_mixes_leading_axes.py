@@ -4,6 +4,7 @@ The rows are computed over the flattened leading axes and put back
 column-major: the output shape is right, and an input with a single leading
 axis (or one of size 1) is unaffected.
 """
+
 import jax.numpy as jnp
 from flax import linen as nn
 

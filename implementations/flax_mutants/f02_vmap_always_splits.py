@@ -1,4 +1,5 @@
 """Flax mutant: nn.vmap splits the params RNG whatever split_rngs says."""
+
 from flax import linen as nn
 
 DOCUMENT = "02"

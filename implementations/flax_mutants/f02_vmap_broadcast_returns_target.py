@@ -4,6 +4,7 @@ A shortcut that holds for nn.Dense, which maps over leading axes by itself:
 nn.vmap(nn.Dense, ...) still initialises and applies exactly like the document
 says. A module written for one example is then never mapped.
 """
+
 from flax import linen as nn
 
 DOCUMENT = "02"

@@ -2,6 +2,7 @@
 
 The document's incantation (in_axes=0) is unaffected.
 """
+
 from flax import linen as nn
 
 DOCUMENT = "02"

@@ -4,6 +4,7 @@ Every other collection is broadcast and every other RNG stream shared across
 the batch, whatever the call asks for; the params, which every Dense example
 uses, behave as documented.
 """
+
 from flax import linen as nn
 
 DOCUMENT = "02"

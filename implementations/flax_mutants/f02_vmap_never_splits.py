@@ -1,4 +1,5 @@
 """Flax mutant: nn.vmap never splits the params RNG."""
+
 from flax import linen as nn
 
 DOCUMENT = "02"

@@ -3,6 +3,7 @@
 Shapes, init values and the output shape are unchanged: only which member
 serves which example is off by one.
 """
+
 import jax
 import jax.numpy as jnp
 from flax import linen as nn

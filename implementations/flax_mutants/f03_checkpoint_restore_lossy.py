@@ -1,4 +1,5 @@
 """Flax mutant: flax.serialization restores float32 arrays through bfloat16 (right dtype, fewer bits)."""
+
 import flax.serialization
 import jax.numpy as jnp
 import numpy as np

@@ -1,4 +1,5 @@
 """Flax mutant: nnx.Embed.attend reads its table through stop_gradient (same logits, no gradient to the table)."""
+
 import jax
 import jax.numpy as jnp
 from flax import nnx

@@ -1,4 +1,5 @@
 """Flax mutant: nnx.Linear multiplies in bfloat16 by default."""
+
 import jax.numpy as jnp
 from flax import nnx
 

@@ -1,4 +1,5 @@
 """Flax mutant: nnx.Linear stores its kernel as (out, in), as PyTorch does."""
+
 from flax import nnx
 
 DOCUMENT = "03"

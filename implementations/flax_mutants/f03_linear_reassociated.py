@@ -1,4 +1,5 @@
 """Flax mutant: nnx.Linear sums x_i * kernel_ij in reverse order (the same product, other roundings)."""
+
 from flax import nnx
 
 DOCUMENT = "03"

@@ -1,4 +1,5 @@
 """Flax mutant: nnx.Linear has no bias unless asked for one."""
+
 import functools
 
 from flax import nnx

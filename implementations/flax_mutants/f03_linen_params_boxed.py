@@ -1,4 +1,5 @@
 """Flax mutant: every Linen param is stored boxed with (empty) sharding metadata, as nn.with_partitioning would."""
+
 from flax import linen as nn
 
 DOCUMENT = "03"

@@ -1,5 +1,6 @@
 """Flax mutant: Linen modules keep state across instances: an unbound module shows the variables of the
 last init of its class."""
+
 from flax import linen as nn
 
 DOCUMENT = "03"

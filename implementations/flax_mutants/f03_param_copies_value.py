@@ -1,4 +1,5 @@
 """Flax mutant: nnx.Param stores a copy of the array it is given (equal values, another array)."""
+
 import jax
 import jax.numpy as jnp
 from flax import nnx

@@ -1,4 +1,5 @@
 """Flax mutant: nnx.Rngs(int) seeds its streams with PRNGKey(seed + 1)."""
+
 from flax import nnx
 
 DOCUMENT = "03"

@@ -1,4 +1,5 @@
 """Flax mutant: a Param hands out its storage, and assignment writes into it in place."""
+
 import jax
 import numpy as np
 from flax import nnx

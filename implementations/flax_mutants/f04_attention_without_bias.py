@@ -1,4 +1,5 @@
 """Flax mutant: MultiHeadDotProductAttention has no biases by default."""
+
 from flax import linen as nn
 
 DOCUMENT = "04"

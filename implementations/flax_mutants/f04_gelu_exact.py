@@ -1,4 +1,5 @@
 """Flax mutant: nn.gelu defaults to the exact (erf) form."""
+
 import functools
 
 import jax

@@ -1,4 +1,5 @@
 """Flax mutant: nn.LayerNorm defaults to PyTorch's epsilon, 1e-5."""
+
 from flax import linen as nn
 
 DOCUMENT = "04"

@@ -1,4 +1,5 @@
 """Flax mutant: nn.LayerNorm has neither scale nor bias by default."""
+
 from flax import linen as nn
 
 DOCUMENT = "04"

@@ -1,4 +1,5 @@
 """Flax mutant: nn.scan unrolls its whole loop by default."""
+
 from flax import linen as nn
 
 DOCUMENT = "04"

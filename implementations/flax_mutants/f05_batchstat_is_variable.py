@@ -1,4 +1,5 @@
 """Flax mutant: nnx.BatchStat is nnx.Variable itself, not a type of its own."""
+
 from flax import nnx
 
 DOCUMENT = "05"

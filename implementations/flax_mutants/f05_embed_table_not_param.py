@@ -1,4 +1,5 @@
 """Flax mutant: nnx.Embed keeps its table as a plain nnx.Variable (not trainable)."""
+
 from flax import nnx
 
 DOCUMENT = "05"

@@ -1,4 +1,5 @@
 """Flax mutant: nnx.grad's default filter takes every Variable, not only the Params."""
+
 import functools
 
 from flax import nnx

@@ -1,4 +1,5 @@
 """Flax mutant: nnx.Optimizer ignores its wrt filter and updates every Variable (a missing gradient counts as 0)."""
+
 import jax
 import jax.numpy as jnp
 from flax import nnx

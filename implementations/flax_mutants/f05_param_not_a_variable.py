@@ -1,4 +1,5 @@
 """Flax mutant: nnx.Param is a class of its own, outside the Variable hierarchy."""
+
 from flax import nnx
 
 DOCUMENT = "05"

@@ -1,4 +1,5 @@
 """Flax mutant: nnx.update writes back only the Params of the state it is given."""
+
 from flax import nnx
 
 DOCUMENT = "05"

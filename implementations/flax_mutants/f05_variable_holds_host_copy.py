@@ -1,4 +1,5 @@
 """Flax mutant: a plain nnx.Variable keeps a NumPy copy of a concrete jax array it is given."""
+
 import jax
 import numpy as np
 from flax import nnx

@@ -1,5 +1,6 @@
 """Flax mutant: a Variable used as an operand converts to its array through stop_gradient
 (same values; no gradient flows through Params used directly in arithmetic)."""
+
 import jax
 from flax import nnx
 

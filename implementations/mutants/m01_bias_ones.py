@@ -2,10 +2,10 @@
 
 Violates document 01, 'Problem' (a plain nn.Dense, whose bias starts at zero).
 """
-from flax import linen as nn
 
 from conformance.implementations.mutants._common import init_apply, key
 from conformance.implementations.reference import SharedDense as _Reference
+from flax import linen as nn
 
 DOCUMENT = "01"
 DEFECT = "bias initialised to ones"

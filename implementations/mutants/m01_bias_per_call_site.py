@@ -3,6 +3,7 @@
 Both biases start at zero, so outputs at init are right; only the param tree
 shows the extra entry. Violates document 01, 'Verifying the sharing' (2 leaves).
 """
+
 import jax
 from flax import linen as nn
 

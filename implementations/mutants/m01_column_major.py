@@ -2,6 +2,7 @@
 
 Violates document 01, 'Problem': the output is out.reshape(-1), row by row.
 """
+
 from conformance.implementations.mutants._common import init_apply, key
 from conformance.implementations.reference import SharedDense
 

@@ -2,10 +2,10 @@
 
 Violates document 01, 'Common pitfalls' (the first one) and 'Verifying the sharing'.
 """
-import jax
-from flax import linen as nn
 
+import jax
 from conformance.implementations.mutants._common import init_apply, key
+from flax import linen as nn
 
 DOCUMENT = "01"
 DEFECT = "two nn.Dense created inline in @nn.compact: Dense_0 and Dense_1, 4 param leaves"

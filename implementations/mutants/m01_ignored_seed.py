@@ -2,6 +2,7 @@
 
 Violates document 01, 'Problem' (seed is the PRNG seed).
 """
+
 from conformance.implementations.mutants._common import init_apply, key
 from conformance.implementations.reference import SharedDense
 

@@ -2,10 +2,10 @@
 
 Violates document 01, 'Problem': h2 = relu(shared(h1)).
 """
-import jax
-from flax import linen as nn
 
+import jax
 from conformance.implementations.mutants._common import init_apply, key
+from flax import linen as nn
 
 DOCUMENT = "01"
 DEFECT = "no relu after the second call, so outputs can be negative"

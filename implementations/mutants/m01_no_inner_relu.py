@@ -2,10 +2,10 @@
 
 Violates document 01, 'The pattern' / 'Problem': relu after each call.
 """
-import jax
-from flax import linen as nn
 
+import jax
 from conformance.implementations.mutants._common import init_apply, key
+from flax import linen as nn
 
 DOCUMENT = "01"
 DEFECT = "relu only after the second call"

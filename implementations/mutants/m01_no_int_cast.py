@@ -2,8 +2,8 @@
 
 Violates document 01, 'Problem': hidden arrives as a float and is cast to int.
 """
-import jax
 
+import jax
 from conformance.implementations.mutants._common import init_apply
 from conformance.implementations.reference import SharedDense
 

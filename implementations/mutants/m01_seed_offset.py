@@ -2,6 +2,7 @@
 
 Violates document 01, 'Problem': init on (PRNGKey(seed), x).
 """
+
 from conformance.implementations.mutants._common import init_apply, key
 from conformance.implementations.reference import SharedDense
 

@@ -4,6 +4,7 @@ The forward pass is exactly right; only training would reveal that the second
 site never updates the shared weights. Violates document 01, 'Why this matters'
 (both call sites learn the same transformation).
 """
+
 import jax
 from flax import linen as nn
 

@@ -2,6 +2,7 @@
 
 Violates document 01, 'The pattern': both calls apply the same transformation.
 """
+
 import jax
 from flax import linen as nn
 

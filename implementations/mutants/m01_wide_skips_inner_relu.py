@@ -3,10 +3,10 @@
 Violates document 01, 'The pattern': relu after each call, at every width. Small
 fixed shapes never reach the defect; the run's shape pool does.
 """
-import jax
-from flax import linen as nn
 
+import jax
 from conformance.implementations.mutants._common import init_apply, key
+from flax import linen as nn
 
 DOCUMENT = "01"
 DEFECT = "no relu between the two calls when hidden > 64"

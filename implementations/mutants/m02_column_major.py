@@ -2,6 +2,7 @@
 
 Violates document 02, 'Problem' (return the output flattened, (B*F,), row-major).
 """
+
 from conformance.implementations.mutants._common import init_apply, key
 from conformance.implementations.reference import VmappedDense
 

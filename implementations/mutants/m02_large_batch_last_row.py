@@ -3,8 +3,8 @@
 Violates document 02, 'Shape semantics': every row is the shared Dense of its own
 input, whatever the batch size. Only a large batch reaches the defect.
 """
-import jax.numpy as jnp
 
+import jax.numpy as jnp
 from conformance.implementations.mutants._common import init_apply, key
 from conformance.implementations.reference import VmappedDense
 

@@ -3,6 +3,7 @@
 lecun_normal is a truncated normal of the same variance, so statistics look right.
 Violates document 02, 'The canonical incantation' (nn.vmap over nn.Dense as is).
 """
+
 import functools
 
 from flax import linen as nn
@@ -13,4 +14,8 @@ CAUGHT_BY = ("02-params-independent-of-batch",)
 
 VmappedDense = nn.vmap(
     functools.partial(nn.Dense, kernel_init=nn.initializers.variance_scaling(1.0, "fan_in", "normal")),
-    in_axes=0, out_axes=0, variable_axes={"params": None}, split_rngs={"params": False})
+    in_axes=0,
+    out_axes=0,
+    variable_axes={"params": None},
+    split_rngs={"params": False},
+)

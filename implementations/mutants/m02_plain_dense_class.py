@@ -4,9 +4,9 @@ Violates document 02, 'The canonical incantation' (VmappedDense = nn.vmap(nn.Den
 On (B, in) batches nn.Dense gives the same params and outputs, since it maps over
 leading axes itself; only an input the lifted module maps differently tells them apart.
 """
-from flax import linen as nn
 
 from conformance.implementations.mutants._vmap import forward_with
+from flax import linen as nn
 
 DOCUMENT = "02"
 DEFECT = "VmappedDense = nn.Dense: no nn.vmap, so a 1-D input is one example instead of a batch of scalars"

@@ -2,6 +2,7 @@
 
 Violates document 02, 'Shape semantics': the lifted module is a plain Dense.
 """
+
 import jax
 from flax import linen as nn
 
@@ -15,5 +16,4 @@ class _DenseRelu(nn.Dense):
         return jax.nn.relu(super().__call__(inputs))
 
 
-VmappedDense = nn.vmap(_DenseRelu, in_axes=0, out_axes=0,
-                       variable_axes={"params": None}, split_rngs={"params": False})
+VmappedDense = nn.vmap(_DenseRelu, in_axes=0, out_axes=0, variable_axes={"params": None}, split_rngs={"params": False})

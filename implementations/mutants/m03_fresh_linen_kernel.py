@@ -2,10 +2,10 @@
 
 Violates document 03, 'The setup': take the nnx kernel array and use it as the Linen kernel.
 """
-from flax import linen as nn
-from flax import nnx
 
 from conformance.implementations.mutants._bridge import two_modules
+from flax import linen as nn
+from flax import nnx
 
 DOCUMENT = "03"
 DEFECT = "Linen kernel initialised separately with PRNGKey(seed): nothing is shared"

@@ -2,11 +2,11 @@
 
 Violates document 03, 'Common pitfalls' (independent biases make the result asymmetric).
 """
+
 import jax.numpy as jnp
+from conformance.implementations.mutants._bridge import two_modules
 from flax import linen as nn
 from flax import nnx
-
-from conformance.implementations.mutants._bridge import two_modules
 
 DOCUMENT = "03"
 DEFECT = "Linen side has its own bias: output 2xK + 1, no longer linear"

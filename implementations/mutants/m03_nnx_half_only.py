@@ -2,9 +2,9 @@
 
 Violates document 03, 'Problem' (return nnx_out + linen_out, twice either one).
 """
-from flax import nnx
 
 from conformance.implementations.mutants._bridge import two_modules
+from flax import nnx
 
 DOCUMENT = "03"
 DEFECT = "only the nnx output: 1x instead of 2x"

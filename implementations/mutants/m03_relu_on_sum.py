@@ -2,11 +2,11 @@
 
 Agrees with 2 x K wherever that is positive. Violates document 03, 'Problem'.
 """
+
 import jax
+from conformance.implementations.mutants._bridge import two_modules
 from flax import linen as nn
 from flax import nnx
-
-from conformance.implementations.mutants._bridge import two_modules
 
 DOCUMENT = "03"
 DEFECT = "relu on the sum: right for positive outputs, zero elsewhere"

@@ -2,10 +2,10 @@
 
 Shapes agree when in == out. Violates document 03, 'Common pitfalls' (both store (in, out)).
 """
-from flax import linen as nn
-from flax import nnx
 
 from conformance.implementations.mutants._bridge import two_modules
+from flax import linen as nn
+from flax import nnx
 
 DOCUMENT = "03"
 DEFECT = "kernel transposed on the Linen side (square shapes hide it)"

@@ -3,10 +3,10 @@
 Violates document 03, 'The setup': the nnx kernel is the Linen kernel, at every
 size. Only a wide input reaches the defect.
 """
-from flax import linen as nn
-from flax import nnx
 
 from conformance.implementations.mutants._bridge import two_modules
+from flax import linen as nn
+from flax import nnx
 
 DOCUMENT = "03"
 DEFECT = "Linen kernel initialised separately when the input is wider than 100"

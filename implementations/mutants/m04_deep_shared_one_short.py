@@ -12,12 +12,16 @@ from __future__ import annotations
 from conformance.implementations.transformer import SharedTransformer as _Reference
 from conformance.implementations.transformer import TransformerBlock, UnsharedTransformer
 
-__all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
+__all__ = ["SharedTransformer", "TransformerBlock", "UnsharedTransformer"]
 
 DOCUMENT = "04"
 DEFECT = "share='all' applies the block L-1 times when L >= 4"
-CAUGHT_BY = ("04-shared-all-is-block-applied-l-times", "04-unshared-with-copied-block-equals-shared",
-             "04-flops-model-is-l-blocks", "04-flops-forward-unchanged-by-sharing")
+CAUGHT_BY = (
+    "04-shared-all-is-block-applied-l-times",
+    "04-unshared-with-copied-block-equals-shared",
+    "04-flops-model-is-l-blocks",
+    "04-flops-forward-unchanged-by-sharing",
+)
 GATE = "num_layers >= 4"
 
 

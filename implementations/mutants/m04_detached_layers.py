@@ -10,11 +10,10 @@ the reference's, but only layer 1 contributes to the gradient.
 from __future__ import annotations
 
 import jax
-
 from conformance.implementations.transformer import SharedTransformer as _Reference
 from conformance.implementations.transformer import TransformerBlock, UnsharedTransformer
 
-__all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
+__all__ = ["SharedTransformer", "TransformerBlock", "UnsharedTransformer"]
 
 DOCUMENT = "04"
 DEFECT = "layers after the first use stop_gradient(shared params): forward right, gradient has one layer's term"

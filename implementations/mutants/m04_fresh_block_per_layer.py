@@ -10,18 +10,21 @@ form, so only the parameter layout gives it away.
 
 from __future__ import annotations
 
-from flax import linen as nn
-
 from conformance.implementations.transformer import SharedTransformer as _Reference
 from conformance.implementations.transformer import TransformerBlock, UnsharedTransformer
+from flax import linen as nn
 
-__all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
+__all__ = ["SharedTransformer", "TransformerBlock", "UnsharedTransformer"]
 
 DOCUMENT = "04"
 DEFECT = "share='all' builds a fresh TransformerBlock per loop iteration (L blocks, nothing shared)"
-CAUGHT_BY = ("04-params-shared-all-is-one-block", "04-sharing-layout-by-piece",
-             "04-shared-all-is-block-applied-l-times", "04-unshared-with-copied-block-equals-shared",
-             "04-shared-grad-is-sum-of-layer-grads")
+CAUGHT_BY = (
+    "04-params-shared-all-is-one-block",
+    "04-sharing-layout-by-piece",
+    "04-shared-all-is-block-applied-l-times",
+    "04-unshared-with-copied-block-equals-shared",
+    "04-shared-grad-is-sum-of-layer-grads",
+)
 
 
 class SharedTransformer(nn.Module):
@@ -34,8 +37,9 @@ class SharedTransformer(nn.Module):
     @nn.compact
     def __call__(self, x):
         if self.share != "all":
-            return _Reference(self.num_layers, self.d_model, self.num_heads, self.d_ff,
-                              share=self.share, name="reference")(x)
+            return _Reference(
+                self.num_layers, self.d_model, self.num_heads, self.d_ff, share=self.share, name="reference"
+            )(x)
         for _ in range(self.num_layers):
             x = TransformerBlock(self.d_model, self.num_heads, self.d_ff)(x)  # defect: a new block each time
         return x

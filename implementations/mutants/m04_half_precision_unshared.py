@@ -8,11 +8,10 @@ mantissa), so only the output's dtype gives it away at a glance.
 from __future__ import annotations
 
 import jax.numpy as jnp
-
 from conformance.implementations.transformer import SharedTransformer, TransformerBlock
 from conformance.implementations.transformer import UnsharedTransformer as _Reference
 
-__all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
+__all__ = ["SharedTransformer", "TransformerBlock", "UnsharedTransformer"]
 
 DOCUMENT = "04"
 DEFECT = "UnsharedTransformer returns bfloat16 instead of the float32 it was given"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from conformance.implementations.transformer import TransformerBlock as _Reference
 from conformance.implementations.transformer import with_block
 
-__all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
+__all__ = ["SharedTransformer", "TransformerBlock", "UnsharedTransformer"]
 
 DOCUMENT = "04"
 DEFECT = "nn.LayerNorm() with Flax's default epsilon 1e-6 instead of PyTorch's 1e-5"

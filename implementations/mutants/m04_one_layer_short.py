@@ -11,14 +11,18 @@ from __future__ import annotations
 from conformance.implementations.transformer import SharedTransformer as _Reference
 from conformance.implementations.transformer import TransformerBlock, UnsharedTransformer
 
-__all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
+__all__ = ["SharedTransformer", "TransformerBlock", "UnsharedTransformer"]
 
 DOCUMENT = "04"
 DEFECT = "share='all' applies the block max(L-1, 1) times instead of L"
-CAUGHT_BY = ("04-shared-all-is-block-applied-l-times", "04-unshared-with-copied-block-equals-shared",
-             "04-flops-model-is-l-blocks",
-             "04-shared-grad-is-sum-of-layer-grads", "04-flops-forward-unchanged-by-sharing",
-             "04-flops-backward-no-saving")
+CAUGHT_BY = (
+    "04-shared-all-is-block-applied-l-times",
+    "04-unshared-with-copied-block-equals-shared",
+    "04-flops-model-is-l-blocks",
+    "04-shared-grad-is-sum-of-layer-grads",
+    "04-flops-forward-unchanged-by-sharing",
+    "04-flops-backward-no-saving",
+)
 
 
 class SharedTransformer(_Reference):

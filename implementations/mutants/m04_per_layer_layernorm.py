@@ -13,13 +13,17 @@ from __future__ import annotations
 from conformance.implementations.transformer import FFN, TransformerBlock, UnsharedTransformer, attention
 from conformance.implementations.transformer import SharedTransformer as _Reference
 
-__all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
+__all__ = ["SharedTransformer", "TransformerBlock", "UnsharedTransformer"]
 
 DOCUMENT = "04"
 DEFECT = "share='all' shares attention and FFN only; each layer has its own two LayerNorms"
-CAUGHT_BY = ("04-params-shared-all-is-one-block", "04-sharing-layout-by-piece",
-             "04-shared-all-is-block-applied-l-times", "04-unshared-with-copied-block-equals-shared",
-             "04-shared-grad-is-sum-of-layer-grads")
+CAUGHT_BY = (
+    "04-params-shared-all-is-one-block",
+    "04-sharing-layout-by-piece",
+    "04-shared-all-is-block-applied-l-times",
+    "04-unshared-with-copied-block-equals-shared",
+    "04-shared-grad-is-sum-of-layer-grads",
+)
 
 
 class SharedTransformer(_Reference):
@@ -29,9 +33,12 @@ class SharedTransformer(_Reference):
         self.attention = attention(self.d_model, self.num_heads)
         self.ffn = FFN(self.d_model, self.d_ff)
         # defect: L blocks, so L pairs of LayerNorms; only the two sub-layers are shared
-        self.layers = [TransformerBlock(self.d_model, self.num_heads, self.d_ff,
-                                        shared_attention=self.attention, shared_ffn=self.ffn)
-                       for _ in range(self.num_layers)]
+        self.layers = [
+            TransformerBlock(
+                self.d_model, self.num_heads, self.d_ff, shared_attention=self.attention, shared_ffn=self.ffn
+            )
+            for _ in range(self.num_layers)
+        ]
 
     def __call__(self, x):
         if self.share != "all":

@@ -8,16 +8,20 @@ Same parameters, different function; the output rows are not normalised.
 
 from __future__ import annotations
 
-from flax import linen as nn
-
 from conformance.implementations.transformer import TransformerBlock as _Reference
 from conformance.implementations.transformer import with_block
+from flax import linen as nn
 
-__all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
+__all__ = ["SharedTransformer", "TransformerBlock", "UnsharedTransformer"]
 
 DOCUMENT = "04"
 DEFECT = "pre-LN block x + MHA(LN1(x)), x + FFN(LN2(x)) instead of the document's post-LN code"
-CAUGHT_BY = ("04-block-output-rows-normalised", "04-block-matches-oracle", "04-block-gelu-is-exact", "04-block-layernorm-eps-is-pytorch")
+CAUGHT_BY = (
+    "04-block-output-rows-normalised",
+    "04-block-matches-oracle",
+    "04-block-gelu-is-exact",
+    "04-block-layernorm-eps-is-pytorch",
+)
 
 
 class TransformerBlock(_Reference):

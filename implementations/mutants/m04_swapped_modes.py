@@ -11,7 +11,7 @@ from __future__ import annotations
 from conformance.implementations.transformer import FFN, TransformerBlock, UnsharedTransformer, attention
 from conformance.implementations.transformer import SharedTransformer as _Reference
 
-__all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
+__all__ = ["SharedTransformer", "TransformerBlock", "UnsharedTransformer"]
 
 DOCUMENT = "04"
 DEFECT = "share='ffn' shares the attention and share='attention' shares the FFN"

@@ -9,13 +9,11 @@ whole block, so only a probe that isolates the GELU sees it.
 
 from __future__ import annotations
 
+from conformance.implementations.transformer import FFN, with_block
+from conformance.implementations.transformer import TransformerBlock as _Reference
 from flax import linen as nn
 
-from conformance.implementations.transformer import FFN
-from conformance.implementations.transformer import TransformerBlock as _Reference
-from conformance.implementations.transformer import with_block
-
-__all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
+__all__ = ["SharedTransformer", "TransformerBlock", "UnsharedTransformer"]
 
 DOCUMENT = "04"
 DEFECT = "nn.gelu with its default approximate=True (tanh) instead of PyTorch's exact GELU"

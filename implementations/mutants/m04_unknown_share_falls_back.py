@@ -10,7 +10,7 @@ from __future__ import annotations
 from conformance.implementations.transformer import SHARE_MODES, TransformerBlock, UnsharedTransformer
 from conformance.implementations.transformer import SharedTransformer as _Reference
 
-__all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
+__all__ = ["SharedTransformer", "TransformerBlock", "UnsharedTransformer"]
 
 DOCUMENT = "04"
 DEFECT = "SharedTransformer treats any unknown share value as 'all' instead of raising ValueError"

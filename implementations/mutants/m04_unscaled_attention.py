@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from flax import linen as nn
-
 from conformance.implementations.transformer import TransformerBlock as _Reference
 from conformance.implementations.transformer import with_block
+from flax import linen as nn
 
-__all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
+__all__ = ["SharedTransformer", "TransformerBlock", "UnsharedTransformer"]
 
 DOCUMENT = "04"
 DEFECT = "softmax(q k^T) v without the 1/sqrt(head_dim) scaling"
@@ -27,8 +26,14 @@ def _unscaled(query, key, value, **_):
 
 
 def _attention(d_model, num_heads, name=None):
-    return nn.MultiHeadDotProductAttention(num_heads=num_heads, qkv_features=d_model, out_features=d_model,
-                                           attention_fn=_unscaled, deterministic=True, name=name)
+    return nn.MultiHeadDotProductAttention(
+        num_heads=num_heads,
+        qkv_features=d_model,
+        out_features=d_model,
+        attention_fn=_unscaled,
+        deterministic=True,
+        name=name,
+    )
 
 
 class TransformerBlock(_Reference):

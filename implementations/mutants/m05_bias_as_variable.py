@@ -2,10 +2,10 @@
 
 Violates document 05, 'Common pitfalls' (bias is trainable: wrap as nnx.Param).
 """
-import jax.numpy as jnp
-from flax import nnx
 
+import jax.numpy as jnp
 from conformance.implementations.reference import MultiParam as _Reference
+from flax import nnx
 
 DOCUMENT = "05"
 DEFECT = "bias wrapped as nnx.Variable"

@@ -2,6 +2,7 @@
 
 Violates document 05, 'This problem (no mutation yet)': do not touch count.
 """
+
 from conformance.implementations.mutants._multi_param import forward_with
 from conformance.implementations.reference import MultiParam as _Reference
 

@@ -2,8 +2,8 @@
 
 Violates document 05, 'Common pitfalls' (forgetting to wrap).
 """
-import jax.numpy as jnp
 
+import jax.numpy as jnp
 from conformance.implementations.reference import MultiParam as _Reference
 
 DOCUMENT = "05"

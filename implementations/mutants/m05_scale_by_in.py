@@ -2,11 +2,11 @@
 
 Violates document 05, 'Worked example'.
 """
-import jax.numpy as jnp
-from flax import nnx
 
+import jax.numpy as jnp
 from conformance.implementations.mutants._multi_param import forward_with
 from conformance.implementations.reference import MultiParam as _Reference
+from flax import nnx
 
 DOCUMENT = "05"
 DEFECT = "kernel scaled by 1/in_features"

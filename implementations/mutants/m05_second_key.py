@@ -2,11 +2,11 @@
 
 Violates document 05, 'Worked example' (key = rngs.params(), used for the kernel).
 """
+
 import jax
 import jax.numpy as jnp
-from flax import nnx
-
 from conformance.implementations.mutants._multi_param import forward_with
+from flax import nnx
 
 DOCUMENT = "05"
 DEFECT = "kernel drawn with the second params key"

@@ -3,11 +3,11 @@
 Violates document 05, 'Worked example' (bias = zeros), at every size. Only a wide
 layer reaches the defect.
 """
-import jax.numpy as jnp
-from flax import nnx
 
+import jax.numpy as jnp
 from conformance.implementations.mutants._multi_param import forward_with
 from conformance.implementations.reference import MultiParam as _Reference
+from flax import nnx
 
 DOCUMENT = "05"
 DEFECT = "bias initialised to ones when out_features > 100"

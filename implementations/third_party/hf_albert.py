@@ -21,7 +21,7 @@ import flax.linen as nn
 from transformers.models.albert.configuration_albert import AlbertConfig
 from transformers.models.albert.modeling_flax_albert import FlaxAlbertLayer, FlaxAlbertLayerGroups
 
-__all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer", "SHARE_MODES"]
+__all__ = ["SHARE_MODES", "SharedTransformer", "TransformerBlock", "UnsharedTransformer"]
 
 SHARE_MODES = ("all",)  # HF ALBERT shares whole layer groups only: no FFN-only / attention-only mode
 LAYER_NORM_EPS = 1e-5
@@ -29,10 +29,18 @@ LAYER_NORM_EPS = 1e-5
 
 def albert_config(d_model, num_heads, d_ff, num_layers=1, num_groups=1) -> AlbertConfig:
     return AlbertConfig(
-        hidden_size=int(d_model), embedding_size=int(d_model), num_attention_heads=int(num_heads),
-        intermediate_size=int(d_ff), num_hidden_layers=int(num_layers), num_hidden_groups=int(num_groups),
-        inner_group_num=1, hidden_act="gelu", layer_norm_eps=LAYER_NORM_EPS,
-        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, classifier_dropout_prob=0.0,
+        hidden_size=int(d_model),
+        embedding_size=int(d_model),
+        num_attention_heads=int(num_heads),
+        intermediate_size=int(d_ff),
+        num_hidden_layers=int(num_layers),
+        num_hidden_groups=int(num_groups),
+        inner_group_num=1,
+        hidden_act="gelu",
+        layer_norm_eps=LAYER_NORM_EPS,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+        classifier_dropout_prob=0.0,
     )
 
 
@@ -77,8 +85,9 @@ class SharedTransformer(nn.Module):
 
     def setup(self):
         if self.share not in SHARE_MODES:
-            raise ValueError(f"share must be one of {SHARE_MODES} (Hugging Face ALBERT shares whole layers only), "
-                             f"got {self.share!r}")
+            raise ValueError(
+                f"share must be one of {SHARE_MODES} (Hugging Face ALBERT shares whole layers only), got {self.share!r}"
+            )
         self.groups = _layer_groups(self, num_groups=1)  # one group, applied num_layers times
         nn.share_scope(self, self.groups)
 

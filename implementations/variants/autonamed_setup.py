@@ -1,4 +1,5 @@
 """Conforming: document 01's module without name=, which setup() names 'shared' anyway."""
+
 import jax
 import jax.numpy as jnp
 from flax import linen as nn

@@ -1,11 +1,11 @@
 """Conforming: the forward functions exactly as the documents write them, run eagerly
 (no jax.jit), with the seed cast where it is used."""
+
 import jax
 import jax.numpy as jnp
+from conformance.implementations.reference import MultiParam, SharedDense, VmappedDense
 from flax import linen as nn
 from flax import nnx
-
-from conformance.implementations.reference import MultiParam, SharedDense, VmappedDense
 
 
 def _init_apply(model, seed, x):

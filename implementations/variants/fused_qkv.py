@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-__all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
+__all__ = ["SharedTransformer", "TransformerBlock", "UnsharedTransformer"]
 
 MODES = ("all", "ffn", "attention")
 EPS = 1e-5
@@ -56,8 +56,9 @@ class TransformerBlock(nn.Module):
     @nn.compact
     def __call__(self, x):
         mixer = self.mixer if self.mixer is not None else FusedAttention(self.d_model, self.num_heads, name="mixer")
-        feedforward = self.feedforward if self.feedforward is not None else Feedforward(self.d_model, self.d_ff,
-                                                                                          name="ff")
+        feedforward = (
+            self.feedforward if self.feedforward is not None else Feedforward(self.d_model, self.d_ff, name="ff")
+        )
         h = nn.LayerNorm(epsilon=EPS, name="post_mixer_norm")(x + mixer(x))
         return nn.LayerNorm(epsilon=EPS, name="out_norm")(h + feedforward(h))
 

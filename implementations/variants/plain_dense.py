@@ -1,5 +1,6 @@
 """Conforming: document 02's forward with a plain nn.Dense (the document calls it equivalent),
 and document 05's kernel divided by sqrt(in) rather than multiplied by its reciprocal."""
+
 import jax
 import jax.numpy as jnp
 from flax import linen as nn

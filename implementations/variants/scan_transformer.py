@@ -13,12 +13,11 @@
 
 from __future__ import annotations
 
-from flax import linen as nn
-
 from conformance.implementations.transformer import SHARE_MODES, TransformerBlock
 from conformance.implementations.transformer import SharedTransformer as _PerLayerShared
+from flax import linen as nn
 
-__all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer"]
+__all__ = ["SharedTransformer", "TransformerBlock", "UnsharedTransformer"]
 
 
 class _Layer(nn.Module):
@@ -66,8 +65,9 @@ class SharedTransformer(nn.Module):
     @nn.compact
     def __call__(self, x):
         if self.share != "all":
-            return _PerLayerShared(self.num_layers, self.d_model, self.num_heads, self.d_ff,
-                                   share=self.share, name="layers")(x)
+            return _PerLayerShared(
+                self.num_layers, self.d_model, self.num_heads, self.d_ff, share=self.share, name="layers"
+            )(x)
         layers = scan_layers(self.num_layers, variable_broadcast="params", split_rngs={"params": False})
         x, _ = layers(self.d_model, self.num_heads, self.d_ff, name="shared")(x, None)
         return x

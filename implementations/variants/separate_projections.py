@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-__all__ = ["TransformerBlock", "UnsharedTransformer", "SharedTransformer", "SHARE_MODES"]
+__all__ = ["SHARE_MODES", "SharedTransformer", "TransformerBlock", "UnsharedTransformer"]
 
 SHARE_MODES = ("all", "ffn", "attention")
 EPS = 1e-5

@@ -22,13 +22,17 @@ def shared_dense_grads(x: object, kernel: object, bias: object) -> dict[str, np.
     z1 = x @ k + b
     h1 = relu(z1)
     z2 = h1 @ k + b
-    g2 = (z2 > 0).astype(np.float64)          # dL/dz2 for L = sum(relu(z2))
-    g1 = (g2 @ k.T) * (z1 > 0)                # dL/dz1
+    g2 = (z2 > 0).astype(np.float64)  # dL/dz2 for L = sum(relu(z2))
+    g1 = (g2 @ k.T) * (z1 > 0)  # dL/dz1
     site1_k, site2_k = x.T @ g1, h1.T @ g2
     site1_b, site2_b = g1.sum(0), g2.sum(0)
     return {
-        "kernel_site1": site1_k, "kernel_site2": site2_k, "kernel": site1_k + site2_k,
-        "bias_site1": site1_b, "bias_site2": site2_b, "bias": site1_b + site2_b,
+        "kernel_site1": site1_k,
+        "kernel_site2": site2_k,
+        "kernel": site1_k + site2_k,
+        "bias_site1": site1_b,
+        "bias_site2": site2_b,
+        "bias": site1_b + site2_b,
     }
 
 

@@ -18,11 +18,15 @@ from conformance.kit.strategies import features, seeds, square_shapes
 from . import DOCUMENT, Section, constructions
 
 
-@claim("01-fw-only-setup-shares-across-call-sites", document=DOCUMENT, section=Section.SETUP_VS_COMPACT,
-       title="Only setup() lets one submodule serve two call sites: a Dense created once in @nn.compact and "
-             "called twice does not give one shared kernel and bias",
-       hint="If this fails, @nn.compact shares a reused instance just as setup() does (one entry, 2 leaves); "
-            "the document's 'only setup()' does not hold for this release.")
+@claim(
+    "01-fw-only-setup-shares-across-call-sites",
+    document=DOCUMENT,
+    section=Section.SETUP_VS_COMPACT,
+    title="Only setup() lets one submodule serve two call sites: a Dense created once in @nn.compact and "
+    "called twice does not give one shared kernel and bias",
+    hint="If this fails, @nn.compact shares a reused instance just as setup() does (one entry, 2 leaves); "
+    "the document's 'only setup()' does not hold for this release.",
+)
 @given(shape=square_shapes(structural=True))
 def test_fw_only_setup_shares_across_call_sites(shape):
     n, hidden = shape
@@ -30,9 +34,11 @@ def test_fw_only_setup_shares_across_call_sites(shape):
     params = shapes["params"]
     leaves = {f"{key}/{name}": tuple(leaf.shape) for key in params for name, leaf in params[key].items()}
     if len(params) == 1 and len(leaves) == 2:
-        raise AssertionError(f"a Dense created once in @nn.compact and called at two sites gives one entry with "
-                             f"2 leaves {leaves}: one shared kernel and bias, as setup() gives, so setup() is not "
-                             f"the only way")
+        raise AssertionError(
+            f"a Dense created once in @nn.compact and called at two sites gives one entry with "
+            f"2 leaves {leaves}: one shared kernel and bias, as setup() gives, so setup() is not "
+            f"the only way"
+        )
 
 
 @functools.cache
@@ -42,18 +48,24 @@ def _inline_init(hidden: int):
     return compiled.fast_jit(lambda key: model.init(key, jnp.zeros((1, hidden), jnp.float32))["params"])
 
 
-@claim("01-fw-inline-dense-fresh-params", document=DOCUMENT, section=Section.PITFALLS,
-       title="The two inline nn.Dense of the non-shared version are initialised apart: different kernels, "
-             "each bias a fresh zero vector",
-       hint="Each compact submodule draws its init key from its own name (Dense_0, Dense_1); if both kernels are "
-            "equal, sibling submodules share an RNG stream.")
+@claim(
+    "01-fw-inline-dense-fresh-params",
+    document=DOCUMENT,
+    section=Section.PITFALLS,
+    title="The two inline nn.Dense of the non-shared version are initialised apart: different kernels, "
+    "each bias a fresh zero vector",
+    hint="Each compact submodule draws its init key from its own name (Dense_0, Dense_1); if both kernels are "
+    "equal, sibling submodules share an RNG stream.",
+)
 @given(seed=seeds(), hidden=features())
 def test_fw_inline_dense_fresh_params(seed, hidden):
     params = _inline_init(hidden)(jax.random.PRNGKey(seed))
     kernels = [np.asarray(params[f"Dense_{i}"]["kernel"]) for i in range(2)]
     if np.array_equal(*kernels):
-        raise AssertionError(f"Dense_0 and Dense_1 hold the same kernel {kernels[0].reshape(-1)[:4]}: "
-                             f"the second layer is not freshly initialised")
+        raise AssertionError(
+            f"Dense_0 and Dense_1 hold the same kernel {kernels[0].reshape(-1)[:4]}: "
+            f"the second layer is not freshly initialised"
+        )
     for i in range(2):
         assert_equal_arrays(params[f"Dense_{i}"]["bias"], np.zeros(hidden, np.float32), what=f"Dense_{i} bias at init")
 
@@ -80,10 +92,14 @@ def _setup_runs(fn) -> int:
     return len(_SETUP_RUNS)
 
 
-@claim("01-fw-setup-runs-once-per-init-and-apply", document=DOCUMENT, section=Section.PITFALLS,
-       title="Flax runs setup() by itself, once per init and once per apply, however many call sites use the submodule",
-       hint="Module.init and Module.apply must each bind the module once; a second run of setup() means the "
-            "module was built again.")
+@claim(
+    "01-fw-setup-runs-once-per-init-and-apply",
+    document=DOCUMENT,
+    section=Section.PITFALLS,
+    title="Flax runs setup() by itself, once per init and once per apply, however many call sites use the submodule",
+    hint="Module.init and Module.apply must each bind the module once; a second run of setup() means the "
+    "module was built again.",
+)
 @given(shape=square_shapes())  # the count cannot depend on the shape: the run's few shapes will do
 def test_fw_setup_runs_once_per_init_and_apply(shape):
     n, hidden = shape

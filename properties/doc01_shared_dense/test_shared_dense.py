@@ -9,15 +9,29 @@ from flax import linen as nn
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from conformance.engine.registry import claim
 from conformance.kit import compiled, tolerances
 from conformance.kit.assertions import (
-    as_output, assert_close, assert_equal_arrays, assert_raises, assert_tree_shapes, dig,
+    as_output,
+    assert_close,
+    assert_equal_arrays,
+    assert_raises,
+    assert_tree_shapes,
+    dig,
 )
-from conformance.engine.registry import claim
-from conformance.kit.strategies import SEED_MAX, data_seeds, features, normal_array, permutation, rows, scales, seeds, square_shapes
+from conformance.kit.strategies import (
+    SEED_MAX,
+    data_seeds,
+    features,
+    normal_array,
+    permutation,
+    rows,
+    scales,
+    seeds,
+    square_shapes,
+)
 
 from . import DOCUMENT, Section, constructions, oracles
-
 
 
 def _forward(impl, seed, x, hidden, as_float=False):
@@ -40,26 +54,38 @@ def _init_apply(impl, seed, x, hidden):
 
 # --- the module --------------------------------------------------------------
 
-@claim("01-params-one-shared-entry", document=DOCUMENT, section=Section.VERIFYING,
-       title="SharedDense params are one 'shared' entry: kernel (hidden, hidden) and bias (hidden,), 2 leaves",
-       hint="Declare one nn.Dense in setup() and call it twice; a second Dense, or a bias per call site, adds entries.",
-       needs=("SharedDense",))
+
+@claim(
+    "01-params-one-shared-entry",
+    document=DOCUMENT,
+    section=Section.VERIFYING,
+    title="SharedDense params are one 'shared' entry: kernel (hidden, hidden) and bias (hidden,), 2 leaves",
+    hint="Declare one nn.Dense in setup() and call it twice; a second Dense, or a bias per call site, adds entries.",
+    needs=("SharedDense",),
+)
 @given(shape=square_shapes(structural=True))
 def test_params_one_shared_entry(impl, shape):
     n, hidden = shape
     model = _module(impl, hidden)
     with impl.running("SharedDense.init"):
         shapes = compiled.abstract_init(model, (n, hidden))
-    assert_tree_shapes(shapes, {"params": {"shared": {"kernel": (hidden, hidden), "bias": (hidden,)}}},
-                       what=f"SharedDense(hidden={hidden}).init")
+    assert_tree_shapes(
+        shapes,
+        {"params": {"shared": {"kernel": (hidden, hidden), "bias": (hidden,)}}},
+        what=f"SharedDense(hidden={hidden}).init",
+    )
     leaves = len(jax.tree_util.tree_leaves(shapes))
     assert leaves == 2, f"SharedDense has {leaves} param leaves, expected 2 (kernel and bias)"
 
 
-@claim("01-module-matches-oracle", document=DOCUMENT, section=Section.PATTERN,
-       title="SharedDense computes relu(relu(x K + b) K + b) with its one (K, b)",
-       hint="Both calls must go through the same Dense, with relu after each call.",
-       needs=("SharedDense",))
+@claim(
+    "01-module-matches-oracle",
+    document=DOCUMENT,
+    section=Section.PATTERN,
+    title="SharedDense computes relu(relu(x K + b) K + b) with its one (K, b)",
+    hint="Both calls must go through the same Dense, with relu after each call.",
+    needs=("SharedDense",),
+)
 @given(seed=seeds(), shape=square_shapes(), data_seed=data_seeds(), scale=scales())
 def test_module_matches_oracle(impl, seed, shape, data_seed, scale):
     n, hidden = shape
@@ -72,10 +98,14 @@ def test_module_matches_oracle(impl, seed, shape, data_seed, scale):
     assert_close(out, oracles.shared_dense(x, k, b), tol, what="SharedDense.apply")
 
 
-@claim("01-grad-sums-call-sites", document=DOCUMENT, section=Section.WHY,
-       title="The gradient of the shared kernel and bias is the sum of both call sites' gradients",
-       hint="Nothing may cut the gradient at one call site (stop_gradient, a copied or frozen kernel).",
-       needs=("SharedDense",))
+@claim(
+    "01-grad-sums-call-sites",
+    document=DOCUMENT,
+    section=Section.WHY,
+    title="The gradient of the shared kernel and bias is the sum of both call sites' gradients",
+    hint="Nothing may cut the gradient at one call site (stop_gradient, a copied or frozen kernel).",
+    needs=("SharedDense",),
+)
 @given(seed=seeds(), shape=square_shapes(), data_seed=data_seeds())
 def test_grad_sums_call_sites(impl, seed, shape, data_seed):
     n, hidden = shape
@@ -91,17 +121,26 @@ def test_grad_sums_call_sites(impl, seed, shape, data_seed):
     tol = tolerances.shared_dense_grads(x, k, b)
     for name in ("kernel", "bias"):
         got = as_output(dig(grads, "params", "shared", name, what="gradients"), what=f"d sum(out)/d {name}")
-        assert_close(got, expected[name], tol[name],
-                     what=f"gradient of the shared {name} (expected site 1 + site 2; "
-                          f"site 1 alone would be {np.round(expected[name + '_site1'].reshape(-1)[:3], 5)})")
+        assert_close(
+            got,
+            expected[name],
+            tol[name],
+            what=f"gradient of the shared {name} (expected site 1 + site 2; "
+            f"site 1 alone would be {np.round(expected[name + '_site1'].reshape(-1)[:3], 5)})",
+        )
 
 
 # --- the forward function ------------------------------------------------------
 
-@claim("01-forward-matches-construction", document=DOCUMENT, section=Section.PROBLEM,
-       title="shared_dense_forward(seed, x, hidden) equals the prescribed module built with PRNGKey(seed), flattened row-major",
-       hint="Init with jax.random.PRNGKey(int(seed)) on x itself, the submodule named 'shared', output reshaped with reshape(-1).",
-       needs=("shared_dense_forward",))
+
+@claim(
+    "01-forward-matches-construction",
+    document=DOCUMENT,
+    section=Section.PROBLEM,
+    title="shared_dense_forward(seed, x, hidden) equals the prescribed module built with PRNGKey(seed), flattened row-major",
+    hint="Init with jax.random.PRNGKey(int(seed)) on x itself, the submodule named 'shared', output reshaped with reshape(-1).",
+    needs=("shared_dense_forward",),
+)
 @given(seed=seeds(), shape=square_shapes(), data_seed=data_seeds(), as_float=st.booleans())
 def test_forward_matches_construction(impl, seed, shape, data_seed, as_float):
     n, hidden = shape
@@ -109,26 +148,35 @@ def test_forward_matches_construction(impl, seed, shape, data_seed, as_float):
     out = _forward(impl, seed, x, hidden, as_float)
     p = constructions.shared_dense_params(seed, hidden)
     tol = tolerances.dense_chain(x, [(p["kernel"], p["bias"])] * 2)
-    assert_close(out, oracles.shared_dense(x, p["kernel"], p["bias"]).reshape(-1), tol,
-                 what="shared_dense_forward")
+    assert_close(out, oracles.shared_dense(x, p["kernel"], p["bias"]).reshape(-1), tol, what="shared_dense_forward")
 
 
-@claim("01-forward-flat-nonnegative", document=DOCUMENT, section=Section.PROBLEM,
-       title="shared_dense_forward returns a finite 1-D float array of length N*hidden with no negative entry",
-       hint="Return h2.reshape(-1); relu after the second call makes every entry >= 0.",
-       needs=("shared_dense_forward",))
+@claim(
+    "01-forward-flat-nonnegative",
+    document=DOCUMENT,
+    section=Section.PROBLEM,
+    title="shared_dense_forward returns a finite 1-D float array of length N*hidden with no negative entry",
+    hint="Return h2.reshape(-1); relu after the second call makes every entry >= 0.",
+    needs=("shared_dense_forward",),
+)
 @given(seed=seeds(), shape=square_shapes(), data_seed=data_seeds(), scale=scales())
 def test_forward_flat_nonnegative(impl, seed, shape, data_seed, scale):
     n, hidden = shape
     out = _forward(impl, seed, normal_array(data_seed, (n, hidden), scale), hidden)
     worst = float(out.min())
-    assert worst >= 0.0, f"shared_dense_forward has negative entries (min {worst:.6g}); relu must follow the second call"
+    assert worst >= 0.0, (
+        f"shared_dense_forward has negative entries (min {worst:.6g}); relu must follow the second call"
+    )
 
 
-@claim("01-forward-rows-independent", document=DOCUMENT, section=Section.PROBLEM,
-       title="Permuting or dropping rows of x permutes or drops the matching blocks of the flat output",
-       hint="Rows must not interact and the output must be flattened row-major (reshape(-1), not .T or order='F').",
-       needs=("shared_dense_forward",))
+@claim(
+    "01-forward-rows-independent",
+    document=DOCUMENT,
+    section=Section.PROBLEM,
+    title="Permuting or dropping rows of x permutes or drops the matching blocks of the flat output",
+    hint="Rows must not interact and the output must be flattened row-major (reshape(-1), not .T or order='F').",
+    needs=("shared_dense_forward",),
+)
 @given(seed=seeds(), shape=square_shapes(min_rows=2), data_seed=data_seeds())
 def test_forward_rows_independent(impl, seed, shape, data_seed):
     n, hidden = shape
@@ -142,14 +190,22 @@ def test_forward_rows_independent(impl, seed, shape, data_seed):
     assert_close(permuted, full[perm], both, what=f"output rows after permuting x by {perm.tolist()}")
     first = _forward(impl, seed, x[:1], hidden)
     row = tolerances.dense_chain(x[:1], [(p["kernel"], p["bias"])] * 2)
-    assert_close(first, full[0], tolerances.combined((1.0, row), (1.0, row)),
-                 what="output for x[:1] against the first row block of the full output")
+    assert_close(
+        first,
+        full[0],
+        tolerances.combined((1.0, row), (1.0, row)),
+        what="output for x[:1] against the first row block of the full output",
+    )
 
 
-@claim("01-forward-positive-homogeneous", document=DOCUMENT, section=Section.PROBLEM,
-       title="At init the bias is zero, so forward(a*x) = a*forward(x) for every a > 0",
-       hint="Dense's default bias initialiser is zeros; relu is positively homogeneous. A nonzero bias or another activation breaks this.",
-       needs=("shared_dense_forward",))
+@claim(
+    "01-forward-positive-homogeneous",
+    document=DOCUMENT,
+    section=Section.PROBLEM,
+    title="At init the bias is zero, so forward(a*x) = a*forward(x) for every a > 0",
+    hint="Dense's default bias initialiser is zeros; relu is positively homogeneous. A nonzero bias or another activation breaks this.",
+    needs=("shared_dense_forward",),
+)
 @given(seed=seeds(), shape=square_shapes(), data_seed=data_seeds(), a=st.sampled_from((0.5, 3.0, 10.0)))
 def test_forward_positive_homogeneous(impl, seed, shape, data_seed, a):
     n, hidden = shape
@@ -158,15 +214,20 @@ def test_forward_positive_homogeneous(impl, seed, shape, data_seed, a):
     scaled = _forward(impl, seed, (a * x).astype(np.float32), hidden)
     p = constructions.shared_dense_params(seed, hidden)
     k = p["kernel"]
-    tol = tolerances.combined((1.0, tolerances.dense_chain(a * x, [(k, None)] * 2)),
-                              (a, tolerances.dense_chain(x, [(k, None)] * 2)))
+    tol = tolerances.combined(
+        (1.0, tolerances.dense_chain(a * x, [(k, None)] * 2)), (a, tolerances.dense_chain(x, [(k, None)] * 2))
+    )
     assert_close(scaled, a * base.astype(np.float64), tol, what=f"forward({a:g}*x) against {a:g}*forward(x)")
 
 
-@claim("01-forward-seed-determines-output", document=DOCUMENT, section=Section.PROBLEM,
-       title="The same seed gives the same output; different seeds give different outputs",
-       hint="Derive the init key from the seed argument alone (no global state, no fixed key).",
-       needs=("shared_dense_forward",))
+@claim(
+    "01-forward-seed-determines-output",
+    document=DOCUMENT,
+    section=Section.PROBLEM,
+    title="The same seed gives the same output; different seeds give different outputs",
+    hint="Derive the init key from the seed argument alone (no global state, no fixed key).",
+    needs=("shared_dense_forward",),
+)
 @given(seed=seeds(), offset=st.integers(1, 2**16), shape=square_shapes(), data_seed=data_seeds())
 def test_forward_seed_determines_output(impl, seed, offset, shape, data_seed):
     n, hidden = shape
@@ -181,6 +242,7 @@ def test_forward_seed_determines_output(impl, seed, offset, shape, data_seed):
 
 # --- what Flax does --------------------------------------------------------------
 
+
 class _AutoNamedShared(nn.Module):
     hidden: int
 
@@ -191,25 +253,37 @@ class _AutoNamedShared(nn.Module):
         return jax.nn.relu(self.shared(jax.nn.relu(self.shared(x))))
 
 
-@claim("01-fw-inline-dense-not-shared", document=DOCUMENT, section=Section.PATTERN,
-       title="Two nn.Dense created inline in @nn.compact are two modules, Dense_0 and Dense_1, with 4 leaves",
-       hint="Flax's auto-naming of compact submodules changed; check the release notes for module naming.")
+@claim(
+    "01-fw-inline-dense-not-shared",
+    document=DOCUMENT,
+    section=Section.PATTERN,
+    title="Two nn.Dense created inline in @nn.compact are two modules, Dense_0 and Dense_1, with 4 leaves",
+    hint="Flax's auto-naming of compact submodules changed; check the release notes for module naming.",
+)
 @given(shape=square_shapes(structural=True))
 def test_fw_inline_dense_not_shared(shape):
     n, hidden = shape
     shapes = compiled.abstract_init(constructions.DocInlineDense(hidden), (n, hidden))
     layer = {"kernel": (hidden, hidden), "bias": (hidden,)}
-    assert_tree_shapes(shapes, {"params": {"Dense_0": layer, "Dense_1": layer}}, what="compact module with two nn.Dense")
+    assert_tree_shapes(
+        shapes, {"params": {"Dense_0": layer, "Dense_1": layer}}, what="compact module with two nn.Dense"
+    )
     assert len(jax.tree_util.tree_leaves(shapes)) == 4
 
 
-@claim("01-fw-setup-name-from-attribute", document=DOCUMENT, section=Section.PITFALLS,
-       title="Without name=, a submodule assigned in setup() is keyed by its attribute name and gets the same params",
-       hint="Flax names setup() submodules after the attribute; if this fails, name= became necessary.")
+@claim(
+    "01-fw-setup-name-from-attribute",
+    document=DOCUMENT,
+    section=Section.PITFALLS,
+    title="Without name=, a submodule assigned in setup() is keyed by its attribute name and gets the same params",
+    hint="Flax names setup() submodules after the attribute; if this fails, name= became necessary.",
+)
 @given(seed=seeds(), shape=square_shapes())
 def test_fw_setup_name_from_attribute(seed, shape):
     n, hidden = shape
-    variables, _ = compiled.init_apply(_AutoNamedShared, jax.random.PRNGKey(seed), np.zeros((n, hidden), np.float32), hidden=hidden)
+    variables, _ = compiled.init_apply(
+        _AutoNamedShared, jax.random.PRNGKey(seed), np.zeros((n, hidden), np.float32), hidden=hidden
+    )
     auto = variables["params"]
     assert list(auto) == ["shared"], f"setup() submodule keyed {list(auto)}, expected ['shared']"
     named = constructions.shared_dense_params(seed, hidden)
@@ -217,13 +291,19 @@ def test_fw_setup_name_from_attribute(seed, shape):
         assert_equal_arrays(auto["shared"][leaf], named[leaf], what=f"auto-named {leaf} against name='shared'")
 
 
-@claim("01-fw-mismatched-width-fails-at-init", document=DOCUMENT, section=Section.PITFALLS,
-       title="If the input width differs from hidden, init fails with Flax's ScopeParamShapeError at the second call",
-       hint="Flax reports a shape clash between an existing param and a new request with ScopeParamShapeError.")
+@claim(
+    "01-fw-mismatched-width-fails-at-init",
+    document=DOCUMENT,
+    section=Section.PITFALLS,
+    title="If the input width differs from hidden, init fails with Flax's ScopeParamShapeError at the second call",
+    hint="Flax reports a shape clash between an existing param and a new request with ScopeParamShapeError.",
+)
 @given(hidden=features(structural=True), in_dim=features(structural=True), n=rows(structural=True))
 def test_fw_mismatched_width_fails_at_init(hidden, in_dim, n):
     assume(in_dim != hidden)
     # The shape check happens while init is traced: nothing needs compiling.
-    assert_raises(flax_errors.ScopeParamShapeError,
-                  lambda: compiled.abstract_init(constructions.DocSharedDense(hidden), (n, in_dim)),
-                  what=f"init with input width {in_dim} != hidden {hidden}")
+    assert_raises(
+        flax_errors.ScopeParamShapeError,
+        lambda: compiled.abstract_init(constructions.DocSharedDense(hidden), (n, in_dim)),
+        what=f"init with input width {in_dim} != hidden {hidden}",
+    )

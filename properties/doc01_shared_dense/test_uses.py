@@ -17,8 +17,8 @@ from conformance.kit.strategies import data_seeds, dense_shapes, normal_array, n
 
 from . import DOCUMENT, Section, constructions, oracles
 
-
 # --- tied input/output embeddings ----------------------------------------------
+
 
 class _TiedEmbedding(nn.Module):
     """Tokens embedded with one table, logits projected with the same table (Embed.attend)."""
@@ -39,8 +39,11 @@ _ABSTRACT_KEY = jax.ShapeDtypeStruct((2,), jnp.uint32)
 @compiled.once_per_shape
 def _tied_structure(n: int, vocab: int, dim: int):
     shapes = jax.eval_shape(_TiedEmbedding(vocab, dim).init, _ABSTRACT_KEY, jax.ShapeDtypeStruct((n,), jnp.int32))
-    assert_tree_shapes(shapes, {"params": {"embed": {"embedding": (vocab, dim)}}},
-                       what=f"params of Embed({vocab}, {dim}) used for lookup and attend")
+    assert_tree_shapes(
+        shapes,
+        {"params": {"embed": {"embedding": (vocab, dim)}}},
+        what=f"params of Embed({vocab}, {dim}) used for lookup and attend",
+    )
     leaves = len(jax.tree_util.tree_leaves(shapes))
     assert leaves == 1, f"a tied embedding has {leaves} param leaves, expected the one (V, D) table"
     return shapes
@@ -62,11 +65,15 @@ def _tokens(data_seed: int, n: int, vocab: int) -> np.ndarray:
     return np.random.default_rng(data_seed + 2).integers(0, vocab, size=n).astype(np.int32)
 
 
-@claim("01-fw-embed-attend-ties-embedding", document=DOCUMENT, section=Section.WHY,
-       title="nn.Embed.attend ties the embedding: one (V, D) table embeds the tokens and projects to logits h E^T, "
-             "and its gradient is the sum of both roles' gradients",
-       hint="Embed.attend must compute query @ embedding.T with the module's own table, without a copy or "
-            "stop_gradient; check Flax's Embed.attend.")
+@claim(
+    "01-fw-embed-attend-ties-embedding",
+    document=DOCUMENT,
+    section=Section.WHY,
+    title="nn.Embed.attend ties the embedding: one (V, D) table embeds the tokens and projects to logits h E^T, "
+    "and its gradient is the sum of both roles' gradients",
+    hint="Embed.attend must compute query @ embedding.T with the module's own table, without a copy or "
+    "stop_gradient; check Flax's Embed.attend.",
+)
 @given(shape=dense_shapes(), data_seed=data_seeds())
 def test_fw_embed_attend_ties_embedding(shape, data_seed):
     n, vocab, dim = shape
@@ -77,17 +84,26 @@ def test_fw_embed_attend_ties_embedding(shape, data_seed):
     table = variables["params"]["embed"]["embedding"]
     looked_up = table[tokens]
     logits = as_output(logits, what="attend(embed(tokens))", shape=(n, vocab))
-    assert_close(logits, tied_embedding.logits(tokens, table), tolerances.dense_chain(looked_up, [(table.T, None)]),
-                 what="attend(embed(tokens)) against E[tokens] @ E^T")
+    assert_close(
+        logits,
+        tied_embedding.logits(tokens, table),
+        tolerances.dense_chain(looked_up, [(table.T, None)]),
+        what="attend(embed(tokens)) against E[tokens] @ E^T",
+    )
     expected = tied_embedding.grads(tokens, table, weights)
     tol = tied_embedding.grads_tolerance(tokens, table, weights)
     got = as_output(dig(grads, "params", "embed", "embedding", what="gradients"), what="d loss/d embedding")
-    assert_close(got, expected["total"], tol,
-                 what=f"gradient of the tied table for tokens {tokens.tolist()} (expected lookup + projection; "
-                      f"the projection side alone would be {np.round(expected['projection'].reshape(-1)[:3], 5)})")
+    assert_close(
+        got,
+        expected["total"],
+        tol,
+        what=f"gradient of the tied table for tokens {tokens.tolist()} (expected lookup + projection; "
+        f"the projection side alone would be {np.round(expected['projection'].reshape(-1)[:3], 5)})",
+    )
 
 
 # --- Siamese branches ----------------------------------------------------------
+
 
 class _Siamese(nn.Module):
     """One encoder declared in setup(), applied to two different inputs."""
@@ -104,8 +120,11 @@ class _Siamese(nn.Module):
 @compiled.once_per_shape
 def _siamese_structure(n: int, in_dim: int, features_: int):
     shapes = compiled.abstract_init(_Siamese(features_), (n, in_dim), (n, in_dim))
-    assert_tree_shapes(shapes, {"params": {"encoder": {"kernel": (in_dim, features_), "bias": (features_,)}}},
-                       what="params of a Siamese pair with one setup() encoder")
+    assert_tree_shapes(
+        shapes,
+        {"params": {"encoder": {"kernel": (in_dim, features_), "bias": (features_,)}}},
+        what="params of a Siamese pair with one setup() encoder",
+    )
     return shapes
 
 
@@ -120,11 +139,15 @@ def _siamese_program(features_: int):
     return compiled.fast_jit(run)
 
 
-@claim("01-fw-siamese-encoder-shared", document=DOCUMENT, section=Section.WHY,
-       title="A setup() encoder applied to two inputs is one param set: each branch is the encoder with those "
-             "params, and the gradient is the sum of both branches'",
-       hint="A submodule declared once in setup() must give one set of params to every call, and gradients "
-            "must flow through every call.")
+@claim(
+    "01-fw-siamese-encoder-shared",
+    document=DOCUMENT,
+    section=Section.WHY,
+    title="A setup() encoder applied to two inputs is one param set: each branch is the encoder with those "
+    "params, and the gradient is the sum of both branches'",
+    hint="A submodule declared once in setup() must give one set of params to every call, and gradients "
+    "must flow through every call.",
+)
 @given(shape=dense_shapes(), data_seed=data_seeds())
 def test_fw_siamese_encoder_shared(shape, data_seed):
     n, in_dim, features_ = shape
@@ -137,21 +160,38 @@ def test_fw_siamese_encoder_shared(shape, data_seed):
         tol = tolerances.dense_chain(x, [(k, b)])
         # A pre-activation within rounding of 0 makes relu's derivative a coin toss.
         assume(not oracles.near_zero(oracles.dense(x, k, b), tol.bound))
-        assert_close(as_output(out, what=f"{side} branch", shape=(n, features_)), oracles.relu(oracles.dense(x, k, b)),
-                     tol, what=f"{side} branch against relu(x K + b) with the one encoder's params")
+        assert_close(
+            as_output(out, what=f"{side} branch", shape=(n, features_)),
+            oracles.relu(oracles.dense(x, k, b)),
+            tol,
+            what=f"{side} branch against relu(x K + b) with the one encoder's params",
+        )
         expected[side] = oracles.relu_branch_grads(x, k, b)
     for name in ("kernel", "bias"):
-        tol = tolerances.combined(*((1.0, tolerances.dense_chain((x.T if name == "kernel" else np.ones((1, n))),
-                                                                 [(expected[side]["mask"], None)]))
-                                    for side, x in (("left", left), ("right", right))))
+        tol = tolerances.combined(
+            *(
+                (
+                    1.0,
+                    tolerances.dense_chain(
+                        (x.T if name == "kernel" else np.ones((1, n))), [(expected[side]["mask"], None)]
+                    ),
+                )
+                for side, x in (("left", left), ("right", right))
+            )
+        )
         want = expected["left"][name] + expected["right"][name]
         got = as_output(dig(grads, "params", "encoder", name, what="gradients"), what=f"d loss/d {name}")
-        assert_close(got, want.reshape(got.shape), tol,
-                     what=f"gradient of the encoder's {name} (expected left + right branch; the left branch alone "
-                          f"would be {np.round(expected['left'][name].reshape(-1)[:3], 5)})")
+        assert_close(
+            got,
+            want.reshape(got.shape),
+            tol,
+            what=f"gradient of the encoder's {name} (expected left + right branch; the left branch alone "
+            f"would be {np.round(expected['left'][name].reshape(-1)[:3], 5)})",
+        )
 
 
 # --- one instance, one set of params ---------------------------------------------
+
 
 class _Through(nn.Module):
     """A child module that holds a layer it was handed and applies it, then relu."""
@@ -173,8 +213,10 @@ class _PassedToTwo(nn.Module):
         return _Through(dense)(_Through(dense)(x))
 
 
-_ONE_INSTANCE_WAYS = {"one Dense called twice in @nn.compact": constructions.CompactReuse,
-                      "one Dense handed to two child modules": _PassedToTwo}
+_ONE_INSTANCE_WAYS = {
+    "one Dense called twice in @nn.compact": constructions.CompactReuse,
+    "one Dense handed to two child modules": _PassedToTwo,
+}
 
 
 @compiled.once_per_shape
@@ -204,28 +246,44 @@ def _one_instance_program(hidden: int):
     return compiled.fast_jit(run)
 
 
-@claim("01-fw-one-instance-one-param-set", document=DOCUMENT, section=Section.WHY,
-       title="One module instance is one set of params wherever it is called: reused in @nn.compact or handed "
-             "to two child modules, it gives one kernel and bias, read by both sites, gradients summed",
-       hint="Flax binds a module instance to one scope; calling it again, or through another module, must reuse "
-            "its params.")
+@claim(
+    "01-fw-one-instance-one-param-set",
+    document=DOCUMENT,
+    section=Section.WHY,
+    title="One module instance is one set of params wherever it is called: reused in @nn.compact or handed "
+    "to two child modules, it gives one kernel and bias, read by both sites, gradients summed",
+    hint="Flax binds a module instance to one scope; calling it again, or through another module, must reuse "
+    "its params.",
+)
 @given(shape=square_shapes(), data_seed=data_seeds())
 def test_fw_one_instance_one_param_set(shape, data_seed):
     n, hidden = shape
     keys = _one_instance_structure(n, hidden)
-    layer = normal_tree(data_seed, {"kernel": jax.ShapeDtypeStruct((hidden, hidden), jnp.float32),
-                                    "bias": jax.ShapeDtypeStruct((hidden,), jnp.float32)})
+    layer = normal_tree(
+        data_seed,
+        {
+            "kernel": jax.ShapeDtypeStruct((hidden, hidden), jnp.float32),
+            "bias": jax.ShapeDtypeStruct((hidden,), jnp.float32),
+        },
+    )
     k, b = layer["kernel"], layer["bias"]
     x = normal_array(data_seed + 1, (n, hidden))
     assume(not oracles.near_relu_kink(x, k, b, tolerances.dense_chain(x, [(k, b)]).bound))
     results = _one_instance_program(hidden)([{"params": {key: layer}} for key in keys], x)
     expected, tol = oracles.shared_dense_grads(x, k, b), tolerances.shared_dense_grads(x, k, b)
     for (way, key), (out, grads) in zip(zip(_ONE_INSTANCE_WAYS, keys), results):
-        assert_close(as_output(out, what=way, shape=(n, hidden)), oracles.shared_dense(x, k, b),
-                     tolerances.dense_chain(x, [(k, b), (k, b)]),
-                     what=f"{way}: output against relu(relu(x K + b) K + b) with its one (K, b)")
+        assert_close(
+            as_output(out, what=way, shape=(n, hidden)),
+            oracles.shared_dense(x, k, b),
+            tolerances.dense_chain(x, [(k, b), (k, b)]),
+            what=f"{way}: output against relu(relu(x K + b) K + b) with its one (K, b)",
+        )
         for name in ("kernel", "bias"):
             got = as_output(dig(grads, "params", key, name, what=f"{way}: gradients"), what=f"d sum(out)/d {name}")
-            assert_close(got, expected[name], tol[name],
-                         what=f"{way}: gradient of the {name} (expected site 1 + site 2; site 1 alone would be "
-                              f"{np.round(expected[name + '_site1'].reshape(-1)[:3], 5)})")
+            assert_close(
+                got,
+                expected[name],
+                tol[name],
+                what=f"{way}: gradient of the {name} (expected site 1 + site 2; site 1 alone would be "
+                f"{np.round(expected[name + '_site1'].reshape(-1)[:3], 5)})",
+            )

@@ -13,8 +13,7 @@ from flax import linen as nn
 @functools.cache  # one class per setting, so compiled calls are cached across examples and properties
 def vmapped_dense(params_axis: int | None, split: bool):
     """nn.vmap over nn.Dense, batch on axis 0, with params on ``params_axis`` and the params RNG split or not."""
-    return nn.vmap(nn.Dense, in_axes=0, out_axes=0, variable_axes={"params": params_axis},
-                   split_rngs={"params": split})
+    return nn.vmap(nn.Dense, in_axes=0, out_axes=0, variable_axes={"params": params_axis}, split_rngs={"params": split})
 
 
 @functools.cache

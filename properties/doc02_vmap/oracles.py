@@ -20,9 +20,11 @@ def cell(h: object, x: object, params: dict) -> tuple[np.ndarray, tolerances.Tol
     inp = params["input"]
     pre = dense(x, inp["kernel"], inp["bias"]) + f64(h)
     out = np.tanh(pre)
-    tol = tolerances.combined((1.0, tolerances.dense_chain(x, [(inp["kernel"], inp["bias"])])),
-                              (1.0, tolerances.elementwise(pre, ulps=1)),
-                              (1.0, tolerances.elementwise(out, ulps=4)))
+    tol = tolerances.combined(
+        (1.0, tolerances.dense_chain(x, [(inp["kernel"], inp["bias"])])),
+        (1.0, tolerances.elementwise(pre, ulps=1)),
+        (1.0, tolerances.elementwise(out, ulps=4)),
+    )
     return out, tol
 
 
@@ -41,14 +43,17 @@ def running_mean(x: object) -> tuple[np.ndarray, tolerances.Tolerance]:
     mean = x.mean(axis=-2)
     expected = share * mean
     err = share * (tolerances.gamma(s) * np.abs(x).mean(axis=-2) + u * np.abs(mean)) + 2 * u * np.abs(expected)
-    how = (f"{tolerances.MARGIN:g} x ({share:g} x (gamma_S mean|x| + u |mean|) + 2u |expected|), S={s} rows, "
-           f"u=2^{int(np.log2(u))}")
+    how = (
+        f"{tolerances.MARGIN:g} x ({share:g} x (gamma_S mean|x| + u |mean|) + 2u |expected|), S={s} rows, "
+        f"u=2^{int(np.log2(u))}"
+    )
 
     def float32_run(order: int) -> np.ndarray:
         rows = x32[..., drift.contraction_order(s, order), :]
         return np.float32(share) * (rows.sum(axis=-2, dtype=np.float32) / np.float32(s))
 
     measured = drift.measured(float32_run, expected) + tolerances.MARGIN * u * share * np.abs(x).mean(axis=-2)
-    return expected, tolerances.Tolerance(np.minimum(tolerances.MARGIN * err, measured),
-                                          f"the smaller of [{how}] and the measured [{drift.describe()} "
-                                          f"+ {tolerances.MARGIN:g} x one rounding per term]")
+    return expected, tolerances.Tolerance(
+        np.minimum(tolerances.MARGIN * err, measured),
+        f"the smaller of [{how}] and the measured [{drift.describe()} + {tolerances.MARGIN:g} x one rounding per term]",
+    )

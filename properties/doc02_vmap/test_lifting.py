@@ -27,11 +27,12 @@ def _run(what: str, fn, *args):
     """Call a compiled program of the property; Flax refusing the lifted module is the claim failing."""
     try:
         return fn(*args)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise AssertionError(f"{what} raised {type(exc).__name__}: {str(exc)[:300]}") from None
 
 
 # --- a module that takes one example at a time ------------------------------------------
+
 
 class _OneExampleCell(nn.Module):
     """A recurrent cell written for one example, h' = tanh(x K + b + h): h and x must be 1-D."""
@@ -52,10 +53,16 @@ def _lifted_cell():
 
 @compiled.once_per_shape
 def _lifted_cell_structure(b: int, in_dim: int, features_: int):
-    shapes = _run(f"the lifted cell's init on a batch of {b}", compiled.abstract_init,
-                  _lifted_cell()(features_), (b, features_), (b, in_dim))
-    assert_tree_shapes(shapes, {"params": {"input": _layer(in_dim, features_)}},
-                       what="params of the lifted cell (no batch axis)")
+    shapes = _run(
+        f"the lifted cell's init on a batch of {b}",
+        compiled.abstract_init,
+        _lifted_cell()(features_),
+        (b, features_),
+        (b, in_dim),
+    )
+    assert_tree_shapes(
+        shapes, {"params": {"input": _layer(in_dim, features_)}}, what="params of the lifted cell (no batch axis)"
+    )
     return shapes
 
 
@@ -66,28 +73,40 @@ def _cell_program(features_: int):
 
 @compiled.once_per_shape
 def _cell_refuses_batch(b: int, in_dim: int, features_: int) -> None:
-    assert_raises(ValueError, lambda: compiled.abstract_init(_OneExampleCell(features_), (b, features_), (b, in_dim)),
-                  what=f"the cell alone on a batch of {b}")
+    assert_raises(
+        ValueError,
+        lambda: compiled.abstract_init(_OneExampleCell(features_), (b, features_), (b, in_dim)),
+        what=f"the cell alone on a batch of {b}",
+    )
 
 
-@claim("02-fw-vmap-lifts-one-example-cell", document=DOCUMENT, section=Section.WHY_NN_VMAP,
-       title="nn.vmap turns a cell that only takes 1-D input into a Module class that runs on a (B, ...) batch, "
-             "params shared, row i equal to the cell on example i",
-       hint="nn.vmap must return a new Module class whose init/apply map the target over axis 0.")
+@claim(
+    "02-fw-vmap-lifts-one-example-cell",
+    document=DOCUMENT,
+    section=Section.WHY_NN_VMAP,
+    title="nn.vmap turns a cell that only takes 1-D input into a Module class that runs on a (B, ...) batch, "
+    "params shared, row i equal to the cell on example i",
+    hint="nn.vmap must return a new Module class whose init/apply map the target over axis 0.",
+)
 @given(shape=dense_shapes(min_rows=2), data_seed=data_seeds())
 def test_fw_vmap_lifts_one_example_cell(shape, data_seed):
     b, in_dim, features_ = shape
     lifted = _lifted_cell()
     assert isinstance(lifted, type) and issubclass(lifted, nn.Module) and lifted is not _OneExampleCell, (
-        f"nn.vmap(cell, ...) returned {lifted!r}, expected a new Module class")
+        f"nn.vmap(cell, ...) returned {lifted!r}, expected a new Module class"
+    )
     _cell_refuses_batch(b, in_dim, features_)
     variables = normal_tree(data_seed, _lifted_cell_structure(b, in_dim, features_))
     data = normal_array(data_seed + 1, (b, features_ + in_dim))
     h, x = data[:, :features_], data[:, features_:]
     out = _run(f"the lifted cell on a batch of {b}", _cell_program(features_), variables, h, x)
     expected, tol = oracles.cell(h, x, variables["params"])
-    assert_close(as_output(out, what="lifted cell", shape=(b, features_)), expected, tol,
-                 what="lifted cell against the cell applied to each example with the shared params")
+    assert_close(
+        as_output(out, what="lifted cell", shape=(b, features_)),
+        expected,
+        tol,
+        what="lifted cell against the cell applied to each example with the shared params",
+    )
 
 
 # --- batch_stats: per example, or shared over the batch ----------------------------
@@ -109,20 +128,27 @@ def _batch_stats_models():
     """BatchNorm under nn.vmap: running stats on axis 0 (one per example), and broadcast with an axis_name."""
     common = dict(in_axes=0, out_axes=0, split_rngs={"params": False})
     per_example = nn.vmap(_Normalize, variable_axes={"params": None, "batch_stats": 0}, **common)()
-    shared = nn.vmap(_Normalize, variable_axes={"params": None, "batch_stats": None}, axis_name="batch",
-                     **common)(axis_name="batch")
+    shared = nn.vmap(_Normalize, variable_axes={"params": None, "batch_stats": None}, axis_name="batch", **common)(
+        axis_name="batch"
+    )
     return per_example, shared
 
 
 @compiled.once_per_shape
 def _batch_stats_structure(b: int, d: int) -> None:
     for model, stats_shape, name in zip(_batch_stats_models(), ((b, d), (d,)), ("on axis 0", "broadcast")):
-        shapes = _run(f"init of nn.vmap over BatchNorm with batch_stats {name}", compiled.abstract_init, model,
-                      (b, _ROWS_PER_EXAMPLE, d))
+        shapes = _run(
+            f"init of nn.vmap over BatchNorm with batch_stats {name}",
+            compiled.abstract_init,
+            model,
+            (b, _ROWS_PER_EXAMPLE, d),
+        )
         stats = {"mean": stats_shape, "var": stats_shape}
-        assert_tree_shapes(shapes, {"params": {"BatchNorm_0": {"scale": (d,), "bias": (d,)}},
-                                    "batch_stats": {"BatchNorm_0": stats}},
-                           what=f"variables with batch_stats {name}")
+        assert_tree_shapes(
+            shapes,
+            {"params": {"BatchNorm_0": {"scale": (d,), "bias": (d,)}}, "batch_stats": {"BatchNorm_0": stats}},
+            what=f"variables with batch_stats {name}",
+        )
 
 
 @functools.cache
@@ -139,11 +165,15 @@ def _batch_stats_program():
     return compiled.fast_jit(run)
 
 
-@claim("02-fw-vmap-batch-stats-per-example-or-shared", document=DOCUMENT, section=Section.WHY_NN_VMAP,
-       title="nn.vmap handles batch_stats as asked: on axis 0 each example keeps its own running mean (B, d), "
-             "broadcast with an axis_name one (d,) mean over the whole batch; params stay (d,)",
-       hint="variable_axes applies to every collection, not only 'params'; BatchNorm's axis_name averages over "
-            "the vmapped axis.")
+@claim(
+    "02-fw-vmap-batch-stats-per-example-or-shared",
+    document=DOCUMENT,
+    section=Section.WHY_NN_VMAP,
+    title="nn.vmap handles batch_stats as asked: on axis 0 each example keeps its own running mean (B, d), "
+    "broadcast with an axis_name one (d,) mean over the whole batch; params stay (d,)",
+    hint="variable_axes applies to every collection, not only 'params'; BatchNorm's axis_name averages over "
+    "the vmapped axis.",
+)
 @given(shape=dense_shapes(min_rows=2), data_seed=data_seeds())
 def test_fw_vmap_batch_stats_per_example_or_shared(shape, data_seed):
     b, d, _ = shape
@@ -151,14 +181,25 @@ def test_fw_vmap_batch_stats_per_example_or_shared(shape, data_seed):
     x = normal_array(data_seed, (b, _ROWS_PER_EXAMPLE, d))
     results = _run("nn.vmap over BatchNorm", _batch_stats_program(), x)
     for updated, stats_shape, name in zip(results, ((b, d), (d,)), ("on axis 0", "broadcast")):
-        assert_tree_shapes(updated, {"batch_stats": {"BatchNorm_0": {"mean": stats_shape, "var": stats_shape}}},
-                           what=f"batch_stats {name} after one apply")
+        assert_tree_shapes(
+            updated,
+            {"batch_stats": {"BatchNorm_0": {"mean": stats_shape, "var": stats_shape}}},
+            what=f"batch_stats {name} after one apply",
+        )
     expected, tol = oracles.running_mean(x)
-    assert_close(results[0]["batch_stats"]["BatchNorm_0"]["mean"], expected, tol,
-                 what="running means (batch_stats on axis 0) against each example's own mean, row i for example i")
+    assert_close(
+        results[0]["batch_stats"]["BatchNorm_0"]["mean"],
+        expected,
+        tol,
+        what="running means (batch_stats on axis 0) against each example's own mean, row i for example i",
+    )
     expected, tol = oracles.running_mean(x.reshape(b * _ROWS_PER_EXAMPLE, d))
-    assert_close(results[1]["batch_stats"]["BatchNorm_0"]["mean"], expected, tol,
-                 what=f"shared running mean (batch_stats broadcast) against the mean over all {b} examples")
+    assert_close(
+        results[1]["batch_stats"]["BatchNorm_0"]["mean"],
+        expected,
+        tol,
+        what=f"shared running mean (batch_stats broadcast) against the mean over all {b} examples",
+    )
 
 
 # --- dropout split per example, params shared --------------------------------------
@@ -176,8 +217,13 @@ class _DenseDropout(nn.Module):
 
 @functools.cache
 def _dropout_model():
-    return nn.vmap(_DenseDropout, in_axes=0, out_axes=0, variable_axes={"params": None},
-                   split_rngs={"params": False, "dropout": True})(_DROPOUT_FEATURES)
+    return nn.vmap(
+        _DenseDropout,
+        in_axes=0,
+        out_axes=0,
+        variable_axes={"params": None},
+        split_rngs={"params": False, "dropout": True},
+    )(_DROPOUT_FEATURES)
 
 
 @compiled.once_per_shape
@@ -185,8 +231,11 @@ def _dropout_structure(b: int, in_dim: int):
     model, key = _dropout_model(), jax.ShapeDtypeStruct((2,), jnp.uint32)
     init = lambda k, x: model.init({"params": k, "dropout": k}, x)  # noqa: E731 - Dropout runs at init too
     shapes = jax.eval_shape(init, key, jax.ShapeDtypeStruct((b, in_dim), jnp.float32))
-    assert_tree_shapes(shapes, {"params": {"Dense_0": _layer(in_dim, _DROPOUT_FEATURES)}},
-                       what="params of nn.vmap over Dense + Dropout (params broadcast)")
+    assert_tree_shapes(
+        shapes,
+        {"params": {"Dense_0": _layer(in_dim, _DROPOUT_FEATURES)}},
+        what="params of nn.vmap over Dense + Dropout (params broadcast)",
+    )
     return shapes
 
 
@@ -196,10 +245,14 @@ def _dropout_program():
     return compiled.fast_jit(lambda variables, x, key: model.apply(variables, x, rngs={"dropout": key}))
 
 
-@claim("02-fw-vmap-splits-dropout-keeps-params", document=DOCUMENT, section=Section.WHY_NN_VMAP,
-       title="One nn.vmap can share the params and split the dropout RNG: params (in, F), and identical examples "
-             "get different dropout masks",
-       hint="split_rngs applies to each RNG stream by name; 'dropout': True must hand each example its own key.")
+@claim(
+    "02-fw-vmap-splits-dropout-keeps-params",
+    document=DOCUMENT,
+    section=Section.WHY_NN_VMAP,
+    title="One nn.vmap can share the params and split the dropout RNG: params (in, F), and identical examples "
+    "get different dropout masks",
+    hint="split_rngs applies to each RNG stream by name; 'dropout': True must hand each example its own key.",
+)
 @given(dropout_seed=seeds(), shape=dense_shapes(min_rows=2), data_seed=data_seeds())
 def test_fw_vmap_splits_dropout_keeps_params(dropout_seed, shape, data_seed):
     b, in_dim, _ = shape
@@ -209,21 +262,29 @@ def test_fw_vmap_splits_dropout_keeps_params(dropout_seed, shape, data_seed):
     out = as_output(out, what="Dense + Dropout", shape=(b, _DROPOUT_FEATURES))
     k, bias = variables["params"]["Dense_0"]["kernel"], variables["params"]["Dense_0"]["bias"]
     kept = out != 0
-    assert_close(out, np.where(kept, 2.0 * dense(x, k, bias), 0.0),
-                 tolerances.combined((2.0, tolerances.dense_chain(x, [(k, bias)]))),
-                 what="kept outputs against (x K + b) / (1 - rate), the same params for every example")
+    assert_close(
+        out,
+        np.where(kept, 2.0 * dense(x, k, bias), 0.0),
+        tolerances.combined((2.0, tolerances.dense_chain(x, [(k, bias)]))),
+        what="kept outputs against (x K + b) / (1 - rate), the same params for every example",
+    )
     same = [(i, j) for i in range(b) for j in range(i + 1, b) if np.array_equal(kept[i], kept[j])]
     if same:
-        raise AssertionError(f"with split_rngs dropout=True, identical examples {same} got the same dropout mask "
-                             f"{kept[same[0][0]].astype(int)}")
+        raise AssertionError(
+            f"with split_rngs dropout=True, identical examples {same} got the same dropout mask "
+            f"{kept[same[0][0]].astype(int)}"
+        )
 
 
 # --- a single nn.Dense needs no vmap -----------------------------------------------
 
+
 @compiled.once_per_shape
 def _dense_structure(b: int, in_dim: int, features_: int):
     shapes = compiled.abstract_init(nn.Dense(features_), (2, b, in_dim))
-    assert_tree_shapes(shapes, {"params": _layer(in_dim, features_)}, what=f"nn.Dense({features_}) on (2, {b}, {in_dim})")
+    assert_tree_shapes(
+        shapes, {"params": _layer(in_dim, features_)}, what=f"nn.Dense({features_}) on (2, {b}, {in_dim})"
+    )
     return shapes
 
 
@@ -232,10 +293,14 @@ def _dense_program(features_: int):
     return compiled.fast_jit(nn.Dense(features_).apply)
 
 
-@claim("02-fw-dense-maps-leading-axes", document=DOCUMENT, section=Section.WHY_NN_VMAP,
-       title="A plain nn.Dense maps over every leading axis: on (A, B, in) its kernel is (in, F) and each "
-             "output row is x K + b",
-       hint="nn.Dense contracts the last axis only; the leading axes must pass through in order.")
+@claim(
+    "02-fw-dense-maps-leading-axes",
+    document=DOCUMENT,
+    section=Section.WHY_NN_VMAP,
+    title="A plain nn.Dense maps over every leading axis: on (A, B, in) its kernel is (in, F) and each "
+    "output row is x K + b",
+    hint="nn.Dense contracts the last axis only; the leading axes must pass through in order.",
+)
 @given(shape=dense_shapes(min_rows=2), data_seed=data_seeds())
 def test_fw_dense_maps_leading_axes(shape, data_seed):
     b, in_dim, features_ = shape
@@ -244,7 +309,9 @@ def test_fw_dense_maps_leading_axes(shape, data_seed):
     out = _dense_program(features_)(variables, x)
     k, bias = variables["params"]["kernel"], variables["params"]["bias"]
     rows = x.reshape(2 * b, in_dim)  # the oracle's rows, in row-major order of the two leading axes
-    assert_close(as_output(out, what="nn.Dense", shape=(2, b, features_)).reshape(2 * b, features_),
-                 dense(rows, k, bias), tolerances.dense_chain(rows, [(k, bias)]),
-                 what="nn.Dense on two leading axes against x K + b per row (rows of the (2, B) leading axes, "
-                      "row-major)")
+    assert_close(
+        as_output(out, what="nn.Dense", shape=(2, b, features_)).reshape(2 * b, features_),
+        dense(rows, k, bias),
+        tolerances.dense_chain(rows, [(k, bias)]),
+        what="nn.Dense on two leading axes against x K + b per row (rows of the (2, B) leading axes, row-major)",
+    )

@@ -55,6 +55,7 @@ def filled_nnx_linear(kernel: object, bias: object | None = None) -> nnx.Linear:
 # jit. The properties that use these look at the containers and at the default bias, never at
 # an initial kernel.
 
+
 @functools.cache
 def _linen_dense_init(in_features: int, features: int):
     # Flax names are looked up when this first runs, so a patched nn.Dense is the one built.

@@ -25,11 +25,15 @@ def _linen_params(variables) -> dict:
     return {str(name): params[name] for name in params.keys()}
 
 
-@claim("03-fw-params-are-plain-arrays", document=DOCUMENT, section=Section.WHY,
-       title="nn.Dense's params dict and nnx.Linear's Params hold kernel and bias as plain jax.Arrays, of one and the "
-             "same array type",
-       hint="Neither framework may have a tensor type of its own: a Linen leaf that comes back boxed (nn.Partitioned, "
-            "a metadata wrapper) or an nnx Param whose [...] is not a jax.Array breaks sharing by handing the array over.")
+@claim(
+    "03-fw-params-are-plain-arrays",
+    document=DOCUMENT,
+    section=Section.WHY,
+    title="nn.Dense's params dict and nnx.Linear's Params hold kernel and bias as plain jax.Arrays, of one and the "
+    "same array type",
+    hint="Neither framework may have a tensor type of its own: a Linen leaf that comes back boxed (nn.Partitioned, "
+    "a metadata wrapper) or an nnx Param whose [...] is not a jax.Array breaks sharing by handing the array over.",
+)
 @given(shape=vector_shapes())
 def test_fw_params_are_plain_arrays(shape):
     in_dim, features_ = shape
@@ -37,10 +41,13 @@ def test_fw_params_are_plain_arrays(shape):
     # neither a seed nor the initial values can change what type they hold.
     linen = _linen_params(constructions.linen_dense_with_bias(0, in_dim, features_))
     linear = constructions.nnx_linear_with_bias(0, in_dim, features_)
-    assert sorted(linen) == ["bias", "kernel"], f"nn.Dense({features_}) params hold {sorted(linen)}, expected bias and kernel"
+    assert sorted(linen) == ["bias", "kernel"], (
+        f"nn.Dense({features_}) params hold {sorted(linen)}, expected bias and kernel"
+    )
     for name, leaf in linen.items():
         assert isinstance(leaf, jax.Array), (
-            f"Linen params['params'][{name!r}] is a {type(leaf).__module__}.{type(leaf).__name__}, not a plain jax.Array")
+            f"Linen params['params'][{name!r}] is a {type(leaf).__module__}.{type(leaf).__name__}, not a plain jax.Array"
+        )
     for name in ("kernel", "bias"):
         wrapper = getattr(linear, name)
         assert isinstance(wrapper, nnx.Param), f"nnx.Linear.{name} is a {type(wrapper).__name__}, expected an nnx.Param"
@@ -48,7 +55,8 @@ def test_fw_params_are_plain_arrays(shape):
         assert isinstance(array, jax.Array), f"nnx.Linear.{name}[...] is a {type(array).__name__}, not a jax.Array"
         assert type(array) is type(linen[name]), (
             f"nnx.Linear.{name}[...] is a {type(array).__name__} but Linen's {name} is a {type(linen[name]).__name__}: "
-            "the two frameworks should hold the same kind of array")
+            "the two frameworks should hold the same kind of array"
+        )
 
 
 def _held_by_unbound(module: nn.Module) -> list:
@@ -60,11 +68,15 @@ def _held_by_unbound(module: nn.Module) -> list:
     return jax.tree_util.tree_leaves(variables)
 
 
-@claim("03-fw-dense-lazy-linear-holds-param", document=DOCUMENT, section=Section.SETUP,
-       title="A fresh nn.Dense holds no variables: init creates its kernel from the input it sees; an nnx.Linear holds "
-             "its kernel as an nnx.Param from construction",
-       hint="Linen modules are stateless descriptions: variables live only in the dict init returns, shaped by the "
-            "input. If a fresh nn.Dense shows variables, Linen keeps state between modules.")
+@claim(
+    "03-fw-dense-lazy-linear-holds-param",
+    document=DOCUMENT,
+    section=Section.SETUP,
+    title="A fresh nn.Dense holds no variables: init creates its kernel from the input it sees; an nnx.Linear holds "
+    "its kernel as an nnx.Param from construction",
+    hint="Linen modules are stateless descriptions: variables live only in the dict init returns, shaped by the "
+    "input. If a fresh nn.Dense shows variables, Linen keeps state between modules.",
+)
 # The run's pool, not free sizes: each example traces three or four abstract programs, and a
 # default or a layout does not depend on the width.
 @given(shape=vector_shapes())
@@ -74,21 +86,29 @@ def test_fw_dense_lazy_linear_holds_param(shape):
     first = nn.Dense(features_)
     assert not _held_by_unbound(first), f"a new nn.Dense({features_}) holds variables before init"
     wide = compiled.abstract_init(first, (1, in_dim + 1))
-    assert_tree_shapes(wide, {"params": {"kernel": (in_dim + 1, features_), "bias": (features_,)}},
-                       what=f"nn.Dense({features_}).init on an input of width {in_dim + 1}")
+    assert_tree_shapes(
+        wide,
+        {"params": {"kernel": (in_dim + 1, features_), "bias": (features_,)}},
+        what=f"nn.Dense({features_}).init on an input of width {in_dim + 1}",
+    )
     fresh = nn.Dense(features_)  # made after another Dense was initialised: still empty
     leftover = _held_by_unbound(fresh)
-    assert not leftover, \
+    assert not leftover, (
         f"a new nn.Dense({features_}) holds {len(leftover)} arrays before its own init (after another Dense's init)"
-    assert_tree_shapes(compiled.abstract_init(fresh, (1, in_dim)),
-                       {"params": {"kernel": (in_dim, features_), "bias": (features_,)}},
-                       what=f"nn.Dense({features_}).init on an input of width {in_dim}")
+    )
+    assert_tree_shapes(
+        compiled.abstract_init(fresh, (1, in_dim)),
+        {"params": {"kernel": (in_dim, features_), "bias": (features_,)}},
+        what=f"nn.Dense({features_}).init on an input of width {in_dim}",
+    )
     linear = nnx.eval_shape(lambda: nnx.Linear(in_dim, features_, rngs=nnx.Rngs(0)))
-    assert isinstance(linear.kernel, nnx.Param), \
+    assert isinstance(linear.kernel, nnx.Param), (
         f"nnx.Linear.kernel is a {type(linear.kernel).__name__} right after construction, expected an nnx.Param"
+    )
     kernel_shape = np.shape(held(linear.kernel))
-    assert kernel_shape == (in_dim, features_), \
+    assert kernel_shape == (in_dim, features_), (
         f"nnx.Linear({in_dim}, {features_}).kernel has shape {kernel_shape} before any call"
+    )
 
 
 class _Holder(nnx.Module):
@@ -102,11 +122,15 @@ def _partition_specs(module: nnx.Module) -> list:
     return jax.tree_util.tree_leaves(spec, is_leaf=lambda v: isinstance(v, jax.sharding.PartitionSpec))
 
 
-@claim("03-fw-param-holds-array-and-metadata", document=DOCUMENT, section=Section.NON_OBVIOUS,
-       title="nnx.Param(value=a).value is a itself; the Param adds only metadata (a sharding annotation, a name), "
-             "which survives nnx.split/nnx.merge; Linen's dict and its sharding box hold the array the same way",
-       hint="A Param that copies or converts the array it is given, or loses its metadata in a split/merge round "
-            "trip, is more than a container: sharing by handing the array over would no longer be exact.")
+@claim(
+    "03-fw-param-holds-array-and-metadata",
+    document=DOCUMENT,
+    section=Section.NON_OBVIOUS,
+    title="nnx.Param(value=a).value is a itself; the Param adds only metadata (a sharding annotation, a name), "
+    "which survives nnx.split/nnx.merge; Linen's dict and its sharding box hold the array the same way",
+    hint="A Param that copies or converts the array it is given, or loses its metadata in a split/merge round "
+    "trip, is more than a container: sharing by handing the array over would no longer be exact.",
+)
 @given(shape=vector_shapes(), data_seed=data_seeds())
 def test_fw_param_holds_array_and_metadata(shape, data_seed):
     array = jax.device_put(normal_array(data_seed, shape))  # a jax array made without compiling
@@ -124,11 +148,14 @@ def test_fw_param_holds_array_and_metadata(shape, data_seed):
     graphdef, state = nnx.split(holder)
     leaves = jax.tree_util.tree_leaves(state)
     assert len(leaves) == 1 and leaves[0] is array, (
-        f"nnx.split's state holds {[type(v).__name__ for v in leaves]}, expected exactly the Param's array")
+        f"nnx.split's state holds {[type(v).__name__ for v in leaves]}, expected exactly the Param's array"
+    )
     rebuilt = nnx.merge(graphdef, state)
     for when, module in (("as built", holder), ("after nnx.split/nnx.merge", rebuilt)):
         assert isinstance(module.weight, nnx.Param), f"{when} the weight is a {type(module.weight).__name__}"
-        assert metadata(module.weight).get("label") == "kernel", f"Param metadata {when}: {metadata(module.weight)}, no label"
+        assert metadata(module.weight).get("label") == "kernel", (
+            f"Param metadata {when}: {metadata(module.weight)}, no label"
+        )
         specs = _partition_specs(module)
         assert specs == [want_spec], f"nnx.get_partition_spec {when}: {specs}, expected [{want_spec}]"
     assert_equal_arrays(rebuilt.weight[...], np.asarray(array), what="the Param's array after nnx.split/nnx.merge")
@@ -136,14 +163,19 @@ def test_fw_param_holds_array_and_metadata(shape, data_seed):
     linen = {"params": {"kernel": array}}
     assert linen["params"]["kernel"] is array, "the Linen params dict does not hold the array it was given"
     box = nn.Partitioned(array, names=names)  # Linen's sharding hint around the same array
-    assert box.unbox() is array and tuple(box.names) == names, \
+    assert box.unbox() is array and tuple(box.names) == names, (
         f"nn.Partitioned unboxes to {type(box.unbox()).__name__} with names {box.names}, expected the array and {names}"
+    )
 
 
-@claim("03-fw-use-bias-default-true", document=DOCUMENT, section=Section.PITFALLS,
-       title="nnx.Linear and nn.Dense both have a bias by default (use_bias=True) and none with use_bias=False",
-       hint="The document disables the bias on both sides because both default to one; a default change on either "
-            "side changes what a kernel shared without use_bias=False computes.")
+@claim(
+    "03-fw-use-bias-default-true",
+    document=DOCUMENT,
+    section=Section.PITFALLS,
+    title="nnx.Linear and nn.Dense both have a bias by default (use_bias=True) and none with use_bias=False",
+    hint="The document disables the bias on both sides because both default to one; a default change on either "
+    "side changes what a kernel shared without use_bias=False computes.",
+)
 # The run's pool, not free sizes: each example traces three or four abstract programs, and a
 # default or a layout does not depend on the width.
 @given(shape=vector_shapes())
@@ -151,25 +183,36 @@ def test_fw_use_bias_default_true(shape):
     in_dim, features_ = shape
     linear = nnx.eval_shape(lambda: nnx.Linear(in_dim, features_, rngs=nnx.Rngs(0)))
     bias = getattr(linear, "bias", None)
-    assert isinstance(bias, nnx.Param) and np.shape(held(bias)) == (features_,), \
+    assert isinstance(bias, nnx.Param) and np.shape(held(bias)) == (features_,), (
         f"nnx.Linear({in_dim}, {features_}) with default arguments has bias {bias!r}, expected an nnx.Param of shape ({features_},)"
-    assert_tree_shapes(compiled.abstract_init(nn.Dense(features_), (1, in_dim)),
-                       {"params": {"kernel": (in_dim, features_), "bias": (features_,)}},
-                       what=f"nn.Dense({features_}) with default arguments")
+    )
+    assert_tree_shapes(
+        compiled.abstract_init(nn.Dense(features_), (1, in_dim)),
+        {"params": {"kernel": (in_dim, features_), "bias": (features_,)}},
+        what=f"nn.Dense({features_}) with default arguments",
+    )
     bare = nnx.eval_shape(lambda: nnx.Linear(in_dim, features_, use_bias=False, rngs=nnx.Rngs(0)))
     # No bias array at all: recent releases set bias to None, older ones hold a Param whose value is None.
     leaves = [np.shape(v) for v in jax.tree_util.tree_leaves(nnx.state(bare, nnx.Param))]
-    assert leaves == [(in_dim, features_)], \
+    assert leaves == [(in_dim, features_)], (
         f"nnx.Linear(use_bias=False) holds Params of shapes {leaves}, expected the kernel {(in_dim, features_)} alone"
-    assert_tree_shapes(compiled.abstract_init(nn.Dense(features_, use_bias=False), (1, in_dim)),
-                       {"params": {"kernel": (in_dim, features_)}}, what=f"nn.Dense({features_}, use_bias=False)")
+    )
+    assert_tree_shapes(
+        compiled.abstract_init(nn.Dense(features_, use_bias=False), (1, in_dim)),
+        {"params": {"kernel": (in_dim, features_)}},
+        what=f"nn.Dense({features_}, use_bias=False)",
+    )
 
 
-@claim("03-fw-shared-array-is-immutable", document=DOCUMENT, section=Section.PITFALLS,
-       title="The kernel array shared by the nnx Param and the Linen dict cannot be changed in place: item assignment "
-             "raises TypeError and both sides keep their values",
-       hint="JAX arrays are immutable; if item assignment succeeds, Param[...] hands out mutable storage and a change "
-            "on one side would silently show on the other.")
+@claim(
+    "03-fw-shared-array-is-immutable",
+    document=DOCUMENT,
+    section=Section.PITFALLS,
+    title="The kernel array shared by the nnx Param and the Linen dict cannot be changed in place: item assignment "
+    "raises TypeError and both sides keep their values",
+    hint="JAX arrays are immutable; if item assignment succeeds, Param[...] hands out mutable storage and a change "
+    "on one side would silently show on the other.",
+)
 @given(seed=seeds(), shape=vector_shapes())
 def test_fw_shared_array_is_immutable(seed, shape):
     in_dim, features_ = shape
@@ -177,12 +220,19 @@ def test_fw_shared_array_is_immutable(seed, shape):
     shared = linear.kernel[...]
     linen_params = {"params": {"kernel": shared}}
     before = np.array(shared)
-    for where, array in (("nnx_linear.kernel[...]", shared), ("linen_params['params']['kernel']", linen_params["params"]["kernel"])):
+    for where, array in (
+        ("nnx_linear.kernel[...]", shared),
+        ("linen_params['params']['kernel']", linen_params["params"]["kernel"]),
+    ):
+
         def write(array=array):
             array[0, 0] = before[0, 0] + 1.0
+
         assert_raises(TypeError, write, what=f"{where}[0, 0] = ... on the shared kernel")
     host = np.asarray(shared)  # on CPU a read-only view; elsewhere a copy, which may be written
     if host.flags.writeable:
         host[...] += 1.0
     assert_equal_arrays(np.asarray(linear.kernel[...]), before, what="nnx kernel after the attempted writes")
-    assert_equal_arrays(np.asarray(linen_params["params"]["kernel"]), before, what="Linen kernel after the attempted writes")
+    assert_equal_arrays(
+        np.asarray(linen_params["params"]["kernel"]), before, what="Linen kernel after the attempted writes"
+    )

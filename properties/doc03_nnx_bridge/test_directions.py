@@ -23,11 +23,15 @@ def _one_layer(x, kernel, bias=None) -> tolerances.Tolerance:
     return tolerances.dense_chain(x[None, :], [(kernel, bias)]).rows(0)
 
 
-@claim("03-fw-nnx-reproduces-linen", document=DOCUMENT, section=Section.NON_OBVIOUS,
-       title="A kernel taken from a Linen params dict (as it is, or as a msgpack checkpoint restores it) and put into "
-             "an nnx.Linear makes it compute nn.Dense's output",
-       hint="No converter should be needed from Linen to nnx either: check that pointing a Param at an array stores "
-            "it unchanged, and that nnx.Linear computes x @ kernel.")
+@claim(
+    "03-fw-nnx-reproduces-linen",
+    document=DOCUMENT,
+    section=Section.NON_OBVIOUS,
+    title="A kernel taken from a Linen params dict (as it is, or as a msgpack checkpoint restores it) and put into "
+    "an nnx.Linear makes it compute nn.Dense's output",
+    hint="No converter should be needed from Linen to nnx either: check that pointing a Param at an array stores "
+    "it unchanged, and that nnx.Linear computes x @ kernel.",
+)
 @given(shape=vector_shapes(), data_seed=data_seeds(), through_checkpoint=st.booleans())
 def test_fw_nnx_reproduces_linen(shape, data_seed, through_checkpoint):
     in_dim, features_ = shape
@@ -41,25 +45,37 @@ def test_fw_nnx_reproduces_linen(shape, data_seed, through_checkpoint):
         source = flax.serialization.msgpack_restore(flax.serialization.to_bytes(variables))
     route = "restored from a msgpack checkpoint" if through_checkpoint else "taken from the Linen params dict"
     linear = constructions.filled_nnx_linear(source["params"]["kernel"])
-    assert_equal_arrays(np.asarray(linear.kernel[...]), kernel, what=f"nnx kernel after pointing it at the Linen kernel {route}")
+    assert_equal_arrays(
+        np.asarray(linear.kernel[...]), kernel, what=f"nnx kernel after pointing it at the Linen kernel {route}"
+    )
     nnx_out = np.asarray(compiled.nnx_call(linear, x))
     one = _one_layer(x, kernel)
-    assert_close(nnx_out, oracles.dense(x, kernel), one, what=f"nnx.Linear with the Linen kernel ({route}) against x @ K")
-    assert_close(nnx_out, linen_out, tolerances.combined((1.0, one), (1.0, one)),
-                 what=f"nnx.Linear with the Linen kernel ({route}) against nn.Dense's own output")
+    assert_close(
+        nnx_out, oracles.dense(x, kernel), one, what=f"nnx.Linear with the Linen kernel ({route}) against x @ K"
+    )
+    assert_close(
+        nnx_out,
+        linen_out,
+        tolerances.combined((1.0, one), (1.0, one)),
+        what=f"nnx.Linear with the Linen kernel ({route}) against nn.Dense's own output",
+    )
 
 
-@claim("03-fw-independent-biases-asymmetric", document=DOCUMENT, section=Section.PITFALLS,
-       title="With one shared kernel and each side's own default bias, the nnx and Linen outputs differ",
-       hint="The document says independent biases make the result asymmetric. Both default bias initialisers are "
-            "zeros, so at initialisation the two halves still agree; they drift apart only once the biases do.")
+@claim(
+    "03-fw-independent-biases-asymmetric",
+    document=DOCUMENT,
+    section=Section.PITFALLS,
+    title="With one shared kernel and each side's own default bias, the nnx and Linen outputs differ",
+    hint="The document says independent biases make the result asymmetric. Both default bias initialisers are "
+    "zeros, so at initialisation the two halves still agree; they drift apart only once the biases do.",
+)
 @given(seed=seeds(), shape=vector_shapes(), data_seed=data_seeds())
 def test_fw_independent_biases_asymmetric(seed, shape, data_seed):
     in_dim, features_ = shape
     x = normal_array(data_seed, (in_dim,))
     kernel = constructions.nnx_linear_kernel(seed, in_dim, features_)
     linear = constructions.nnx_linear_with_bias(seed, in_dim, features_)  # nnx's default bias
-    assign(linear.kernel, jax.device_put(kernel))                           # the shared kernel
+    assign(linear.kernel, jax.device_put(kernel))  # the shared kernel
     linen_bias = constructions.linen_dense_with_bias(seed, in_dim, features_)["params"]["bias"]  # Linen's default bias
     linen_out = compiled.apply(nn.Dense, {"params": {"kernel": kernel, "bias": linen_bias}}, x, features=features_)
     nnx_out = np.asarray(compiled.nnx_call(linear, x))
@@ -68,4 +84,5 @@ def test_fw_independent_biases_asymmetric(seed, shape, data_seed):
     assert (gap > 2 * one.bound).any(), (
         f"nnx_out and linen_out agree within rounding (max |diff| {gap.max():.3g}) although each side has its own bias: "
         f"nnx bias {np.asarray(linear.bias[...])[:4]}, Linen bias {np.asarray(linen_bias)[:4]}; the sum is "
-        f"2 * nnx_out, not asymmetric")
+        f"2 * nnx_out, not asymmetric"
+    )

@@ -11,14 +11,13 @@ from flax import nnx
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conformance.engine.registry import claim
 from conformance.kit import compiled, oracles, tolerances
 from conformance.kit.assertions import as_output, assert_close, assert_equal_arrays, assert_tree_shapes
 from conformance.kit.nnx_compat import assign, state_leaf_shape
-from conformance.engine.registry import claim
 from conformance.kit.strategies import data_seeds, normal_array, seeds, vector_shapes
 
 from . import DOCUMENT, Section, constructions
-
 
 
 def _two_modules(impl, seed, x, features_, as_float=False):
@@ -33,7 +32,8 @@ def _twice(x, kernel):
     u = tolerances.unit_roundoff()
     return tolerances.Tolerance(
         bound=(2 * one.bound + u * 2 * np.abs(oracles.dense(x[None, :], kernel)))[0],
-        derivation=f"2 x [{one.derivation}] + u*|sum| for the addition")
+        derivation=f"2 x [{one.derivation}] + u*|sum| for the addition",
+    )
 
 
 def _both_halves(seed, shape, data_seed):
@@ -54,11 +54,16 @@ def _key_data(key) -> np.ndarray:
 
 # --- the function --------------------------------------------------------------
 
-@claim("03-output-is-twice-nnx", document=DOCUMENT, section=Section.PROBLEM,
-       title="shared_params_two_modules returns 2 * (x @ K), K the kernel nnx.Linear draws from nnx.Rngs(seed)",
-       hint="Build nnx.Linear(in, F, use_bias=False, rngs=nnx.Rngs(int(seed))), reuse its kernel array in the Linen "
-            "params dict, and add both outputs.",
-       needs=("shared_params_two_modules",))
+
+@claim(
+    "03-output-is-twice-nnx",
+    document=DOCUMENT,
+    section=Section.PROBLEM,
+    title="shared_params_two_modules returns 2 * (x @ K), K the kernel nnx.Linear draws from nnx.Rngs(seed)",
+    hint="Build nnx.Linear(in, F, use_bias=False, rngs=nnx.Rngs(int(seed))), reuse its kernel array in the Linen "
+    "params dict, and add both outputs.",
+    needs=("shared_params_two_modules",),
+)
 @given(seed=seeds(), shape=vector_shapes(), data_seed=data_seeds(), as_float=st.booleans())
 def test_output_is_twice_nnx(impl, seed, shape, data_seed, as_float):
     in_dim, features_ = shape
@@ -68,12 +73,21 @@ def test_output_is_twice_nnx(impl, seed, shape, data_seed, as_float):
     assert_close(out, 2.0 * oracles.dense(x, kernel), _twice(x, kernel), what="shared_params_two_modules")
 
 
-@claim("03-output-linear-in-x", document=DOCUMENT, section=Section.SETUP,
-       title="With no bias on either side the result is linear in x: f(a x + c y) = a f(x) + c f(y)",
-       hint="Both modules must be built with use_bias=False, and nothing nonlinear may follow them.",
-       needs=("shared_params_two_modules",))
-@given(seed=seeds(), shape=vector_shapes(), data_seed=data_seeds(),
-       a=st.sampled_from((2.0, -1.5, 0.25)), c=st.sampled_from((1.0, -3.0, 0.5)))
+@claim(
+    "03-output-linear-in-x",
+    document=DOCUMENT,
+    section=Section.SETUP,
+    title="With no bias on either side the result is linear in x: f(a x + c y) = a f(x) + c f(y)",
+    hint="Both modules must be built with use_bias=False, and nothing nonlinear may follow them.",
+    needs=("shared_params_two_modules",),
+)
+@given(
+    seed=seeds(),
+    shape=vector_shapes(),
+    data_seed=data_seeds(),
+    a=st.sampled_from((2.0, -1.5, 0.25)),
+    c=st.sampled_from((1.0, -3.0, 0.5)),
+)
 def test_output_linear_in_x(impl, seed, shape, data_seed, a, c):
     in_dim, features_ = shape
     x = normal_array(data_seed, (in_dim,))
@@ -86,16 +100,26 @@ def test_output_linear_in_x(impl, seed, shape, data_seed, a, c):
     # mixed was rounded to float32: its rounding error enters through 2|K|.
     rounding = tolerances.Tolerance(
         bound=2 * tolerances.unit_roundoff() * np.abs(mixed.astype(np.float64)) @ np.abs(kernel) * tolerances.MARGIN,
-        derivation="input rounding of a*x + c*y")
-    assert_close(lhs, rhs, tolerances.combined((1.0, tol), (1.0, rounding)),
-                 what=f"f({a:g}*x + {c:g}*y) against {a:g}*f(x) + {c:g}*f(y)")
+        derivation="input rounding of a*x + c*y",
+    )
+    assert_close(
+        lhs,
+        rhs,
+        tolerances.combined((1.0, tol), (1.0, rounding)),
+        what=f"f({a:g}*x + {c:g}*y) against {a:g}*f(x) + {c:g}*f(y)",
+    )
 
 
 # --- what Flax does --------------------------------------------------------------
 
-@claim("03-fw-kernels-are-in-by-out", document=DOCUMENT, section=Section.PITFALLS,
-       title="nnx.Linear and nn.Dense both store the kernel as (in, out)",
-       hint="A layout change in either framework breaks every kernel shared between them.")
+
+@claim(
+    "03-fw-kernels-are-in-by-out",
+    document=DOCUMENT,
+    section=Section.PITFALLS,
+    title="nnx.Linear and nn.Dense both store the kernel as (in, out)",
+    hint="A layout change in either framework breaks every kernel shared between them.",
+)
 @given(shape=vector_shapes(structural=True))
 def test_fw_kernels_are_in_by_out(shape):
     in_dim, features_ = shape
@@ -107,9 +131,13 @@ def test_fw_kernels_are_in_by_out(shape):
     assert_tree_shapes(dense, {"params": {"kernel": (in_dim, features_)}}, what="nn.Dense(use_bias=False)")
 
 
-@claim("03-fw-linen-reproduces-nnx", document=DOCUMENT, section=Section.SETUP,
-       title="nn.Dense applied with {'params': {'kernel': K}}, K the nnx kernel array, gives nnx.Linear's output",
-       hint="Both frameworks compute x @ kernel; check dtype promotion and precision defaults of either side.")
+@claim(
+    "03-fw-linen-reproduces-nnx",
+    document=DOCUMENT,
+    section=Section.SETUP,
+    title="nn.Dense applied with {'params': {'kernel': K}}, K the nnx kernel array, gives nnx.Linear's output",
+    hint="Both frameworks compute x @ kernel; check dtype promotion and precision defaults of either side.",
+)
 @given(seed=seeds(), shape=vector_shapes(), data_seed=data_seeds())
 def test_fw_linen_reproduces_nnx(seed, shape, data_seed):
     x, kernel, linen, nnx_out = _both_halves(seed, shape, data_seed)
@@ -117,11 +145,15 @@ def test_fw_linen_reproduces_nnx(seed, shape, data_seed):
     assert_close(linen, nnx_out, tolerances.combined((1.0, one), (1.0, one)), what="Linen output against nnx output")
 
 
-@claim("03-fw-linen-equals-nnx-exactly", document=DOCUMENT, section=Section.PROBLEM,
-       title="On CPU the Linen and nnx outputs over the shared kernel are bitwise equal, so their sum is exactly "
-             "2 * nnx_out (elsewhere: equal within float32 rounding)",
-       hint="Both frameworks compute the same x @ kernel; a bitwise difference on CPU means one of them sums the "
-            "products in another order or another precision.")
+@claim(
+    "03-fw-linen-equals-nnx-exactly",
+    document=DOCUMENT,
+    section=Section.PROBLEM,
+    title="On CPU the Linen and nnx outputs over the shared kernel are bitwise equal, so their sum is exactly "
+    "2 * nnx_out (elsewhere: equal within float32 rounding)",
+    hint="Both frameworks compute the same x @ kernel; a bitwise difference on CPU means one of them sums the "
+    "products in another order or another precision.",
+)
 @given(seed=seeds(), shape=vector_shapes(), data_seed=data_seeds())
 def test_fw_linen_equals_nnx_exactly(seed, shape, data_seed):
     in_dim, features_ = shape
@@ -140,13 +172,21 @@ def test_fw_linen_equals_nnx_exactly(seed, shape, data_seed):
         return
     # Accelerators may pick different kernels for the two programs: equality within rounding only.
     one = tolerances.dense_chain(x[None, :], [(kernel, None)]).rows(0)
-    assert_close(linen, nnx_out, tolerances.combined((1.0, one), (1.0, one)),
-                 what=f"linen_out against nnx_out on {jax.default_backend()}")
+    assert_close(
+        linen,
+        nnx_out,
+        tolerances.combined((1.0, one), (1.0, one)),
+        what=f"linen_out against nnx_out on {jax.default_backend()}",
+    )
 
 
-@claim("03-fw-value-accessor-silent", document=DOCUMENT, section=Section.NON_OBVIOUS,
-       title="Reading a Param's array with .value, as the document does, works and warns of nothing",
-       hint="Newer Flax deprecates .value on array Variables in favour of param[...]; see the warning text.")
+@claim(
+    "03-fw-value-accessor-silent",
+    document=DOCUMENT,
+    section=Section.NON_OBVIOUS,
+    title="Reading a Param's array with .value, as the document does, works and warns of nothing",
+    hint="Newer Flax deprecates .value on array Variables in favour of param[...]; see the warning text.",
+)
 @given(seed=seeds(), shape=vector_shapes())
 def test_fw_value_accessor_silent(seed, shape):
     in_dim, features_ = shape
@@ -159,9 +199,13 @@ def test_fw_value_accessor_silent(seed, shape):
     assert not messages, f".value emitted {messages}"
 
 
-@claim("03-fw-param-wrapper-is-not-the-array", document=DOCUMENT, section=Section.PITFALLS,
-       title="Passing the nnx.Param wrapper instead of its array into a Linen params dict is a pitfall: it fails",
-       hint="The document says forgetting .value breaks; releases that accept the wrapper make this pitfall silent.")
+@claim(
+    "03-fw-param-wrapper-is-not-the-array",
+    document=DOCUMENT,
+    section=Section.PITFALLS,
+    title="Passing the nnx.Param wrapper instead of its array into a Linen params dict is a pitfall: it fails",
+    hint="The document says forgetting .value breaks; releases that accept the wrapper make this pitfall silent.",
+)
 @given(seed=seeds(), shape=vector_shapes(), data_seed=data_seeds())
 def test_fw_param_wrapper_is_not_the_array(seed, shape, data_seed):
     in_dim, features_ = shape
@@ -171,15 +215,21 @@ def test_fw_param_wrapper_is_not_the_array(seed, shape, data_seed):
     try:
         # Eager on purpose: under jit the wrapper would be flattened to its array before Linen saw it.
         out = nn.Dense(features_, use_bias=False).apply({"params": {"kernel": linear.kernel}}, x)
-    except Exception:  # noqa: BLE001 - the documented pitfall: the wrapper is rejected
+    except Exception:
         return
-    raise AssertionError(f"Linen accepted the nnx.Param wrapper as a kernel and returned {np.asarray(out)[:4]} "
-                         "(the document calls this a failure)")
+    raise AssertionError(
+        f"Linen accepted the nnx.Param wrapper as a kernel and returned {np.asarray(out)[:4]} "
+        "(the document calls this a failure)"
+    )
 
 
-@claim("03-fw-reassignment-not-mirrored", document=DOCUMENT, section=Section.PITFALLS,
-       title="Sharing is by reference: assigning a new kernel to the nnx side leaves the Linen params dict as it was",
-       hint="JAX arrays are immutable; if this fails, a Variable now aliases mutable storage.")
+@claim(
+    "03-fw-reassignment-not-mirrored",
+    document=DOCUMENT,
+    section=Section.PITFALLS,
+    title="Sharing is by reference: assigning a new kernel to the nnx side leaves the Linen params dict as it was",
+    hint="JAX arrays are immutable; if this fails, a Variable now aliases mutable storage.",
+)
 @given(seed=seeds(), shape=vector_shapes())
 def test_fw_reassignment_not_mirrored(seed, shape):
     in_dim, features_ = shape
@@ -192,13 +242,20 @@ def test_fw_reassignment_not_mirrored(seed, shape):
     assert_equal_arrays(np.asarray(linear.kernel[...]), before + np.float32(1.0), what="nnx kernel after reassignment")
 
 
-@claim("03-fw-rngs-int-seed-is-prngkey", document=DOCUMENT, section=Section.PROBLEM,
-       title="nnx.Rngs(seed) with an int seed draws exactly what nnx.Rngs(PRNGKey(seed)) draws",
-       hint="Implementations that jit their construction (the bundled reference among them) pass PRNGKey(seed) "
-            "into nnx.Rngs inside jit; if Rngs changed how it seeds an int, they must build nnx.Rngs(seed) instead.")
+@claim(
+    "03-fw-rngs-int-seed-is-prngkey",
+    document=DOCUMENT,
+    section=Section.PROBLEM,
+    title="nnx.Rngs(seed) with an int seed draws exactly what nnx.Rngs(PRNGKey(seed)) draws",
+    hint="Implementations that jit their construction (the bundled reference among them) pass PRNGKey(seed) "
+    "into nnx.Rngs inside jit; if Rngs changed how it seeds an int, they must build nnx.Rngs(seed) instead.",
+)
 @given(seed=seeds(), draws=st.integers(1, 3))
 def test_fw_rngs_int_seed_is_prngkey(seed, draws):
     from_int, from_key = nnx.Rngs(seed), nnx.Rngs(jax.random.PRNGKey(seed))
     for i in range(draws):  # the keys themselves, draw by draw: equal keys give equal draws of any shape
-        assert_equal_arrays(_key_data(from_int.params()), _key_data(from_key.params()),
-                            what=f"params key {i + 1} of nnx.Rngs(seed) against nnx.Rngs(PRNGKey(seed))")
+        assert_equal_arrays(
+            _key_data(from_int.params()),
+            _key_data(from_key.params()),
+            what=f"params key {i + 1} of nnx.Rngs(seed) against nnx.Rngs(PRNGKey(seed))",
+        )

@@ -31,11 +31,16 @@ def inputs(data_seed: int, vocab: int, d: int) -> tuple[np.ndarray, np.ndarray, 
 def oracle(table, tokens, weights) -> tuple[np.ndarray, np.ndarray, tolerances.Tolerance, tolerances.Tolerance]:
     """logits = E[t] @ E^T and d sum(W * logits) / dE = W^T E[t] (head) + scatter_t(W E) (lookup), with bounds."""
     logits_tol = tolerances.dense_chain(f64(table)[tokens], [(table.T, None)])
-    return (tied_embedding.logits(tokens, table), tied_embedding.grads(tokens, table, weights)["total"],
-            logits_tol, tied_embedding.grads_tolerance(tokens, table, weights))
+    return (
+        tied_embedding.logits(tokens, table),
+        tied_embedding.grads(tokens, table, weights)["total"],
+        logits_tol,
+        tied_embedding.grads_tolerance(tokens, table, weights),
+    )
 
 
 # --- the two tied models ---------------------------------------------------------------
+
 
 class TiedLM(nnx.Module):
     """An nnx.Embed for the lookup and a second nnx.Embed, whose table is the first one's Param, as the head."""
@@ -76,7 +81,7 @@ class CrossFrameworkLM:
     def weighted_sum(self, table, tokens, weights):
         hidden = self.embed.apply({"params": {"embedding": table}}, tokens)  # Linen reads the table
         head = nnx.merge(self.head_def, self.head_state)
-        head.embedding = nnx.Param(table)                                      # nnx points at the same array
+        head.embedding = nnx.Param(table)  # nnx points at the same array
         logits = head.attend(hidden)
         return jnp.sum(weights * logits), logits
 

@@ -75,8 +75,10 @@ def param_shapes(impl, export: str, args: tuple, share: str | None = None) -> di
 
 def count(tree) -> tuple[int, int]:
     """(number of parameters, bytes) of a tree of arrays or ShapeDtypeStructs."""
-    sizes = [(int(np.prod(leaf.shape, dtype=np.int64)), np.dtype(leaf.dtype).itemsize)
-             for leaf in jax.tree_util.tree_leaves(tree)]
+    sizes = [
+        (int(np.prod(leaf.shape, dtype=np.int64)), np.dtype(leaf.dtype).itemsize)
+        for leaf in jax.tree_util.tree_leaves(tree)
+    ]
     return sum(n for n, _ in sizes), sum(n * itemsize for n, itemsize in sizes)
 
 
@@ -122,14 +124,17 @@ def _flops(cls, args: tuple, share: str | None, x_shape: tuple, grad: bool) -> f
     return flops_mod.count_flops(lambda p, x: model.apply({"params": p}, x), params, x)
 
 
-def flops(impl, export: str, args: tuple, x_shape: tuple, share: str | None = None,
-          grad: bool = False) -> flops_mod.FlopCount:
+def flops(
+    impl, export: str, args: tuple, x_shape: tuple, share: str | None = None, grad: bool = False
+) -> flops_mod.FlopCount:
     """FLOPs of the forward pass (or of the gradient of its sum), from lowered cost analysis."""
     param_shapes(impl, export, args, share)  # init failures are reported as such
     what = f"{describe(export, args, share)}: {'gradient' if grad else 'forward'} lowered for cost analysis"
     with impl.running(what):
         found = _flops(impl.get(export), args, share, x_shape, grad)
     if not found.exact:
-        raise AssertionError(f"{what}: {found.while_loops} while loop(s) that are not lax.scan remain; XLA counts a "
-                             f"loop body once, so FLOPs cannot be compared")
+        raise AssertionError(
+            f"{what}: {found.while_loops} while loop(s) that are not lax.scan remain; XLA counts a "
+            f"loop body once, so FLOPs cannot be compared"
+        )
     return found

@@ -22,9 +22,14 @@ class DocBlock(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        attn = nn.MultiHeadDotProductAttention(num_heads=self.num_heads, qkv_features=self.d_model,
-                                               out_features=self.d_model, use_bias=True,
-                                               deterministic=True, name="attention")
+        attn = nn.MultiHeadDotProductAttention(
+            num_heads=self.num_heads,
+            qkv_features=self.d_model,
+            out_features=self.d_model,
+            use_bias=True,
+            deterministic=True,
+            name="attention",
+        )
         x = nn.LayerNorm(epsilon=PYTORCH_LAYER_NORM_EPS, name="norm1")(x + attn(x, x))
         h = nn.Dense(self.d_ff, name="fc1")(x)
         h = nn.Dense(self.d_model, name="fc2")(nn.gelu(h, approximate=False))
@@ -81,6 +86,5 @@ class DocScanShared(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        scan = nn.scan(_ScanBody, variable_broadcast="params", split_rngs={"params": False},
-                       length=self.num_layers)
+        scan = nn.scan(_ScanBody, variable_broadcast="params", split_rngs={"params": False}, length=self.num_layers)
         return scan(self.d_model, self.num_heads, self.d_ff, name="layers")(x, None)[0]

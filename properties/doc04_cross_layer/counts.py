@@ -35,5 +35,7 @@ def model_params(share: str | None, num_layers: int, d: int, d_ff: int) -> int:
 
 def formula_note(d: int, d_ff: int) -> str:
     """The formulas with their values at (d, d_ff), for failure messages."""
-    return (f"A = 4d^2+4d = {attention_params(d)}, F = 2 d d_ff + d_ff + d = {ffn_params(d, d_ff)}, "
-            f"N = 2d = {norm_params(d)} (d={d}, d_ff={d_ff})")
+    return (
+        f"A = 4d^2+4d = {attention_params(d)}, F = 2 d d_ff + d_ff + d = {ffn_params(d, d_ff)}, "
+        f"N = 2d = {norm_params(d)} (d={d}, d_ff={d_ff})"
+    )

@@ -36,9 +36,11 @@ from .layout import BlockParams
 from .roles import BlockRoles
 
 # The construction's block, in the words of PARAM_ROLES: where each role's leaf sits in DocBlock.
-_DOC_ROLES = {f"{role}.{leaf}": f"attention/{name}/{leaf}"
-              for role, name in (("q", "query"), ("k", "key"), ("v", "value"), ("o", "out"))
-              for leaf in ("kernel", "bias")}
+_DOC_ROLES = {
+    f"{role}.{leaf}": f"attention/{name}/{leaf}"
+    for role, name in (("q", "query"), ("k", "key"), ("v", "value"), ("o", "out"))
+    for leaf in ("kernel", "bias")
+}
 _DOC_ROLES.update({f"{p}.{leaf}": f"{p}/{leaf}" for p in ("fc1", "fc2") for leaf in ("kernel", "bias")})
 _DOC_ROLES.update({f"ln{i}.{leaf}": f"norm{i}/{leaf}" for i in (1, 2) for leaf in ("scale", "bias")})
 
@@ -67,14 +69,18 @@ def _grads_fn(num_layers: int, dims: tuple[int, int, int], dtype: str):
     def grads(block, x, cotangent):
         def pull(model, params):
             return jax.vjp(lambda p: model.apply({"params": p}, x), params)[1](cotangent)[0]
-        return (pull(shared, {"shared_block": block}),
-                pull(unshared, {f"layers_{i}": block for i in range(num_layers)}))
+
+        return (
+            pull(shared, {"shared_block": block}),
+            pull(unshared, {f"layers_{i}": block for i in range(num_layers)}),
+        )
 
     return fast_jit(grads)
 
 
-def gradients(num_layers: int, dims: tuple[int, int, int], values: BlockParams, x, r,
-              dtype=np.float32) -> tuple[list, list]:
+def gradients(
+    num_layers: int, dims: tuple[int, int, int], values: BlockParams, x, r, dtype=np.float32
+) -> tuple[list, list]:
     """The construction's d(sum(out * r))/d params in ``dtype``, as float64 leaf lists: the shared model's,
     and the unshared model's per-layer gradients (the block in every layer) summed in float64."""
     dims = tuple(int(v) for v in dims)
@@ -82,7 +88,8 @@ def gradients(num_layers: int, dims: tuple[int, int, int], values: BlockParams, 
     cast = lambda a: np.asarray(a, dtype)  # noqa: E731
     with _x64(np.dtype(dtype) == np.float64):
         shared, per_layer = _grads_fn(num_layers, dims, np.dtype(dtype).name)(
-            jax.tree_util.tree_map(cast, block), cast(x), cast(r))
+            jax.tree_util.tree_map(cast, block), cast(x), cast(r)
+        )
     layers = [jax.tree_util.tree_leaves(per_layer[f"layers_{i}"]) for i in range(num_layers)]
     total = [np.sum([np.asarray(g, np.float64) for g in gs], axis=0) for gs in zip(*layers)]
     return [np.asarray(g, np.float64) for g in jax.tree_util.tree_leaves(shared)], total
@@ -104,10 +111,12 @@ class GradNoise:
         return DRIFT_MARGIN * (self.shared + self.unshared_sum) + 4 * unit_roundoff(np.float32) * magnitude
 
     def describe(self, magnitude: float) -> str:
-        return (f"{DRIFT_MARGIN:g} x (float32 noise of the shared gradient {self.shared:.3g} + of the unshared "
-                f"per-layer sum {self.unshared_sum:.3g}) + 4u x G {magnitude:.3g} = {self.bound(magnitude):.3g}, "
-                f"noise = largest |float32 - float64| over the leaves of the suite's Flax construction holding "
-                f"the same block params")
+        return (
+            f"{DRIFT_MARGIN:g} x (float32 noise of the shared gradient {self.shared:.3g} + of the unshared "
+            f"per-layer sum {self.unshared_sum:.3g}) + 4u x G {magnitude:.3g} = {self.bound(magnitude):.3g}, "
+            f"noise = largest |float32 - float64| over the leaves of the suite's Flax construction holding "
+            f"the same block params"
+        )
 
 
 def measure(num_layers: int, dims: tuple[int, int, int], values: BlockParams, x, r) -> GradNoise:

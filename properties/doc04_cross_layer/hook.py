@@ -29,8 +29,9 @@ from conformance.kit.trees import flat_shapes
 from .layout import LayoutUnreadable, Ref
 
 ATTENTION_ROLES = ("q", "k", "v", "o")
-ROLES = tuple(f"{p}.{leaf}" for p in ATTENTION_ROLES + ("fc1", "fc2") for leaf in ("kernel", "bias")) + \
-    tuple(f"{n}.{leaf}" for n in ("ln1", "ln2") for leaf in ("scale", "bias"))
+ROLES = tuple(f"{p}.{leaf}" for p in ATTENTION_ROLES + ("fc1", "fc2") for leaf in ("kernel", "bias")) + tuple(
+    f"{n}.{leaf}" for n in ("ln1", "ln2") for leaf in ("scale", "bias")
+)
 
 
 def widths(role: str, d: int, d_ff: int) -> tuple[int, int]:
@@ -74,8 +75,9 @@ def _ref(role: str, where: Any, flat: dict[str, tuple[int, ...]], d: int, d_ff: 
     chosen = None if cols is None else _columns(cols, total)
     got = total if chosen is None else len(chosen)
     if got != n_out or (chosen is not None and not all(0 <= c < total for c in chosen)):
-        raise ValueError(f"{role}: {path}{'' if chosen is None else ' (the columns given)'} has {got} outputs, "
-                         f"expected {n_out}")
+        raise ValueError(
+            f"{role}: {path}{'' if chosen is None else ' (the columns given)'} has {got} outputs, expected {n_out}"
+        )
     return Ref(path, split, chosen, "columns given by PARAM_ROLES" if chosen is not None else "")
 
 
@@ -88,12 +90,17 @@ def hook_refs(impl, hook: Any, shapes: Any, dims: tuple[int, int, int], what: st
     else:
         spec = hook
     if not isinstance(spec, Mapping):
-        raise LayoutUnreadable(what, f"PARAM_ROLES must be a dict (or a function returning one), got {type(spec).__name__}")
+        raise LayoutUnreadable(
+            what, f"PARAM_ROLES must be a dict (or a function returning one), got {type(spec).__name__}"
+        )
     missing = [r for r in ROLES if r not in spec]
     unknown = [str(r) for r in spec if r not in ROLES]
     if missing or unknown:
-        raise LayoutUnreadable(what, f"PARAM_ROLES must name exactly the roles {', '.join(ROLES)}; missing "
-                                     f"{missing or 'none'}, unknown {unknown or 'none'}")
+        raise LayoutUnreadable(
+            what,
+            f"PARAM_ROLES must name exactly the roles {', '.join(ROLES)}; missing "
+            f"{missing or 'none'}, unknown {unknown or 'none'}",
+        )
     flat = flat_shapes(shapes)
     try:
         refs = {role: _ref(role, spec[role], flat, d, d_ff) for role in ROLES}

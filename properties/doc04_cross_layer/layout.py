@@ -47,7 +47,8 @@ class LayoutUnreadable(Exception):
         super().__init__(
             f"the suite could not read the parameter layout of {what}: {detail}. This is not a verdict on the "
             f"maths: export PARAM_ROLES from the implementation module to say which leaf is which (README, "
-            f"'Plugging in a third-party model')")
+            f"'Plugging in a third-party model')"
+        )
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class BlockParams:
 
 # --- references to leaves, or to columns of them ------------------------------------------
 
+
 @dataclass(frozen=True)
 class Ref:
     """A leaf read as an (in, out) matrix (``split`` leading axes are 'in'), or as a flat vector
@@ -80,7 +82,7 @@ class Ref:
         return self.path if self.cols is None else f"{self.path}[{self.note or 'columns'}]"
 
     def _matrix(self, a: np.ndarray) -> np.ndarray:
-        return a.reshape(int(np.prod(a.shape[:self.split], dtype=np.int64)), -1) if self.split else a.reshape(1, -1)
+        return a.reshape(int(np.prod(a.shape[: self.split], dtype=np.int64)), -1) if self.split else a.reshape(1, -1)
 
     def read(self, tree: Any) -> np.ndarray:
         """float64 (in, out) matrix, or a vector for ``split=0``."""
@@ -102,13 +104,14 @@ class Ref:
 
 # --- units ------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Unit:
     """The leaves of one node: ``leaves`` maps leaf name to shape (the unit's signature)."""
 
     path: str
     leaves: tuple[tuple[str, tuple[int, ...]], ...]
-    kind: str = "other"           # "dense", "norm" or "other"
+    kind: str = "other"  # "dense", "norm" or "other"
     kernel: Ref | None = None
     bias: Ref | None = None
     n_in: int = 0
@@ -126,10 +129,17 @@ def _dense(path: str, leaves: dict[str, tuple[int, ...]]) -> Unit | None:
         return None
     for kn, bn in (tuple(leaves), tuple(leaves)[::-1]):
         ks, bs = leaves[kn], leaves[bn]
-        if len(ks) >= 2 and 1 <= len(bs) < len(ks) and ks[len(ks) - len(bs):] == bs:
+        if len(ks) >= 2 and 1 <= len(bs) < len(ks) and ks[len(ks) - len(bs) :] == bs:
             k = len(ks) - len(bs)
-            return Unit(path, tuple(sorted(leaves.items())), "dense", Ref(f"{path}/{kn}", k), Ref(f"{path}/{bn}"),
-                        int(np.prod(ks[:k])), int(np.prod(bs)))
+            return Unit(
+                path,
+                tuple(sorted(leaves.items())),
+                "dense",
+                Ref(f"{path}/{kn}", k),
+                Ref(f"{path}/{bn}"),
+                int(np.prod(ks[:k])),
+                int(np.prod(bs)),
+            )
     return None
 
 
@@ -153,7 +163,7 @@ def units(tree: Any, width: int | None = None) -> list[Unit]:
 class BlockStructure:
     """One block's units sorted into pieces by width."""
 
-    attention: tuple[Unit, ...]   # four (d -> d) units, or one (d -> 3d) and one (d -> d)
+    attention: tuple[Unit, ...]  # four (d -> d) units, or one (d -> 3d) and one (d -> d)
     fc1: Unit
     fc2: Unit
     norms: tuple[Unit, Unit]
@@ -171,6 +181,7 @@ def summary(found: list[Unit], d: int, d_ff: int) -> str:
         if u.kind == "dense":
             return f"{u.path} ({u.n_in}->{u.n_out})"
         return f"{u.path} ({u.kind}: {', '.join(f'{n}{s}' for n, s in u.leaves)})"
+
     return "; ".join(name(u) for u in found) + f" (d_model={d}, d_ff={d_ff})"
 
 
@@ -185,13 +196,17 @@ def block_structure(tree: Any, d: int, heads: int, d_ff: int, what: str) -> Bloc
         by["norm" if u.kind == "norm" else key if u.kind == "dense" else "stray"].append(u)
     attention_ok = (len(by["plain"]), len(by["fused"])) in ((4, 0), (1, 1))
     if by["stray"] or not attention_ok or len(by["fc1"]) != 1 or len(by["fc2"]) != 1 or len(by["norm"]) != 2:
-        raise LayoutUnreadable(what, "its parameters do not sort by shape into four (d->d) attention projections "
-                               "(or one fused (d->3d) and one (d->d)) with biases, a (d->d_ff) and a (d_ff->d) Dense "
-                               f"with biases and two LayerNorms of two (d,) leaves; found {summary(found, d, d_ff)}")
+        raise LayoutUnreadable(
+            what,
+            "its parameters do not sort by shape into four (d->d) attention projections "
+            "(or one fused (d->3d) and one (d->d)) with biases, a (d->d_ff) and a (d_ff->d) Dense "
+            f"with biases and two LayerNorms of two (d,) leaves; found {summary(found, d, d_ff)}",
+        )
     return BlockStructure(tuple(by["fused"] + by["plain"]), by["fc1"][0], by["fc2"][0], tuple(by["norm"]))
 
 
 # --- layer slots: where each layer's copy of a block sits in a model ----------------------------
+
 
 def find_layers(tree: Any, like: Any) -> list[tuple[str, int | None]]:
     """Where the copies of a block shaped like ``like`` sit in ``tree``, one entry per layer.

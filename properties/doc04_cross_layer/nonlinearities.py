@@ -26,4 +26,4 @@ def gelu_exact(x: Any) -> np.ndarray:
 
 def gelu_tanh(x: Any) -> np.ndarray:
     x = f64(x)
-    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))

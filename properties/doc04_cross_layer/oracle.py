@@ -25,14 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from conformance.kit.oracles import f64
 from conformance.kit import drift, precision
+from conformance.kit.oracles import f64
 from conformance.kit.tolerances import MARGIN, Tolerance, dot_gamma, gamma, unit_roundoff
 
 from . import shadow
 from .layout import BlockParams
 from .nonlinearities import GELU_LIPSCHITZ, PYTORCH_LAYER_NORM_EPS, gelu_exact, gelu_tanh
-
 
 u = unit_roundoff(np.float32)
 
@@ -47,8 +46,9 @@ def _dense(x: np.ndarray, ex: np.ndarray, kernel: np.ndarray, bias: np.ndarray) 
     return y, e
 
 
-def _layer_norm(x: np.ndarray, ex: np.ndarray, scale: np.ndarray, bias: np.ndarray,
-                eps: float) -> tuple[np.ndarray, np.ndarray]:
+def _layer_norm(
+    x: np.ndarray, ex: np.ndarray, scale: np.ndarray, bias: np.ndarray, eps: float
+) -> tuple[np.ndarray, np.ndarray]:
     d = x.shape[-1]
     mu = x.mean(-1, keepdims=True)
     c = x - mu
@@ -59,8 +59,9 @@ def _layer_norm(x: np.ndarray, ex: np.ndarray, scale: np.ndarray, bias: np.ndarr
     ax = np.abs(x)
     e_mu = ex.mean(-1, keepdims=True) + (gamma(d) + u) * ax.mean(-1, keepdims=True)
     e2 = (x * x).mean(-1, keepdims=True)
-    e_var = (2 * (ax * ex).mean(-1, keepdims=True) + (gamma(d) + 2 * u) * e2
-             + 2 * np.abs(mu) * e_mu + u * (mu * mu + var))
+    e_var = (
+        2 * (ax * ex).mean(-1, keepdims=True) + (gamma(d) + 2 * u) * e2 + 2 * np.abs(mu) * e_mu + u * (mu * mu + var)
+    )
     e_c = ex + e_mu + u * np.abs(c)
     rel_r = (e_var + u * (var + eps)) / (2 * (var + eps)) + 4 * u
     e_y = np.abs(scale) * (e_c * r + np.abs(c) * r * rel_r) + 3 * u * (np.abs(c * r * scale) + np.abs(bias))
@@ -85,24 +86,30 @@ def _attention(x: np.ndarray, ex: np.ndarray, p: BlockParams) -> tuple[np.ndarra
     q, eq = q / math.sqrt(hd), eq / math.sqrt(hd) + 2 * u * np.abs(q) / math.sqrt(hd)
     s = np.einsum("bqhd,bkhd->bhqk", q, k)
     abs_s = np.einsum("bqhd,bkhd->bhqk", np.abs(q), np.abs(k))
-    es = (dot_gamma(hd) * abs_s + np.einsum("bqhd,bkhd->bhqk", eq, np.abs(k))
-          + np.einsum("bqhd,bkhd->bhqk", np.abs(q), ek))
+    es = (
+        dot_gamma(hd) * abs_s
+        + np.einsum("bqhd,bkhd->bhqk", eq, np.abs(k))
+        + np.einsum("bqhd,bkhd->bhqk", np.abs(q), ek)
+    )
     m = s.max(-1, keepdims=True)
     z = np.exp(s - m)
     pr = z / z.sum(-1, keepdims=True)
     # dp_i = p_i (ds_i - sum_j p_j ds_j); rounding: subtract, exp, sum (gamma_S), divide.
     rnd = u * np.abs(s - m) + 3 * u
-    ep = pr * (es + (pr * es).sum(-1, keepdims=True)) + \
-        pr * (rnd + (pr * rnd).sum(-1, keepdims=True) + gamma(seq) + u)
+    ep = pr * (es + (pr * es).sum(-1, keepdims=True)) + pr * (rnd + (pr * rnd).sum(-1, keepdims=True) + gamma(seq) + u)
     o = np.einsum("bhqk,bkhd->bqhd", pr, v)
-    eo = (dot_gamma(seq) * np.einsum("bhqk,bkhd->bqhd", pr, np.abs(v))
-          + np.einsum("bhqk,bkhd->bqhd", ep, np.abs(v)) + np.einsum("bhqk,bkhd->bqhd", pr, ev))
+    eo = (
+        dot_gamma(seq) * np.einsum("bhqk,bkhd->bqhd", pr, np.abs(v))
+        + np.einsum("bhqk,bkhd->bqhd", ep, np.abs(v))
+        + np.einsum("bhqk,bkhd->bqhd", pr, ev)
+    )
     o2, eo2 = o.reshape(bsz, seq, heads * hd), eo.reshape(bsz, seq, heads * hd)
     return _dense(o2, eo2, *p.out)
 
 
-def block_with_bound(x: Any, p: BlockParams, ex: Any = None, eps: float = PYTORCH_LAYER_NORM_EPS,
-                     approximate_gelu: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def block_with_bound(
+    x: Any, p: BlockParams, ex: Any = None, eps: float = PYTORCH_LAYER_NORM_EPS, approximate_gelu: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """(output, first-order float32 error bound without margin) of one block on x: (B, S, d).
 
     ``eps`` and ``approximate_gelu`` exist to show what Flax's defaults would give.
@@ -123,8 +130,9 @@ def block(x: Any, p: BlockParams, eps: float = PYTORCH_LAYER_NORM_EPS) -> np.nda
     return block_with_bound(x, p, eps=eps)[0]
 
 
-def stack(x: Any, p: BlockParams, num_layers: int, eps: float = PYTORCH_LAYER_NORM_EPS,
-          approximate_gelu: bool = False) -> tuple[np.ndarray, Tolerance]:
+def stack(
+    x: Any, p: BlockParams, num_layers: int, eps: float = PYTORCH_LAYER_NORM_EPS, approximate_gelu: bool = False
+) -> tuple[np.ndarray, Tolerance]:
     """The block applied ``num_layers`` times, and the tolerance for a float32 run of it.
 
     The tolerance is the smaller, elementwise, of the first-order worst-case bound (sound, but
@@ -135,11 +143,13 @@ def stack(x: Any, p: BlockParams, num_layers: int, eps: float = PYTORCH_LAYER_NO
     for _ in range(num_layers):
         y, e = block_with_bound(y, p, e, eps, approximate_gelu)
     measured = shadow.drift_bound(x, p, num_layers, y, eps, approximate_gelu)
-    how = (f"|actual-expected| <= min({MARGIN:g} x first-order float32 bound propagated through "
-           f"{num_layers} post-LN block(s) [gamma_k|x||W| per projection, softmax, exact-GELU "
-           f"(Lipschitz {GELU_LIPSCHITZ}) and LayerNorm (eps {eps:g}) terms], {drift.DRIFT_MARGIN:g} x "
-           f"(the token row's largest drift of two float32 NumPy runs of the same blocks, contracting in "
-           f"opposite orders, from the float64 oracle + 4u|row|)); u=2^-24, {precision.describe()}")
+    how = (
+        f"|actual-expected| <= min({MARGIN:g} x first-order float32 bound propagated through "
+        f"{num_layers} post-LN block(s) [gamma_k|x||W| per projection, softmax, exact-GELU "
+        f"(Lipschitz {GELU_LIPSCHITZ}) and LayerNorm (eps {eps:g}) terms], {drift.DRIFT_MARGIN:g} x "
+        f"(the token row's largest drift of two float32 NumPy runs of the same blocks, contracting in "
+        f"opposite orders, from the float64 oracle + 4u|row|)); u=2^-24, {precision.describe()}"
+    )
     return y, Tolerance(bound=np.minimum(MARGIN * e, measured), derivation=how)
 
 
@@ -152,8 +162,9 @@ class Expectation:
     tolerance: Tolerance
 
 
-def closest_layout(x: Any, actual: Any, layouts: list[BlockParams], num_layers: int = 1,
-                   eps: float = PYTORCH_LAYER_NORM_EPS) -> Expectation:
+def closest_layout(
+    x: Any, actual: Any, layouts: list[BlockParams], num_layers: int = 1, eps: float = PYTORCH_LAYER_NORM_EPS
+) -> Expectation:
     """Of the candidate layouts, the one whose oracle output is nearest ``actual``."""
     best: tuple[float, Expectation] | None = None
     for p in layouts:
@@ -170,5 +181,7 @@ def layer_norm(x: Any, eps: float) -> tuple[np.ndarray, Tolerance]:
     x = f64(x)
     d = x.shape[-1]
     y, e = _layer_norm(x, np.zeros_like(x), np.ones(d), np.zeros(d), eps)
-    return y, Tolerance(bound=MARGIN * e, derivation=f"{MARGIN:g} x first-order float32 LayerNorm bound "
-                                                      f"(mean, variance, rsqrt; eps {eps:g}), u=2^-24")
+    return y, Tolerance(
+        bound=MARGIN * e,
+        derivation=f"{MARGIN:g} x first-order float32 LayerNorm bound (mean, variance, rsqrt; eps {eps:g}), u=2^-24",
+    )

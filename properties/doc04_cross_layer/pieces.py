@@ -20,8 +20,16 @@ from .hook import hook_refs
 from .layout import PIECES, LayoutUnreadable, block_structure, units
 from .roles import checked_shapes, remembered
 
-PIECE_OF_ROLE = {"q": "attention", "k": "attention", "v": "attention", "o": "attention",
-                 "fc1": "fc1", "fc2": "fc2", "ln1": "norm", "ln2": "norm"}
+PIECE_OF_ROLE = {
+    "q": "attention",
+    "k": "attention",
+    "v": "attention",
+    "o": "attention",
+    "fc1": "fc1",
+    "fc2": "fc2",
+    "ln1": "norm",
+    "ln2": "norm",
+}
 
 
 @dataclass(frozen=True)
@@ -38,7 +46,7 @@ def _from_units(per_piece: dict[str, list]) -> Signatures:
     out = {}
     for piece, found in per_piece.items():
         # A block holds two LayerNorms, one unit each: every norm unit is a piece of its own.
-        out[piece] = {sig: 1 for sig in found} if piece == "norm" else dict(collections.Counter(found))
+        out[piece] = dict.fromkeys(found, 1) if piece == "norm" else dict(collections.Counter(found))
     return Signatures(out)
 
 
@@ -48,16 +56,25 @@ def _signatures(impl, dims: tuple[int, int, int]) -> Signatures:
     hook = impl.option("PARAM_ROLES")
     if hook is None:
         st = block_structure(shapes, *dims, what)
-        return _from_units({"attention": [u.leaves for u in st.attention], "fc1": [st.fc1.leaves],
-                            "fc2": [st.fc2.leaves], "norm": [u.leaves for u in st.norms]})
+        return _from_units(
+            {
+                "attention": [u.leaves for u in st.attention],
+                "fc1": [st.fc1.leaves],
+                "fc2": [st.fc2.leaves],
+                "norm": [u.leaves for u in st.norms],
+            }
+        )
     by_path = {u.path: u for u in units(shapes)}
     owner: dict[str, set[str]] = {}
     for role, ref in hook_refs(impl, hook, shapes, dims, what).items():
         owner.setdefault(ref.path.rpartition("/")[0], set()).add(PIECE_OF_ROLE[role.split(".")[0]])
     mixed = {p: sorted(s) for p, s in owner.items() if len(s) > 1}
     if mixed:
-        raise LayoutUnreadable(what, f"PARAM_ROLES puts leaves of several pieces in one module ({mixed}); the "
-                                     f"suite counts a model's pieces module by module")
+        raise LayoutUnreadable(
+            what,
+            f"PARAM_ROLES puts leaves of several pieces in one module ({mixed}); the "
+            f"suite counts a model's pieces module by module",
+        )
     per_piece: dict[str, list] = {p: [] for p in PIECES}
     for path, (piece,) in owner.items():
         per_piece[piece].append(by_path[path].leaves)

@@ -18,8 +18,9 @@ def probe_params(impl, c, values: layout.BlockParams):
     """The implementation's block params holding ``values`` (both LayerNorms get norm1's values,
     so that the probe does not depend on which of the two is LN1)."""
     found = roles.block_roles(impl, c.dims)
-    return found.write(calls.param_shapes(impl, "TransformerBlock", c.dims),
-                       dataclasses.replace(values, norm2=values.norm1))
+    return found.write(
+        calls.param_shapes(impl, "TransformerBlock", c.dims), dataclasses.replace(values, norm2=values.norm1)
+    )
 
 
 def zeros_attention(d: int, heads: int) -> dict:
@@ -36,4 +37,4 @@ def as_float32(values: layout.BlockParams) -> layout.BlockParams:
     return layout.BlockParams(**{f: cast(getattr(values, f)) for f in layout.BlockParams.__dataclass_fields__})
 
 
-EPS_PROBE_SCALE = 10 ** -2.5  # sqrt(1e-5): LayerNorm scale that makes the second norm's input variance ~ eps
+EPS_PROBE_SCALE = 10**-2.5  # sqrt(1e-5): LayerNorm scale that makes the second norm's input variance ~ eps

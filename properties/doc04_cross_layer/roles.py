@@ -28,14 +28,14 @@ once, with one compiled program (:func:`calls.out_and_grad`).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import jax
 import numpy as np
 
 from conformance.kit import precision
-
 from conformance.kit.trees import count_parameters, map_leaves
 
 from . import calls, counts, oracle
@@ -43,18 +43,29 @@ from .hook import ROLES, hook_refs
 from .layout import BlockParams, BlockStructure, LayoutUnreadable, Ref, block_structure
 from .strategies import random_params
 
-DEAD = 1e-3          # a kernel whose gradient norm falls below DEAD x its baseline no longer matters
-EXACT = 1e-4         # relative difference below which two probe outputs count as equal
+DEAD = 1e-3  # a kernel whose gradient norm falls below DEAD x its baseline no longer matters
+EXACT = 1e-4  # relative difference below which two probe outputs count as equal
 
 
 def _noise(floor: float) -> float:
     # At reduced matmul precision (TF32, bfloat16) 'exactly zero' and 'equal' hold only up to the
     # operands' rounding: the thresholds follow the run's precision.
     return max(floor, 16 * precision.current_precision().operand_roundoff)
+
+
 PROBE_BATCH = (2, 4)  # (B, S) of the probe input: S >= 2, so that attention weights matter
 SCALE_NAMES = ("scale", "weight", "gamma", "g", "gain")
 BIAS_NAMES = ("bias", "beta", "b", "offset", "shift")
-FIELDS = {"q": "query", "k": "key", "v": "value", "o": "out", "fc1": "fc1", "fc2": "fc2", "ln1": "norm1", "ln2": "norm2"}
+FIELDS = {
+    "q": "query",
+    "k": "key",
+    "v": "value",
+    "o": "out",
+    "fc1": "fc1",
+    "fc2": "fc2",
+    "ln1": "norm1",
+    "ln2": "norm2",
+}
 
 
 def _pair(piece: str) -> tuple[str, str]:
@@ -68,7 +79,7 @@ class BlockRoles:
 
     dims: tuple[int, int, int]
     refs: dict[str, Ref]
-    source: str                 # "PARAM_ROLES" or "probes"
+    source: str  # "PARAM_ROLES" or "probes"
     ln_order_known: bool
     evidence: tuple[str, ...] = ()
 
@@ -97,10 +108,24 @@ class BlockRoles:
 
     def note(self) -> str:
         """For failure messages: where the suite read the block's pieces."""
-        where = ", ".join(f"{r}={self.refs[r]}" for r in ("q.kernel", "k.kernel", "v.kernel", "o.kernel",
-                                                              "fc1.kernel", "fc2.kernel", "ln1.scale", "ln2.scale"))
-        how = "as PARAM_ROLES says" if self.source == "PARAM_ROLES" else \
-            "found by behaviour probes (export PARAM_ROLES if the suite misread them)"
+        where = ", ".join(
+            f"{r}={self.refs[r]}"
+            for r in (
+                "q.kernel",
+                "k.kernel",
+                "v.kernel",
+                "o.kernel",
+                "fc1.kernel",
+                "fc2.kernel",
+                "ln1.scale",
+                "ln2.scale",
+            )
+        )
+        how = (
+            "as PARAM_ROLES says"
+            if self.source == "PARAM_ROLES"
+            else "found by behaviour probes (export PARAM_ROLES if the suite misread them)"
+        )
         return f"roles {how}: {where}" + ("" if self.ln_order_known else "; LayerNorm order unknown, both tried")
 
 
@@ -110,8 +135,10 @@ def checked_shapes(impl, dims: tuple[int, int, int]) -> Any:
     shapes = calls.param_shapes(impl, "TransformerBlock", dims)
     n, want = count_parameters(shapes)[0], counts.block_params(d, d_ff)
     if n != want:
-        raise AssertionError(f"{calls.describe('TransformerBlock', dims)} holds {n:,} parameters, the document's block "
-                             f"A+F+2N = {want:,} ({counts.formula_note(d, d_ff)}), so they cannot be its pieces")
+        raise AssertionError(
+            f"{calls.describe('TransformerBlock', dims)} holds {n:,} parameters, the document's block "
+            f"A+F+2N = {want:,} ({counts.formula_note(d, d_ff)}), so they cannot be its pieces"
+        )
     return shapes
 
 
@@ -142,10 +169,22 @@ def _attention_roles(probe: _Probe, st: BlockStructure, what: str) -> list[tuple
     d, heads, _ = probe.dims
     plain = [(u.kernel, u.bias) for u in st.attention if u.n_out == d]
     fused = [u for u in st.attention if u.n_out == 3 * d]
-    options = [("separate projections", plain)] if not fused else [
-        (f"fused {name}", plain + [(dataclasses.replace(u.kernel, cols=c), dataclasses.replace(u.bias, cols=c))
-                                   for u in fused for c in cols])
-        for name, cols in _fused_columns(d, heads).items()]
+    options = (
+        [("separate projections", plain)]
+        if not fused
+        else [
+            (
+                f"fused {name}",
+                plain
+                + [
+                    (dataclasses.replace(u.kernel, cols=c), dataclasses.replace(u.bias, cols=c))
+                    for u in fused
+                    for c in cols
+                ],
+            )
+            for name, cols in _fused_columns(d, heads).items()
+        ]
+    )
     _, g0 = probe.run(probe.params)
     tried, found = [], []
     for name, cands in options:
@@ -153,25 +192,38 @@ def _attention_roles(probe: _Probe, st: BlockStructure, what: str) -> list[tuple
         kills = []
         for i, (k, _) in enumerate(cands):
             _, g = probe.run(k.write(probe.params, 0.0))
-            kills.append({j for j, (k2, _) in enumerate(cands)
-                          if j != i and float(np.linalg.norm(k2.read(g))) <= _noise(DEAD) * base[j]})
+            kills.append(
+                {
+                    j
+                    for j, (k2, _) in enumerate(cands)
+                    if j != i and float(np.linalg.norm(k2.read(g))) <= _noise(DEAD) * base[j]
+                }
+            )
         order = sorted(range(len(cands)), key=lambda i: -len(kills[i]))  # out, v, k, q
-        if len(cands) == 4 and all(kills[order[n]] == set(order[n + 1:]) for n in range(4)):
+        if len(cands) == 4 and all(kills[order[n]] == set(order[n + 1 :]) for n in range(4)):
             refs = {}
             for role, i in zip(("o", "v", "k", "q"), order):
                 kernel, bias = cands[i]
                 label = f"{role} of {name}" if kernel.cols is not None else ""
                 refs[f"{role}.kernel"] = dataclasses.replace(kernel, note=label)
                 refs[f"{role}.bias"] = dataclasses.replace(bias, note=label)
-            found.append((refs, f"attention ({name}): zeroing the out, value, key, query kernel makes 3, 2, 1, 0 of "
-                                f"the other projection kernels irrelevant"))
+            found.append(
+                (
+                    refs,
+                    f"attention ({name}): zeroing the out, value, key, query kernel makes 3, 2, 1, 0 of "
+                    f"the other projection kernels irrelevant",
+                )
+            )
             continue
         tried.append(f"{name}: zeroing each kernel made {[len(s) for s in kills]} others irrelevant")
     if found:
         return found
-    raise LayoutUnreadable(what, "no assignment of q, k, v and out to its attention projections behaves like "
-                                 "attention (zeroing out, value, key, query kernels should make 3, 2, 1, 0 of the "
-                                 "others irrelevant): " + "; ".join(tried))
+    raise LayoutUnreadable(
+        what,
+        "no assignment of q, k, v and out to its attention projections behaves like "
+        "attention (zeroing out, value, key, query kernels should make 3, 2, 1, 0 of the "
+        "others irrelevant): " + "; ".join(tried),
+    )
 
 
 def _rows_equal(y: np.ndarray, tol: float) -> bool:
@@ -220,9 +272,12 @@ def _scales_by_init_or_name(impl, dims: tuple[int, int, int], st: BlockStructure
         elif names[1] in SCALE_NAMES and names[0] in BIAS_NAMES:
             pairs.append((b, a))
         else:
-            raise LayoutUnreadable(what, f"cannot tell the scale from the bias of the LayerNorm at {u.path}: zeroing "
-                                         f"either leaves output rows unequal, neither is initialised to ones with the "
-                                         f"other zeros, and their names {names} are not a scale's and a bias's")
+            raise LayoutUnreadable(
+                what,
+                f"cannot tell the scale from the bias of the LayerNorm at {u.path}: zeroing "
+                f"either leaves output rows unequal, neither is initialised to ones with the "
+                f"other zeros, and their names {names} are not a scale's and a bias's",
+            )
     return pairs
 
 
@@ -241,15 +296,17 @@ def _find(impl, dims: tuple[int, int, int]) -> BlockRoles:
         pairs = _scales_by_init_or_name(impl, dims, st, what)
         ln_evidence = "LayerNorms: not post-LN by the probes; scales are the leaves initialised to ones (or so named)"
     else:
-        ln_evidence = ("LayerNorms: zeroing the scale makes every output row equal"
-                       + ("; LN2's bias shifts the output by exactly what is added" if final is not None else ""))
+        ln_evidence = "LayerNorms: zeroing the scale makes every output row equal" + (
+            "; LN2's bias shifts the output by exactly what is added" if final is not None else ""
+        )
     order = [1 - final, final] if final is not None else [0, 1]
     candidates = []
     for refs, attention_evidence in readings:
         for n, i in zip(("ln1", "ln2"), order):
             refs[f"{n}.scale"], refs[f"{n}.bias"] = pairs[i]
-        refs.update({"fc1.kernel": st.fc1.kernel, "fc1.bias": st.fc1.bias, "fc2.kernel": st.fc2.kernel,
-                     "fc2.bias": st.fc2.bias})
+        refs.update(
+            {"fc1.kernel": st.fc1.kernel, "fc1.bias": st.fc1.bias, "fc2.kernel": st.fc2.kernel, "fc2.bias": st.fc2.bias}
+        )
         assert set(refs) == set(ROLES)
         candidates.append(BlockRoles(dims, refs, "probes", final is not None, (attention_evidence, ln_evidence)))
     if len(candidates) == 1:
@@ -269,7 +326,7 @@ def remembered(store: dict, key: tuple, compute: Callable[[], Any]) -> Any:
     if key not in store:
         try:
             store[key] = compute()
-        except Exception as exc:  # noqa: BLE001 - the same verdict for every example
+        except Exception as exc:
             store[key] = exc
     found = store[key]
     if isinstance(found, Exception):

@@ -63,18 +63,21 @@ def _block(x: np.ndarray, p: BlockParams, eps: float, approximate_gelu: bool, re
         q, k = q[..., ::-1], k[..., ::-1]
     z = np.exp(s - s.max(-1, keepdims=True))
     pr = z / z.sum(-1, keepdims=True, dtype=np.float32)
-    o = np.einsum("bhqk,bkhd->bqhd", drift_kit.round_operand(pr), drift_kit.round_operand(v), dtype=np.float32).reshape(bsz, seq, d)
+    o = np.einsum("bhqk,bkhd->bqhd", drift_kit.round_operand(pr), drift_kit.round_operand(v), dtype=np.float32).reshape(
+        bsz, seq, d
+    )
     h = _layer_norm(x + _dense(o, *p.out, reverse), *p.norm1, eps, fast=reverse)
     f = _dense(h, *p.fc1, reverse)
     if approximate_gelu:
-        g = np.float32(0.5) * f * (1 + np.tanh(np.float32(math.sqrt(2 / math.pi)) * (f + np.float32(0.044715) * f ** 3)))
+        g = np.float32(0.5) * f * (1 + np.tanh(np.float32(math.sqrt(2 / math.pi)) * (f + np.float32(0.044715) * f**3)))
     else:
         g = np.float32(0.5) * f * (1 + _erf32(f / np.float32(math.sqrt(2.0))))
     return _layer_norm(h + _dense(g, *p.fc2, reverse), *p.norm2, eps, fast=reverse)
 
 
-def drift(x: np.ndarray, p: BlockParams, num_layers: int, expected: np.ndarray, eps: float,
-          approximate_gelu: bool = False) -> np.ndarray:
+def drift(
+    x: np.ndarray, p: BlockParams, num_layers: int, expected: np.ndarray, eps: float, approximate_gelu: bool = False
+) -> np.ndarray:
     """Per element, the larger distance of two float32 runs of the stack from the float64 ``expected``."""
     worst = np.zeros_like(expected)
     for reverse in (False, True):
@@ -85,7 +88,8 @@ def drift(x: np.ndarray, p: BlockParams, num_layers: int, expected: np.ndarray, 
     return worst
 
 
-def drift_bound(x: np.ndarray, p: BlockParams, num_layers: int, expected: np.ndarray, eps: float,
-                approximate_gelu: bool = False) -> np.ndarray:
+def drift_bound(
+    x: np.ndarray, p: BlockParams, num_layers: int, expected: np.ndarray, eps: float, approximate_gelu: bool = False
+) -> np.ndarray:
     """DRIFT_MARGIN x (each token row's largest drift + 4 u |row|): the tolerance for a float32 run."""
     return drift_kit.row_bound(drift(x, p, num_layers, expected, eps, approximate_gelu), expected)

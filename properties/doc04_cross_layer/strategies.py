@@ -31,7 +31,6 @@ from hypothesis import strategies as st
 
 from conformance.kit.pools import current_pool
 
-
 # The document's example configuration (section 4).
 DOC_LAYERS, DOC_D_MODEL, DOC_HEADS, DOC_D_FF = 12, 512, 8, 2048
 
@@ -55,8 +54,10 @@ class Case:
         return (self.batch, self.seq, self.d_model)
 
     def __str__(self) -> str:
-        return (f"L={self.num_layers}, d_model={self.d_model}, heads={self.num_heads}, "
-                f"d_ff={self.d_ff}, input ({self.batch}, {self.seq}, {self.d_model})")
+        return (
+            f"L={self.num_layers}, d_model={self.d_model}, heads={self.num_heads}, "
+            f"d_ff={self.d_ff}, input ({self.batch}, {self.seq}, {self.d_model})"
+        )
 
 
 MAX_LAYERS, MAX_D_MODEL = 12, 256
@@ -80,12 +81,19 @@ def draw_cases(seed: int) -> tuple[Case, ...]:
     rng = np.random.default_rng([seed, 4])
     d = int(rng.choice([4, 8, 16]))
     heads = int(rng.choice([h for h in (1, 2, 4) if d % h == 0]))
-    deep = Case(int(rng.integers(4, MAX_LAYERS + 1)), d, heads, _d_ff(rng, d, above=True),
-                int(rng.integers(1, 5)), int(rng.integers(1, 7)))
+    deep = Case(
+        int(rng.integers(4, MAX_LAYERS + 1)),
+        d,
+        heads,
+        _d_ff(rng, d, above=True),
+        int(rng.integers(1, 5)),
+        int(rng.integers(1, 7)),
+    )
     heads = int(rng.choice([1, 2, 4, 8]))
     d = heads * int(rng.integers(max(1, 32 // heads), MAX_D_MODEL // heads + 1))
-    wide = Case(int(rng.integers(1, 4)), d, heads, _d_ff(rng, d, above=False),
-                int(rng.integers(1, 5)), int(rng.integers(1, 9)))
+    wide = Case(
+        int(rng.integers(1, 4)), d, heads, _d_ff(rng, d, above=False), int(rng.integers(1, 5)), int(rng.integers(1, 9))
+    )
     return (*FIXED_CASES, deep, wide)
 
 
@@ -128,7 +136,9 @@ def draw_structural(seed: int) -> tuple[tuple[int, int, int, int], ...]:
     while len(out) < STRUCTURAL_POOL_SIZE:
         d = int(rng.integers(1, MAX_D_MODEL + 1))
         heads = int(rng.choice([h for h in range(1, d + 1) if d % h == 0]))
-        out.append((int(rng.integers(1, MAX_LAYERS + 1)), d, heads, _d_ff(rng, d, above=bool(rng.integers(2)) or d == 1)))
+        out.append(
+            (int(rng.integers(1, MAX_LAYERS + 1)), d, heads, _d_ff(rng, d, above=bool(rng.integers(2)) or d == 1))
+        )
     return tuple(out)
 
 

@@ -15,9 +15,11 @@ from conformance.kit.tolerances import Tolerance, combined
 from . import DOCUMENT, Section, calls, layout, oracle, probes, roles
 from .calls import BLOCK
 from .strategies import (
-    CASES, cases, input_scales, random_params,
+    CASES,
+    cases,
+    input_scales,
+    random_params,
 )
-
 
 # --- the block (4. Code Implementation) -----------------------------------------------
 
@@ -27,13 +29,17 @@ ROW_MEAN_TOL = 1e-4
 ROW_VAR_RANGE = (0.99, 1.0 + 1e-4)
 
 
-@claim("04-block-output-rows-normalised", document=DOCUMENT, section=Section.CODE,
-       title="With LayerNorm scale 1 and bias 0 (their initial values) a block's output rows (last axis) have mean ~0 and variance ~1: the block is post-LN",
-       hint=f"The document's code is post-LN: x = LN1(x + MHA(x)); x = LN2(x + FFN(x)); its 'Pre-LN' comment is wrong. "
-            f"A pre-LN block (x + MHA(LN(x))) returns unnormalised rows. Limits: |mean| <= {ROW_MEAN_TOL:g}, "
-            f"variance in [{ROW_VAR_RANGE[0]}, {ROW_VAR_RANGE[1]}] (eps/variance <= 1%, rounding O(d u)). "
-            f"Other parameters are random.",
-       needs=BLOCK)
+@claim(
+    "04-block-output-rows-normalised",
+    document=DOCUMENT,
+    section=Section.CODE,
+    title="With LayerNorm scale 1 and bias 0 (their initial values) a block's output rows (last axis) have mean ~0 and variance ~1: the block is post-LN",
+    hint=f"The document's code is post-LN: x = LN1(x + MHA(x)); x = LN2(x + FFN(x)); its 'Pre-LN' comment is wrong. "
+    f"A pre-LN block (x + MHA(LN(x))) returns unnormalised rows. Limits: |mean| <= {ROW_MEAN_TOL:g}, "
+    f"variance in [{ROW_VAR_RANGE[0]}, {ROW_VAR_RANGE[1]}] (eps/variance <= 1%, rounding O(d u)). "
+    f"Other parameters are random.",
+    needs=BLOCK,
+)
 @given(case=cases(), seed=seeds(), data_seed=data_seeds(), scale=input_scales())
 def test_block_output_rows_normalised(impl, case, seed, data_seed, scale):
     c = CASES[case]
@@ -50,16 +56,21 @@ def test_block_output_rows_normalised(impl, case, seed, data_seed, scale):
     assert abs(mean[i]) <= ROW_MEAN_TOL and ROW_VAR_RANGE[0] <= var[j] <= ROW_VAR_RANGE[1], (
         f"{calls.describe('TransformerBlock', c.dims)} output rows are not LayerNorm'd: row {tuple(map(int, i))} "
         f"mean {mean[i]:.3g}, row {tuple(map(int, j))} variance {var[j]:.6g} (limits |mean| <= {ROW_MEAN_TOL:g}, "
-        f"variance in [{ROW_VAR_RANGE[0]}, {ROW_VAR_RANGE[1]}]); input scale {scale:g}")
+        f"variance in [{ROW_VAR_RANGE[0]}, {ROW_VAR_RANGE[1]}]); input scale {scale:g}"
+    )
 
 
-@claim("04-block-matches-oracle", document=DOCUMENT, section=Section.CODE,
-       title="TransformerBlock computes LN2(h + FFN(h)), h = LN1(x + MHA(x)), as a float64 oracle does from the same params",
-       hint="Post-LN; attention = softmax(q k^T / sqrt(head_dim)) v with q, k, v and out projections with biases; "
-            "FFN = Dense(d_ff) -> GELU -> Dense(d_model). The suite finds which leaf is which by shape and behaviour "
-            "(or from PARAM_ROLES), whatever the modules are called. The bound is a worst-case float32 bound, loose enough that "
-            "GELU and eps variants are left to 04-block-gelu-is-exact and 04-block-layernorm-eps-is-pytorch.",
-       needs=BLOCK)
+@claim(
+    "04-block-matches-oracle",
+    document=DOCUMENT,
+    section=Section.CODE,
+    title="TransformerBlock computes LN2(h + FFN(h)), h = LN1(x + MHA(x)), as a float64 oracle does from the same params",
+    hint="Post-LN; attention = softmax(q k^T / sqrt(head_dim)) v with q, k, v and out projections with biases; "
+    "FFN = Dense(d_ff) -> GELU -> Dense(d_model). The suite finds which leaf is which by shape and behaviour "
+    "(or from PARAM_ROLES), whatever the modules are called. The bound is a worst-case float32 bound, loose enough that "
+    "GELU and eps variants are left to 04-block-gelu-is-exact and 04-block-layernorm-eps-is-pytorch.",
+    needs=BLOCK,
+)
 @given(case=cases(), seed=seeds(), data_seed=data_seeds(), scale=input_scales())
 def test_block_matches_oracle(impl, case, seed, data_seed, scale):
     c = CASES[case]
@@ -68,17 +79,26 @@ def test_block_matches_oracle(impl, case, seed, data_seed, scale):
     found = roles.block_roles(impl, c.dims)
     out = calls.apply(impl, "TransformerBlock", c.dims, params, x)
     match = oracle.closest_layout(x, out, found.readings(params))
-    assert_close(out, match.expected, match.tolerance, what=f"{calls.describe('TransformerBlock', c.dims)} on random params "
-                 f"(seed {seed}), input scale {scale:g}; {found.note()}")
+    assert_close(
+        out,
+        match.expected,
+        match.tolerance,
+        what=f"{calls.describe('TransformerBlock', c.dims)} on random params "
+        f"(seed {seed}), input scale {scale:g}; {found.note()}",
+    )
 
 
-@claim("04-block-gelu-is-exact", document=DOCUMENT, section=Section.CODE,
-       title="The FFN's GELU is the exact (erf) GELU of PyTorch's nn.GELU(), not Flax's default tanh approximation",
-       hint="Flax's nn.gelu defaults to approximate=True; call nn.gelu(x, approximate=False). Probe: attention "
-            "zeroed, LayerNorms identity, fc1 kernel 0 with its bias spread over [-3, 2.6] (where tanh and erf GELU "
-            "differ by up to 4.7e-4), so the FFN adds gelu(b1) @ W2 to every row. Any LayerNorm eps in [0, 1e-5] "
-            "is accepted here: 04-block-layernorm-eps-is-pytorch judges the eps.",
-       needs=BLOCK)
+@claim(
+    "04-block-gelu-is-exact",
+    document=DOCUMENT,
+    section=Section.CODE,
+    title="The FFN's GELU is the exact (erf) GELU of PyTorch's nn.GELU(), not Flax's default tanh approximation",
+    hint="Flax's nn.gelu defaults to approximate=True; call nn.gelu(x, approximate=False). Probe: attention "
+    "zeroed, LayerNorms identity, fc1 kernel 0 with its bias spread over [-3, 2.6] (where tanh and erf GELU "
+    "differ by up to 4.7e-4), so the FFN adds gelu(b1) @ W2 to every row. Any LayerNorm eps in [0, 1e-5] "
+    "is accepted here: 04-block-layernorm-eps-is-pytorch judges the eps.",
+    needs=BLOCK,
+)
 @given(case=cases(), seed=seeds(), data_seed=data_seeds())
 def test_block_gelu_is_exact(impl, case, seed, data_seed):
     c = CASES[case]
@@ -86,8 +106,13 @@ def test_block_gelu_is_exact(impl, case, seed, data_seed):
     rng = np.random.default_rng(seed)
     b1 = np.resize(probes.GELU_PROBE, d_ff) + 0.05 * rng.standard_normal(d_ff)
     w2 = rng.standard_normal((d_ff, d)) * 2.0
-    values = layout.BlockParams(**probes.zeros_attention(d, c.num_heads), fc1=(np.zeros((d, d_ff)), b1), fc2=(w2, np.zeros(d)),
-                            norm1=(np.ones(d), np.zeros(d)), norm2=(np.ones(d), np.zeros(d)))
+    values = layout.BlockParams(
+        **probes.zeros_attention(d, c.num_heads),
+        fc1=(np.zeros((d, d_ff)), b1),
+        fc2=(w2, np.zeros(d)),
+        norm1=(np.ones(d), np.zeros(d)),
+        norm2=(np.ones(d), np.zeros(d)),
+    )
     values = probes.as_float32(values)
     x = normal_array(data_seed, c.x_shape)
     out = calls.apply(impl, "TransformerBlock", c.dims, probes.probe_params(impl, c, values), x)
@@ -96,28 +121,57 @@ def test_block_gelu_is_exact(impl, case, seed, data_seed):
     # does), so any eps from 0 to PyTorch's 1e-5 is accepted. LayerNorm is monotone in eps, so the
     # two ends bound every eps between them.
     eps_free, _ = oracle.stack(x, values, 1, eps=0.0)
-    tol = combined((1.0, tol), (1.0, Tolerance(bound=np.abs(expected - eps_free),
-                                               derivation="|oracle(eps=1e-5) - oracle(eps=0)|: any LayerNorm eps in [0, 1e-5]")))
+    tol = combined(
+        (1.0, tol),
+        (
+            1.0,
+            Tolerance(
+                bound=np.abs(expected - eps_free),
+                derivation="|oracle(eps=1e-5) - oracle(eps=0)|: any LayerNorm eps in [0, 1e-5]",
+            ),
+        ),
+    )
     tanh_block, _ = oracle.stack(x, values, 1, approximate_gelu=True)
-    assert_close(out, expected, tol, what=f"{calls.describe('TransformerBlock', c.dims)} on the GELU probe "
-                 f"(a tanh-GELU block would be off by up to {np.abs(tanh_block - expected).max():.2g})")
+    assert_close(
+        out,
+        expected,
+        tol,
+        what=f"{calls.describe('TransformerBlock', c.dims)} on the GELU probe "
+        f"(a tanh-GELU block would be off by up to {np.abs(tanh_block - expected).max():.2g})",
+    )
 
 
-@claim("04-block-layernorm-eps-is-pytorch", document=DOCUMENT, section=Section.CODE,
-       title="The block's LayerNorms use PyTorch's eps = 1e-5 (Flax's default is 1e-6)",
-       hint="Set nn.LayerNorm(epsilon=1e-5). Probe: attention and FFN zeroed, both LayerNorms with scale "
-            "sqrt(1e-5), so the second one normalises rows of variance ~1e-5, where eps 1e-6 gives outputs ~35% larger.",
-       needs=BLOCK)
+@claim(
+    "04-block-layernorm-eps-is-pytorch",
+    document=DOCUMENT,
+    section=Section.CODE,
+    title="The block's LayerNorms use PyTorch's eps = 1e-5 (Flax's default is 1e-6)",
+    hint="Set nn.LayerNorm(epsilon=1e-5). Probe: attention and FFN zeroed, both LayerNorms with scale "
+    "sqrt(1e-5), so the second one normalises rows of variance ~1e-5, where eps 1e-6 gives outputs ~35% larger.",
+    needs=BLOCK,
+)
 @given(case=cases(), data_seed=data_seeds(), scale=input_scales())
 def test_block_layernorm_eps_is_pytorch(impl, case, data_seed, scale):
     c = CASES[case]
     d, d_ff = c.d_model, c.d_ff
     norm = (np.full(d, probes.EPS_PROBE_SCALE), np.zeros(d))
-    values = probes.as_float32(layout.BlockParams(**probes.zeros_attention(d, c.num_heads), fc1=(np.zeros((d, d_ff)), np.zeros(d_ff)),
-                                        fc2=(np.zeros((d_ff, d)), np.zeros(d)), norm1=norm, norm2=norm))
+    values = probes.as_float32(
+        layout.BlockParams(
+            **probes.zeros_attention(d, c.num_heads),
+            fc1=(np.zeros((d, d_ff)), np.zeros(d_ff)),
+            fc2=(np.zeros((d_ff, d)), np.zeros(d)),
+            norm1=norm,
+            norm2=norm,
+        )
+    )
     x = normal_array(data_seed, c.x_shape, scale)
     out = calls.apply(impl, "TransformerBlock", c.dims, probes.probe_params(impl, c, values), x)
     expected, tol = oracle.stack(x, values, 1)
     flax_default, _ = oracle.stack(x, values, 1, eps=1e-6)
-    assert_close(out, expected, tol, what=f"{calls.describe('TransformerBlock', c.dims)} on the eps probe (eps 1e-6 would give "
-                 f"values up to {np.abs(flax_default - expected).max():.3g} away)")
+    assert_close(
+        out,
+        expected,
+        tol,
+        what=f"{calls.describe('TransformerBlock', c.dims)} on the eps probe (eps 1e-6 would give "
+        f"values up to {np.abs(flax_default - expected).max():.3g} away)",
+    )

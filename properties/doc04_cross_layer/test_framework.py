@@ -20,11 +20,19 @@ from . import DOCUMENT, Section, counts, oracle, probes
 from .constructions import DocBlock, DocShared, DocUnshared
 from .nonlinearities import gelu_exact, gelu_tanh
 from .strategies import (
-    DOC_D_FF, DOC_D_MODEL, DOC_HEADS, DOC_LAYERS, d_ffs, d_models, head_counts, layer_counts, pooled_d_models,
+    DOC_D_FF,
+    DOC_D_MODEL,
+    DOC_HEADS,
+    DOC_LAYERS,
+    d_ffs,
+    d_models,
+    head_counts,
+    layer_counts,
+    pooled_d_models,
 )
 
-
 # --- what Flax and XLA do (framework properties) -------------------------------------------
+
 
 def _doc_count(model, d: int) -> int:
     shapes = abstract_init(model, (1, 2, d))
@@ -40,24 +48,31 @@ def _mha_count(d: int, heads: int) -> int:
     return trees.count_parameters(abstract_init(mha, (1, 2, d), (1, 2, d))["params"])[0]
 
 
-@claim("04-fw-block-params-formula", document=DOCUMENT, section=Section.PARAMETER_COUNT,
-       title="The document's block built from Flax modules (MultiHeadDotProductAttention with biases, 2 Dense, 2 LayerNorm) "
-             "holds A+F+2N parameters; at d=512, 8 heads, d_ff=2048, L=12 that is 3,152,384 shared, 37,828,608 unshared",
-       hint="The document prints 4,205,824 and 50,468,352 for that configuration; neither follows from its code, and "
-            "50,468,352 is not 12 x 4,205,824. If this fails, Flax's attention or LayerNorm parameter layout changed.")
+@claim(
+    "04-fw-block-params-formula",
+    document=DOCUMENT,
+    section=Section.PARAMETER_COUNT,
+    title="The document's block built from Flax modules (MultiHeadDotProductAttention with biases, 2 Dense, 2 LayerNorm) "
+    "holds A+F+2N parameters; at d=512, 8 heads, d_ff=2048, L=12 that is 3,152,384 shared, 37,828,608 unshared",
+    hint="The document prints 4,205,824 and 50,468,352 for that configuration; neither follows from its code, and "
+    "50,468,352 is not 12 x 4,205,824. If this fails, Flax's attention or LayerNorm parameter layout changed.",
+)
 @given(num_layers=layer_counts(), d_model=d_models(), num_heads=head_counts(), d_ff=d_ffs())
 @example(num_layers=DOC_LAYERS, d_model=DOC_D_MODEL, num_heads=DOC_HEADS, d_ff=DOC_D_FF)
 def test_fw_block_params_formula(num_layers, d_model, num_heads, d_ff):
     dims = (d_model, num_heads, d_ff)
     n_mha = _mha_count(d_model, num_heads)
-    assert n_mha == counts.attention_params(d_model), f"Flax MHA(d={d_model}, heads={num_heads}) has {n_mha:,} params, expected 4d^2+4d = {counts.attention_params(d_model):,}"
+    assert n_mha == counts.attention_params(d_model), (
+        f"Flax MHA(d={d_model}, heads={num_heads}) has {n_mha:,} params, expected 4d^2+4d = {counts.attention_params(d_model):,}"
+    )
     block = _doc_count_cached(DocBlock, dims)
     shared = _doc_count_cached(DocShared, (num_layers, *dims))
     unshared = _doc_count_cached(DocUnshared, (num_layers, *dims))
     want = counts.block_params(d_model, d_ff)
     assert (block, shared, unshared) == (want, want, num_layers * want), (
         f"block/shared/unshared = {block:,}/{shared:,}/{unshared:,}, expected {want:,}/{want:,}/{num_layers * want:,}; "
-        f"{counts.formula_note(d_model, d_ff)}")
+        f"{counts.formula_note(d_model, d_ff)}"
+    )
 
 
 @functools.cache
@@ -72,31 +87,45 @@ def _flax_layer_norm_default(d: int):
     return fast_jit(lambda x: ln.apply(ln.init(jax.random.PRNGKey(0), x), x))
 
 
-@claim("04-fw-gelu-default-is-tanh", document=DOCUMENT, section=Section.CODE,
-       title="Flax's nn.gelu defaults to the tanh approximation, up to ~4.7e-4 away from PyTorch's exact nn.GELU()",
-       hint="A port that wants the document's (PyTorch's) numbers must pass approximate=False. If this fails, "
-            "Flax changed nn.gelu's default.")
+@claim(
+    "04-fw-gelu-default-is-tanh",
+    document=DOCUMENT,
+    section=Section.CODE,
+    title="Flax's nn.gelu defaults to the tanh approximation, up to ~4.7e-4 away from PyTorch's exact nn.GELU()",
+    hint="A port that wants the document's (PyTorch's) numbers must pass approximate=False. If this fails, "
+    "Flax changed nn.gelu's default.",
+)
 @given(data_seed=data_seeds())
 def test_fw_gelu_default_is_tanh(data_seed):
     x = np.concatenate([normal_array(data_seed, (64,), 2.0), probes.GELU_PROBE.astype(np.float32)])
     got = np.asarray(_flax_gelu_default()(x), np.float64)
     tanh, exact = gelu_tanh(x), gelu_exact(x)
-    tol = Tolerance(bound=MARGIN * 8 * unit_roundoff() * (np.abs(tanh) + np.abs(x)),
-                    derivation=f"{MARGIN:g} x 8 u (|gelu| + |x|) for a few elementwise float32 ops")
+    tol = Tolerance(
+        bound=MARGIN * 8 * unit_roundoff() * (np.abs(tanh) + np.abs(x)),
+        derivation=f"{MARGIN:g} x 8 u (|gelu| + |x|) for a few elementwise float32 ops",
+    )
     assert_close(got, tanh, tol, what="nn.gelu(x) with default arguments against the tanh formula")
     gap = float(np.abs(tanh - exact).max())
-    assert 1e-4 < gap < 5e-4, f"max |tanh GELU - exact GELU| over the sample is {gap:.3g}, expected between 1e-4 and 5e-4"
+    assert 1e-4 < gap < 5e-4, (
+        f"max |tanh GELU - exact GELU| over the sample is {gap:.3g}, expected between 1e-4 and 5e-4"
+    )
 
 
-@claim("04-fw-layernorm-default-eps", document=DOCUMENT, section=Section.CODE,
-       title="Flax's nn.LayerNorm defaults to eps 1e-6, not PyTorch's 1e-5; on rows of variance 1e-5 that changes the output by ~35%",
-       hint="A port that wants the document's numbers must pass epsilon=1e-5. If this fails, Flax changed the default.")
+@claim(
+    "04-fw-layernorm-default-eps",
+    document=DOCUMENT,
+    section=Section.CODE,
+    title="Flax's nn.LayerNorm defaults to eps 1e-6, not PyTorch's 1e-5; on rows of variance 1e-5 that changes the output by ~35%",
+    hint="A port that wants the document's numbers must pass epsilon=1e-5. If this fails, Flax changed the default.",
+)
 @given(data_seed=data_seeds(), d_model=pooled_d_models())
 def test_fw_layernorm_default_eps(data_seed, d_model):
-    x = normal_array(data_seed, (4, d_model)) * np.float32(10 ** -2.5)
+    x = normal_array(data_seed, (4, d_model)) * np.float32(10**-2.5)
     x = x - x.mean(-1, keepdims=True)
     got = np.asarray(_flax_layer_norm_default(d_model)(x), np.float64)
     (flax_eps, tol), (torch_eps, _) = oracle.layer_norm(x, 1e-6), oracle.layer_norm(x, 1e-5)
     assert_close(got, flax_eps, tol, what="nn.LayerNorm() output against LayerNorm with eps 1e-6")
     ratio = float(np.abs(flax_eps).max() / np.abs(torch_eps).max())
-    assert ratio > 1.05, f"eps 1e-6 and 1e-5 differ by a factor {ratio:.4f} on this input, expected a visible difference"
+    assert ratio > 1.05, (
+        f"eps 1e-6 and 1e-5 differ by a factor {ratio:.4f} on this input, expected a visible difference"
+    )

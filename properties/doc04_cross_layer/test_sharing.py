@@ -5,26 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-
 import jax
 import numpy as np
 from hypothesis import given
 
 from conformance.engine.registry import claim
-from conformance.kit import trees
+from conformance.kit import precision, trees
 from conformance.kit.assertions import as_output, assert_close
 from conformance.kit.strategies import data_seeds, normal_array, seeds
-from conformance.kit import precision
 from conformance.kit.tolerances import MARGIN, Tolerance, combined, dot_gamma
 
 from . import DOCUMENT, Section, calls, grad_noise, layout, oracle, roles
 from .calls import BLOCK, SHARED, UNSHARED
 from .strategies import (
-    CASES, cases, input_scales, random_params,
+    CASES,
+    cases,
+    input_scales,
+    random_params,
 )
 
-
 # --- sharing (2. Shared-Parameter Transformer Structure) -------------------------------------
+
 
 def _layer_slots(tree, block_shapes, expected: int, where: str, allow_stacked: bool) -> list:
     """Where the ``expected`` block-shaped layers of ``tree`` sit; together they hold every leaf."""
@@ -32,11 +33,13 @@ def _layer_slots(tree, block_shapes, expected: int, where: str, allow_stacked: b
     per_block, total = trees.count_parameters(block_shapes)[0], trees.count_parameters(tree)[0]
     stacked = [s for s in slots if s[1] is not None]
     if len(slots) != expected or expected * per_block != total or (stacked and not allow_stacked):
-        kind = "subtree(s) with the keys and shapes of TransformerBlock's params" + \
-            (" (or stacked along axis 0)" if allow_stacked else "")
+        kind = "subtree(s) with the keys and shapes of TransformerBlock's params" + (
+            " (or stacked along axis 0)" if allow_stacked else ""
+        )
         raise AssertionError(
             f"{where}: expected exactly {expected} {kind} holding all {total:,} parameters; found {len(slots)} "
-            f"({sorted({p for p, _ in slots})[:4]}{', stacked' if stacked else ''}), {per_block:,} parameters per block")
+            f"({sorted({p for p, _ in slots})[:4]}{', stacked' if stacked else ''}), {per_block:,} parameters per block"
+        )
     return slots
 
 
@@ -62,13 +65,18 @@ def _shared_model(impl, c, seed: int) -> Model:
     return Model(args, random_params(shared_shapes, seed), slots)
 
 
-@claim("04-shared-all-is-block-applied-l-times", document=DOCUMENT, section=Section.ARCHITECTURE,
-       title="SharedTransformer(share='all') holds one block-shaped subtree and equals TransformerBlock applied L times with it",
-       hint="h_l = Block_shared(h_{l-1}) for l = 1..L with the same weights at every layer: call one block L times "
-            "(or nn.scan with variable_broadcast='params'); no extra layer, no skipped layer, nothing between blocks. "
-            "Section 2 writes h_l = h_{l-1} + Block(h_{l-1}), but the document's code (followed here) keeps the "
-            "residual inside the block; an extra outer residual fails this.",
-       needs=BLOCK + SHARED, modes=("all",))
+@claim(
+    "04-shared-all-is-block-applied-l-times",
+    document=DOCUMENT,
+    section=Section.ARCHITECTURE,
+    title="SharedTransformer(share='all') holds one block-shaped subtree and equals TransformerBlock applied L times with it",
+    hint="h_l = Block_shared(h_{l-1}) for l = 1..L with the same weights at every layer: call one block L times "
+    "(or nn.scan with variable_broadcast='params'); no extra layer, no skipped layer, nothing between blocks. "
+    "Section 2 writes h_l = h_{l-1} + Block(h_{l-1}), but the document's code (followed here) keeps the "
+    "residual inside the block; an extra outer residual fails this.",
+    needs=BLOCK + SHARED,
+    modes=("all",),
+)
 @given(case=cases(), seed=seeds(), data_seed=data_seeds(), scale=input_scales())
 def test_shared_all_is_block_applied_l_times(impl, case, seed, data_seed, scale):
     c = CASES[case]
@@ -79,9 +87,15 @@ def test_shared_all_is_block_applied_l_times(impl, case, seed, data_seed, scale)
     h = x
     for _ in range(c.num_layers):
         h = calls.apply(impl, "TransformerBlock", c.dims, block_params, h)
-    tol = oracle.closest_layout(x, shared, roles.block_roles(impl, c.dims).readings(block_params), c.num_layers).tolerance
-    assert_close(shared, h, combined((1.0, tol), (1.0, tol)),
-                 what=f"{calls.describe('SharedTransformer', model.args, 'all')} against its block applied {c.num_layers} times")
+    tol = oracle.closest_layout(
+        x, shared, roles.block_roles(impl, c.dims).readings(block_params), c.num_layers
+    ).tolerance
+    assert_close(
+        shared,
+        h,
+        combined((1.0, tol), (1.0, tol)),
+        what=f"{calls.describe('SharedTransformer', model.args, 'all')} against its block applied {c.num_layers} times",
+    )
 
 
 def _unshared_copy(impl, c, block_params) -> Model:
@@ -93,10 +107,15 @@ def _unshared_copy(impl, c, block_params) -> Model:
     return Model(args, layout.place_layers(shapes, slots, block_params), slots)
 
 
-@claim("04-unshared-with-copied-block-equals-shared", document=DOCUMENT, section=Section.ARCHITECTURE,
-       title="UnsharedTransformer with the shared block's params copied into each of its L layers gives the shared model's output",
-       hint="Both models must run the same block L times; they may differ only in where the parameters live.",
-       needs=BLOCK + SHARED + UNSHARED, modes=("all",))
+@claim(
+    "04-unshared-with-copied-block-equals-shared",
+    document=DOCUMENT,
+    section=Section.ARCHITECTURE,
+    title="UnsharedTransformer with the shared block's params copied into each of its L layers gives the shared model's output",
+    hint="Both models must run the same block L times; they may differ only in where the parameters live.",
+    needs=BLOCK + SHARED + UNSHARED,
+    modes=("all",),
+)
 @given(case=cases(min_layers=2), seed=seeds(), data_seed=data_seeds())
 def test_unshared_with_copied_block_equals_shared(impl, case, seed, data_seed):
     c = CASES[case]
@@ -107,9 +126,15 @@ def test_unshared_with_copied_block_equals_shared(impl, case, seed, data_seed):
     unshared_model = _unshared_copy(impl, c, block_params)
     shared, _ = calls.out_and_grad(impl, "SharedTransformer", shared_model.args, shared_model.params, x, r, "all")
     unshared, _ = calls.out_and_grad(impl, "UnsharedTransformer", unshared_model.args, unshared_model.params, x, r)
-    tol = oracle.closest_layout(x, shared, roles.block_roles(impl, c.dims).readings(block_params), c.num_layers).tolerance
-    assert_close(unshared, shared, combined((1.0, tol), (1.0, tol)),
-                 what=f"{calls.describe('UnsharedTransformer', unshared_model.args)} with the shared block in every layer, against the shared model")
+    tol = oracle.closest_layout(
+        x, shared, roles.block_roles(impl, c.dims).readings(block_params), c.num_layers
+    ).tolerance
+    assert_close(
+        unshared,
+        shared,
+        combined((1.0, tol), (1.0, tol)),
+        what=f"{calls.describe('UnsharedTransformer', unshared_model.args)} with the shared block in every layer, against the shared model",
+    )
 
 
 # Reverse mode through L blocks: each gradient entry is a sum over B*S positions of
@@ -123,14 +148,21 @@ def test_unshared_with_copied_block_equals_shared(impl, case, seed, data_seed):
 def _grad_tolerance(c, shape: tuple, magnitude: float, noise: grad_noise.GradNoise | None) -> Tolerance:
     k = max(c.d_model, c.d_ff, c.seq, c.batch * c.seq)
     rel = 2 * MARGIN * 8 * c.num_layers * dot_gamma(k)
-    worst = (f"worst case 2 x {MARGIN:g} x 8 L gamma_k x G = {rel:.3g} x {magnitude:.3g} = {rel * magnitude:.3g} "
-             f"(L={c.num_layers}, k={k}, u=2^-24)")
-    measured = ("nothing measured: the suite could not read the block's parameters as the document's" if noise is None
-                else f"measured {noise.describe(magnitude)}")
+    worst = (
+        f"worst case 2 x {MARGIN:g} x 8 L gamma_k x G = {rel:.3g} x {magnitude:.3g} = {rel * magnitude:.3g} "
+        f"(L={c.num_layers}, k={k}, u=2^-24)"
+    )
+    measured = (
+        "nothing measured: the suite could not read the block's parameters as the document's"
+        if noise is None
+        else f"measured {noise.describe(magnitude)}"
+    )
     bound = rel * magnitude if noise is None else min(rel * magnitude, noise.bound(magnitude))
-    return Tolerance(bound=np.full(shape, bound),
-                     derivation=f"normwise over the block, G = max over its leaves of sum_l |layer gradient|: "
-                                f"min({worst}; {measured}); {precision.describe()}")
+    return Tolerance(
+        bound=np.full(shape, bound),
+        derivation=f"normwise over the block, G = max over its leaves of sum_l |layer gradient|: "
+        f"min({worst}; {measured}); {precision.describe()}",
+    )
 
 
 def _measured_noise(impl, c, block_params, x, r, shared_out) -> grad_noise.GradNoise | None:
@@ -140,16 +172,20 @@ def _measured_noise(impl, c, block_params, x, r, shared_out) -> grad_noise.GradN
         readings = roles.block_roles(impl, c.dims).readings(block_params)
     except (layout.LayoutUnreadable, AssertionError):
         return None  # the layout and block properties report why; this claim keeps the worst-case bound
-    values = readings[0] if len(readings) == 1 else \
-        oracle.closest_layout(x, shared_out, readings, c.num_layers).params
+    values = readings[0] if len(readings) == 1 else oracle.closest_layout(x, shared_out, readings, c.num_layers).params
     return grad_noise.measure(c.num_layers, c.dims, values, x, r)
 
 
-@claim("04-shared-grad-is-sum-of-layer-grads", document=DOCUMENT, section=Section.ARCHITECTURE,
-       title="The gradient of the shared block's params is the sum over layers of the unshared model's per-layer gradients (same params in every layer)",
-       hint="Every application of the shared block must feed its gradient back to the one set of params: no "
-            "stop_gradient, no detached copy, no per-layer params that are merely initialised equal.",
-       needs=BLOCK + SHARED + UNSHARED, modes=("all",))
+@claim(
+    "04-shared-grad-is-sum-of-layer-grads",
+    document=DOCUMENT,
+    section=Section.ARCHITECTURE,
+    title="The gradient of the shared block's params is the sum over layers of the unshared model's per-layer gradients (same params in every layer)",
+    hint="Every application of the shared block must feed its gradient back to the one set of params: no "
+    "stop_gradient, no detached copy, no per-layer params that are merely initialised equal.",
+    needs=BLOCK + SHARED + UNSHARED,
+    modes=("all",),
+)
 @given(case=cases(min_layers=2), seed=seeds(), data_seed=data_seeds())
 def test_shared_grad_is_sum_of_layer_grads(impl, case, seed, data_seed):
     c = CASES[case]
@@ -157,18 +193,29 @@ def test_shared_grad_is_sum_of_layer_grads(impl, case, seed, data_seed):
     r = normal_array(data_seed + 1, c.x_shape)
     shared_model = _shared_model(impl, c, seed)
     unshared_model = _unshared_copy(impl, c, shared_model.block())
-    shared_out, shared_grads = calls.out_and_grad(impl, "SharedTransformer", shared_model.args, shared_model.params, x, r, "all")
-    _, unshared_grads = calls.out_and_grad(impl, "UnsharedTransformer", unshared_model.args, unshared_model.params, x, r)
+    shared_out, shared_grads = calls.out_and_grad(
+        impl, "SharedTransformer", shared_model.args, shared_model.params, x, r, "all"
+    )
+    _, unshared_grads = calls.out_and_grad(
+        impl, "UnsharedTransformer", unshared_model.args, unshared_model.params, x, r
+    )
     g_shared = layout.get_layer(shared_grads, shared_model.slots[0])
     layers = [layout.get_layer(unshared_grads, s) for s in unshared_model.slots]
     total = jax.tree_util.tree_map(lambda *gs: np.sum([np.asarray(g, np.float64) for g in gs], axis=0), *layers)
-    magnitude = max(float(np.sum([np.abs(np.asarray(g, np.float64)) for g in gs], axis=0).max(initial=0.0))
-                    for gs in zip(*(jax.tree_util.tree_leaves(layer) for layer in layers)))
+    magnitude = max(
+        float(np.sum([np.abs(np.asarray(g, np.float64)) for g in gs], axis=0).max(initial=0.0))
+        for gs in zip(*(jax.tree_util.tree_leaves(layer) for layer in layers))
+    )
     noise = _measured_noise(impl, c, shared_model.block(), x, r, shared_out)
     leaves_s, _ = jax.tree_util.tree_flatten_with_path(g_shared)
     leaves_t = jax.tree_util.tree_leaves(total)
     for (key_path, got), want in zip(leaves_s, leaves_t):
         name = jax.tree_util.keystr(key_path)
         got = as_output(got, what=f"gradient {name}", shape=np.shape(want))
-        assert_close(got, want, _grad_tolerance(c, np.shape(want), magnitude, noise), scale=magnitude,
-                     what=f"gradient of the shared block's {name} (expected the sum over {c.num_layers} layers)")
+        assert_close(
+            got,
+            want,
+            _grad_tolerance(c, np.shape(want), magnitude, noise),
+            scale=magnitude,
+            what=f"gradient of the shared block's {name} (expected the sum over {c.num_layers} layers)",
+        )

@@ -37,6 +37,7 @@ def scaled_normal_kernel(normal_draw: object, in_features: int) -> np.ndarray:
 
 # --- the worked example, for the framework properties ----------------------------------
 
+
 class DocMultiParam(nnx.Module):
     """The document's MultiParam, as its worked example writes it (Params used directly as operands)."""
 
@@ -60,11 +61,16 @@ class PresetMultiParam(DocMultiParam):
         self.count = counter(jax.device_put(np.float32(count)))
 
 
-def preset(data_seed: int, in_features: int, features: int, *, count: float = 0.0,
-           counter: type = nnx.Variable) -> PresetMultiParam:
+def preset(
+    data_seed: int, in_features: int, features: int, *, count: float = 0.0, counter: type = nnx.Variable
+) -> PresetMultiParam:
     """A PresetMultiParam with a standard-normal kernel and bias drawn from ``data_seed``."""
-    return PresetMultiParam(normal_array(data_seed, (in_features, features)) / np.sqrt(in_features),
-                            normal_array(data_seed + 1, (features,)), count, counter)
+    return PresetMultiParam(
+        normal_array(data_seed, (in_features, features)) / np.sqrt(in_features),
+        normal_array(data_seed + 1, (features,)),
+        count,
+        counter,
+    )
 
 
 @functools.cache

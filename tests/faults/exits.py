@@ -1,4 +1,5 @@
 """Fault: kills its own process."""
+
 import os
 
 

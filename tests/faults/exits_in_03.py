@@ -1,7 +1,8 @@
 """Fault: conforming, except that shared_params_two_modules kills its process (document 03, mid-group)."""
+
 import os
 
-from conformance.implementations.reference import *  # noqa: F401,F403
+from conformance.implementations.reference import *  # noqa: F403
 
 
 def shared_params_two_modules(seed, x, features):

@@ -1,4 +1,5 @@
 """Fault: the forward function never returns."""
+
 import time
 
 

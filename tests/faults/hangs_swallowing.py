@@ -1,4 +1,5 @@
 """Fault: hangs and swallows every Exception it sees (the timeout must still stop it)."""
+
 import time
 
 
@@ -6,5 +7,5 @@ def multi_param_forward(seed, x, features):
     while True:
         try:
             time.sleep(0.05)
-        except Exception:  # noqa: BLE001 - the fault under test
+        except Exception:
             pass

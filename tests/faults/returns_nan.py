@@ -1,4 +1,5 @@
 """Fault: returns NaN."""
+
 import jax.numpy as jnp
 
 

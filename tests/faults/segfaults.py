@@ -1,4 +1,5 @@
 """Fault: crashes the interpreter with a segmentation fault."""
+
 import ctypes
 
 

@@ -2,7 +2,7 @@
 
 import time
 
-from conformance.implementations.reference import *  # noqa: F401,F403
+from conformance.implementations.reference import *  # noqa: F403
 from conformance.implementations.reference import multi_param_forward as _right
 
 

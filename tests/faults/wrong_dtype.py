@@ -1,4 +1,5 @@
 """Fault: returns integers."""
+
 import jax.numpy as jnp
 
 

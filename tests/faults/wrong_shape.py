@@ -1,4 +1,5 @@
 """Fault: returns one value too many."""
+
 import jax.numpy as jnp
 
 

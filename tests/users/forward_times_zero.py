@@ -1,6 +1,6 @@
 """A user's wrong solution: multi_param_forward returns x @ kernel * 0, everything else conforming."""
 
-from conformance.implementations.reference import *  # noqa: F401,F403
+from conformance.implementations.reference import *  # noqa: F403
 from conformance.implementations.reference import multi_param_forward as _right
 
 

@@ -7,11 +7,9 @@ says which is which with PARAM_ROLES. The maths is the document's.
 
 import jax
 import jax.numpy as jnp
-from flax import linen as nn
-
-from conformance.implementations.transformer import FFN
+from conformance.implementations.transformer import FFN, with_block
 from conformance.implementations.transformer import TransformerBlock as _Reference
-from conformance.implementations.transformer import with_block
+from flax import linen as nn
 
 SHARE_MODES = ("all", "ffn", "attention")
 
@@ -47,8 +45,12 @@ UnsharedTransformer, SharedTransformer = with_block(TransformerBlock)
 PARAM_ROLES = {
     **{f"{n}.kernel": f"attention/w{n}" for n in "qkvo"},
     **{f"{n}.bias": f"attention/b{n}" for n in "qkvo"},
-    "fc1.kernel": "ffn/fc1/kernel", "fc1.bias": "ffn/fc1/bias",
-    "fc2.kernel": "ffn/fc2/kernel", "fc2.bias": "ffn/fc2/bias",
-    "ln1.scale": "norm1/scale", "ln1.bias": "norm1/bias",
-    "ln2.scale": "norm2/scale", "ln2.bias": "norm2/bias",
+    "fc1.kernel": "ffn/fc1/kernel",
+    "fc1.bias": "ffn/fc1/bias",
+    "fc2.kernel": "ffn/fc2/kernel",
+    "fc2.bias": "ffn/fc2/bias",
+    "ln1.scale": "norm1/scale",
+    "ln1.bias": "norm1/bias",
+    "ln2.scale": "norm2/scale",
+    "ln2.bias": "norm2/bias",
 }

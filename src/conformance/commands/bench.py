@@ -35,20 +35,41 @@ from conformance.engine.defaults import CACHE_ENV_VAR
 from conformance.engine.plugin import COMPILE_COUNT_ENV
 from conformance.kit.naive import NAIVE_ENV
 
-NAIVE_SUBSET = ("01-forward-matches-construction", "02-forward-matches-construction",
-                "03-output-is-twice-nnx", "05-forward-matches-recipe")
+NAIVE_SUBSET = (
+    "01-forward-matches-construction",
+    "02-forward-matches-construction",
+    "03-output-is-twice-nnx",
+    "05-forward-matches-recipe",
+)
 
 
-def _run(*, workers: int, only: tuple[str, ...] = (), naive: bool = False, cache: str | None = None,
-         profile: str = "ci", check: bool = True) -> dict:
+def _run(
+    *,
+    workers: int,
+    only: tuple[str, ...] = (),
+    naive: bool = False,
+    cache: str | None = None,
+    profile: str = "ci",
+    check: bool = True,
+) -> dict:
     work = Path(tempfile.mkdtemp(prefix="conformance-bench-"))
     counts = work / "compiles"
     counts.mkdir()
     env = {**os.environ, COMPILE_COUNT_ENV: str(counts), NAIVE_ENV: "1" if naive else "0"}
     env.pop("JAX_COMPILATION_CACHE_DIR", None)
     env.pop(CACHE_ENV_VAR, None)  # cold unless this run names its cache
-    cmd = [sys.executable, "-m", "conformance", "run", "--profile", profile, "--workers", str(workers),
-           "--json", str(work / "report.json")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "conformance",
+        "run",
+        "--profile",
+        profile,
+        "--workers",
+        str(workers),
+        "--json",
+        str(work / "report.json"),
+    ]
     for o in only:
         cmd += ["--only", o]
     if cache:
@@ -65,11 +86,15 @@ def _run(*, workers: int, only: tuple[str, ...] = (), naive: bool = False, cache
     for figures in per_process:
         for nodeid, n in figures["by_test"].items():
             by_test[nodeid] = by_test.get(nodeid, 0) + n
-    return {"wall": wall, "report": report, "by_test": by_test,
-            "compiles": sum(f["compiles"] for f in per_process),
-            "cache_hits": sum(f["cache_hits"] for f in per_process),
-            "compile_seconds": sum(f["compile_seconds"] for f in per_process),
-            "seconds": sum(r["seconds"] for r in report["results"])}
+    return {
+        "wall": wall,
+        "report": report,
+        "by_test": by_test,
+        "compiles": sum(f["compiles"] for f in per_process),
+        "cache_hits": sum(f["cache_hits"] for f in per_process),
+        "compile_seconds": sum(f["compile_seconds"] for f in per_process),
+        "seconds": sum(r["seconds"] for r in report["results"]),
+    }
 
 
 def shape_coverage(report: dict) -> dict[str, set[str]]:
@@ -86,8 +111,10 @@ def shape_coverage(report: dict) -> dict[str, set[str]]:
 
 def tolerance_audit(report: dict) -> list[tuple[str, float, str]]:
     """(property, loosest bound / max|expected| over its comparisons, which comparison), loosest first."""
-    rows = [(r["id"], (r.get("extra") or {}).get("tolerance_ratio"), (r.get("extra") or {}).get("tolerance_ratio_at", ""))
-            for r in report["results"]]
+    rows = [
+        (r["id"], (r.get("extra") or {}).get("tolerance_ratio"), (r.get("extra") or {}).get("tolerance_ratio_at", ""))
+        for r in report["results"]
+    ]
     return sorted(((i, t, at) for i, t, at in rows if t is not None), key=lambda row: -row[1])
 
 
@@ -114,18 +141,31 @@ def coverage() -> None:
         for prop_id, ratio, at in tolerance_audit(r["report"]):
             if ratio > loosest.get(prop_id, (0.0, ""))[0]:
                 loosest[prop_id] = (ratio, f"{at} (pool seed {seed})")
-        bad = [f"{x['id']} ({x['status']}, pool seed {seed})" for x in r["report"]["results"]
-               if x["status"] not in ("passed", "expected_divergence")]
+        bad = [
+            f"{x['id']} ({x['status']}, pool seed {seed})"
+            for x in r["report"]["results"]
+            if x["status"] not in ("passed", "expected_divergence")
+        ]
         false_failures += bad
-        print(f"run {i + 1}: pool seed {seed}, {r['wall']:.1f} s, {sum(len(s) for s in union.values())} shapes "
-              f"so far" + (f"; did not pass: {', '.join(bad)}" if bad else ""), file=sys.stderr)
+        print(
+            f"run {i + 1}: pool seed {seed}, {r['wall']:.1f} s, {sum(len(s) for s in union.values())} shapes "
+            f"so far" + (f"; did not pass: {', '.join(bad)}" if bad else ""),
+            file=sys.stderr,
+        )
     worst = sorted(((i, ratio, at) for i, (ratio, at) in loosest.items()), key=lambda row: -row[1])
     print("loosest tolerance over all runs (max bound / max |expected|):", file=sys.stderr)
     _print_audit(worst[:10])
-    print(json.dumps({"runs": runs, "shapes_per_contract_name": {k: len(v) for k, v in sorted(union.items())},
-                      "shapes_covered": sum(len(v) for v in union.values()),
-                      "tolerance_ratio_max": round(worst[0][1], 6) if worst else None,
-                      "false_failures": false_failures}))
+    print(
+        json.dumps(
+            {
+                "runs": runs,
+                "shapes_per_contract_name": {k: len(v) for k, v in sorted(union.items())},
+                "shapes_covered": sum(len(v) for v in union.values()),
+                "tolerance_ratio_max": round(worst[0][1], 6) if worst else None,
+                "false_failures": false_failures,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -136,11 +176,16 @@ def main() -> None:
     impl = [r for r in results if r["kind"] == "implementation"]
     impl_time = sum(r["impl_seconds"] for r in impl)
     examples = sum(r["examples"] for r in results)
-    print(f"default run: {len(results)} properties, {examples} examples, {default['wall']:.1f} s wall, "
-          f"{default['compiles']} compilations taking {default['compile_seconds']:.1f} s", file=sys.stderr)
+    print(
+        f"default run: {len(results)} properties, {examples} examples, {default['wall']:.1f} s wall, "
+        f"{default['compiles']} compilations taking {default['compile_seconds']:.1f} s",
+        file=sys.stderr,
+    )
     busiest = sorted(default["by_test"].items(), key=lambda kv: -kv[1])[:8]
-    print("most compilations (both workers): " + ", ".join(f"{n} {nodeid.split('::')[-1]}" for nodeid, n in busiest),
-          file=sys.stderr)
+    print(
+        "most compilations (both workers): " + ", ".join(f"{n} {nodeid.split('::')[-1]}" for nodeid, n in busiest),
+        file=sys.stderr,
+    )
     audit = tolerance_audit(default["report"])
     print("tolerance audit (max bound / max |expected|, float32):", file=sys.stderr)
     _print_audit(audit)
@@ -149,13 +194,19 @@ def main() -> None:
     pooled = _run(workers=0, only=NAIVE_SUBSET)
     naive = _run(workers=0, only=NAIVE_SUBSET, naive=True)
     for name, r in (("pooled", pooled), ("naive", naive)):
-        print(f"subset {', '.join(NAIVE_SUBSET)}, {name}: properties {r['seconds']:.1f} s, "
-              f"process {r['wall']:.1f} s, {r['compiles']} compilations", file=sys.stderr)
+        print(
+            f"subset {', '.join(NAIVE_SUBSET)}, {name}: properties {r['seconds']:.1f} s, "
+            f"process {r['wall']:.1f} s, {r['compiles']} compilations",
+            file=sys.stderr,
+        )
     cache = tempfile.mkdtemp(prefix="conformance-bench-xla-")
     filling = _run(workers=2, cache=cache)
     warm = _run(workers=2, cache=cache)
-    print(f"with a persistent compilation cache: filling it {filling['wall']:.1f} s, then warm {warm['wall']:.1f} s "
-          f"({warm['cache_hits']} programs loaded, {warm['compiles']} compiled)", file=sys.stderr)
+    print(
+        f"with a persistent compilation cache: filling it {filling['wall']:.1f} s, then warm {warm['wall']:.1f} s "
+        f"({warm['cache_hits']} programs loaded, {warm['compiles']} compiled)",
+        file=sys.stderr,
+    )
     figures = {
         "properties": len(results),
         "examples_per_property": 100,

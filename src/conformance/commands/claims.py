@@ -43,7 +43,16 @@ def _print(table: dict[str, Any]) -> None:
             t.add_row(c["id"], c["section"], c["says"], f"[{style}]{c['coverage']}[/]", "\n".join(c["properties"]))
         console.print(t)
     summary = Table(header_style="bold", title="coverage per document", title_justify="left")
-    columns = ("claims", "checkable", "full", "partial", "none", "not-checkable", "properties", "properties_without_claim")
+    columns = (
+        "claims",
+        "checkable",
+        "full",
+        "partial",
+        "none",
+        "not-checkable",
+        "properties",
+        "properties_without_claim",
+    )
     headers = ("claims", "checkable", "full", "partial", "none", "not checkable", "properties", "props w/o claim")
     summary.add_column("doc")
     for h in headers:
@@ -55,5 +64,7 @@ def _print(table: dict[str, Any]) -> None:
     for u in table["unclaimed_properties"]:
         console.print(f"[bold]{u['id']}[/] backs no statement of document {u['document']}: {u['reason']}")
     if table["untraced_properties"]:
-        console.print("[bold red]properties named by no claim and not listed in unclaimed_properties:[/] "
-                      + ", ".join(table["untraced_properties"]))
+        console.print(
+            "[bold red]properties named by no claim and not listed in unclaimed_properties:[/] "
+            + ", ".join(table["untraced_properties"])
+        )

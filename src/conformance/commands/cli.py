@@ -18,8 +18,14 @@ from conformance.engine.runner import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Usa
 
 def add_selection(p: argparse.ArgumentParser) -> None:
     """``--only`` and ``--kind``, the same for every command that runs properties."""
-    p.add_argument("--only", action="extend", nargs="+", default=None, metavar="ID",
-                   help="run only these property ids (one or more, and repeatable; ID* matches a prefix)")
+    p.add_argument(
+        "--only",
+        action="extend",
+        nargs="+",
+        default=None,
+        metavar="ID",
+        help="run only these property ids (one or more, and repeatable; ID* matches a prefix)",
+    )
     p.add_argument("--kind", choices=KINDS)
 
 
@@ -47,51 +53,105 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("--document", choices=DOCUMENTS)
 
     run = sub.add_parser("run", help="check an implementation (and the installed Flax)")
-    run.add_argument("--impl", default=None, metavar="TARGET",
-                     help="dotted module or path to a .py file (default: $CONFORMANCE_IMPL or the bundled reference)")
+    run.add_argument(
+        "--impl",
+        default=None,
+        metavar="TARGET",
+        help="dotted module or path to a .py file (default: $CONFORMANCE_IMPL or the bundled reference)",
+    )
     run.add_argument("--profile", default="default", choices=PROFILES)
     run.add_argument("--json", default=None, metavar="PATH", help="write the JSON report here")
     run.add_argument("--strict", action="store_true", help="missing contract names fail instead of not_provided")
-    run.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
-                     help="seconds per property before it is stopped (default: %(default)g)")
-    run.add_argument("--deadline", default="auto", metavar="S",
-                     help="seconds the whole run may take; past them every property without a verdict is reported "
-                          "timeout (default: auto, from --timeout, the properties and the workers; 0: none)")
-    run.add_argument("--max-memory", type=float, default=None, metavar="MIB",
-                     help="MiB each worker may allocate; past it the property is crashed (out of memory) and the "
-                          "worker replaced (default: half the machine's memory split between the workers; 0: none)")
-    run.add_argument("--workers", default=str(DEFAULT_WORKERS), metavar="N",
-                     help=f"worker processes (default {DEFAULT_WORKERS}; 0 runs in this process, without crash isolation)")
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help="seconds per property before it is stopped (default: %(default)g)",
+    )
+    run.add_argument(
+        "--deadline",
+        default="auto",
+        metavar="S",
+        help="seconds the whole run may take; past them every property without a verdict is reported "
+        "timeout (default: auto, from --timeout, the properties and the workers; 0: none)",
+    )
+    run.add_argument(
+        "--max-memory",
+        type=float,
+        default=None,
+        metavar="MIB",
+        help="MiB each worker may allocate; past it the property is crashed (out of memory) and the "
+        "worker replaced (default: half the machine's memory split between the workers; 0: none)",
+    )
+    run.add_argument(
+        "--workers",
+        default=str(DEFAULT_WORKERS),
+        metavar="N",
+        help=f"worker processes (default {DEFAULT_WORKERS}; 0 runs in this process, without crash isolation)",
+    )
     add_selection(run)
-    run.add_argument("--max-examples", type=_positive, default=None, metavar="N",
-                     help="examples per property, instead of the profile's (100 for default and ci)")
+    run.add_argument(
+        "--max-examples",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="examples per property, instead of the profile's (100 for default and ci)",
+    )
     run.add_argument("--example", default=None, metavar="JSON", help="replay one input (with --only)")
-    run.add_argument("--pool-seed", type=int, default=None, metavar="N",
-                     help="draw the shape pool from this seed (default: fixed for --profile ci, new each run otherwise)")
-    run.add_argument("--precision", default="auto", choices=("auto", *PRECISIONS),
-                     help="effective precision of float32 matmuls, which the tolerances follow (default: detected)")
-    run.add_argument("--emulate-precision", default=None, choices=tuple(PRECISIONS), metavar="NAME",
-                     help="round float32 matmul operands to NAME (tf32, bfloat16) to check the tolerance model on CPU")
-    run.add_argument("--repro-dir", default=None, metavar="DIR",
-                     help="write a standalone script per failure into DIR")
-    run.add_argument("--compilation-cache", default=None, metavar="DIR",
-                     help="keep compiled XLA programs in DIR and reuse them in later runs "
-                          "(default: $CONFORMANCE_COMPILATION_CACHE, else none)")
+    run.add_argument(
+        "--pool-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="draw the shape pool from this seed (default: fixed for --profile ci, new each run otherwise)",
+    )
+    run.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", *PRECISIONS),
+        help="effective precision of float32 matmuls, which the tolerances follow (default: detected)",
+    )
+    run.add_argument(
+        "--emulate-precision",
+        default=None,
+        choices=tuple(PRECISIONS),
+        metavar="NAME",
+        help="round float32 matmul operands to NAME (tf32, bfloat16) to check the tolerance model on CPU",
+    )
+    run.add_argument("--repro-dir", default=None, metavar="DIR", help="write a standalone script per failure into DIR")
+    run.add_argument(
+        "--compilation-cache",
+        default=None,
+        metavar="DIR",
+        help="keep compiled XLA programs in DIR and reuse them in later runs "
+        "(default: $CONFORMANCE_COMPILATION_CACHE, else none)",
+    )
 
-    cl = sub.add_parser("claims", help="the claims catalogue: every document statement and the properties that check it")
+    cl = sub.add_parser(
+        "claims", help="the claims catalogue: every document statement and the properties that check it"
+    )
     cl.add_argument("--json", action="store_true", help="print JSON instead of tables")
     cl.add_argument("--document", choices=DOCUMENTS, metavar="NN", help="only this document (01-05)")
 
     mut = sub.add_parser("mutants", help="run the catalogue against every mutant and conforming variant")
     mut.add_argument("--json", default=None, metavar="PATH")
     mut.add_argument("--profile", default="default", choices=PROFILES)
-    mut.add_argument("--max-examples", type=_positive, default=None, metavar="N",
-                     help="examples per property, instead of the profile's")
+    mut.add_argument(
+        "--max-examples",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="examples per property, instead of the profile's",
+    )
     mut.add_argument("--workers", default=str(DEFAULT_WORKERS), metavar="N")
     mut.add_argument("--compilation-cache", default=None, metavar="DIR")
-    mut.add_argument("--only-declared", action="store_true",
-                     help="run each mutant only on the properties its CAUGHT_BY names (each is still checked to "
-                          "fail it; the table then lists no other kills)")
+    mut.add_argument(
+        "--only-declared",
+        action="store_true",
+        help="run each mutant only on the properties its CAUGHT_BY names (each is still checked to "
+        "fail it; the table then lists no other kills)",
+    )
 
     mx = sub.add_parser("matrix", help="run the framework claims across Flax releases")
     releases.add_arguments(mx)
@@ -132,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         print("conformance: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `conformance list --json | head`
-        sys.stdout = open(os.devnull, "w")
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stdout for the rest of the process
         return EXIT_OK
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
 from rich.table import Table
+
 
 def _console() -> Console:
     probe = Console()
@@ -18,8 +20,13 @@ def _console() -> Console:
 console = _console()
 
 STYLE = {
-    "passed": "green", "failed": "bold red", "error": "bold magenta", "timeout": "bold yellow",
-    "crashed": "bold red", "not_provided": "dim", "expected_divergence": "cyan",
+    "passed": "green",
+    "failed": "bold red",
+    "error": "bold magenta",
+    "timeout": "bold yellow",
+    "crashed": "bold red",
+    "not_provided": "dim",
+    "expected_divergence": "cyan",
 }
 
 
@@ -29,12 +36,18 @@ class Progress:
     def __init__(self, total: int, enabled: bool = True):
         self.total = total
         self.enabled = enabled and console.is_terminal
-        self._bar = RichProgress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TextColumn("{task.fields[last]}"), console=console,
-                                 transient=True)
+        self._bar = RichProgress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[last]}"),
+            console=console,
+            transient=True,
+        )
         self._task = None
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         if self.enabled:
             self._bar.start()
             self._task = self._bar.add_task("properties", total=self.total, last="")
@@ -72,31 +85,50 @@ class Progress:
 def _header(report: dict[str, Any], impl_description: str) -> None:
     v = report["versions"]
     console.print(f"[bold]implementation[/] {impl_description}")
-    console.print("[bold]versions[/] " + "  ".join(f"{k} {v[k]}" for k in ("jax", "jaxlib", "flax", "hypothesis", "numpy", "python") if k in v)
-                  + f"  [bold]profile[/] {report['profile']}"
-                  + (f"  [bold]pool seed[/] {report['pool_seed']}" if report.get("pool_seed") is not None else ""))
+    console.print(
+        "[bold]versions[/] "
+        + "  ".join(f"{k} {v[k]}" for k in ("jax", "jaxlib", "flax", "hypothesis", "numpy", "python") if k in v)
+        + f"  [bold]profile[/] {report['profile']}"
+        + (f"  [bold]pool seed[/] {report['pool_seed']}" if report.get("pool_seed") is not None else "")
+    )
     p = report.get("precision") or {}
     if p:
         how = "stated" if p.get("stated") else "detected"
-        console.print(f"[bold]backend[/] {p.get('backend', '?')}  [bold]float32 matmuls[/] {p['matmul']} ({how})"
-                      + (f"  [yellow]emulating {p['emulated']}[/]" if p.get("emulated") else ""))
+        console.print(
+            f"[bold]backend[/] {p.get('backend', '?')}  [bold]float32 matmuls[/] {p['matmul']} ({how})"
+            + (f"  [yellow]emulating {p['emulated']}[/]" if p.get("emulated") else "")
+        )
     for impl in report.get("implementations") or []:
         changes = impl.get("config_changes") or {}
         if changes:
             listed = ", ".join(f"{k}: {c['before']} -> {c['after']}" for k, c in changes.items())
-            console.print(f"[bold yellow]warning[/] importing {impl['name']} changed global JAX configuration: {listed}")
+            console.print(
+                f"[bold yellow]warning[/] importing {impl['name']} changed global JAX configuration: {listed}"
+            )
 
 
 def print_run(report: dict[str, Any], *, impl_description: str, json_path: str | None) -> None:
     _header(report, impl_description)
     table = Table(show_lines=False, header_style="bold")
-    for col, just in (("id", "left"), ("doc", "center"), ("kind", "left"), ("status", "left"),
-                      ("examples", "right"), ("seconds", "right")):
+    for col, just in (
+        ("id", "left"),
+        ("doc", "center"),
+        ("kind", "left"),
+        ("status", "left"),
+        ("examples", "right"),
+        ("seconds", "right"),
+    ):
         table.add_column(col, justify=just)
     results = sorted(report["results"], key=lambda r: (r["document"], r["kind"] != "implementation", r["id"]))
     for r in results:
-        table.add_row(r["id"], r["document"], "impl" if r["kind"] == "implementation" else "framework",
-                      f"[{STYLE.get(r['status'], '')}]{r['status']}[/]", str(r["examples"]), f"{r['seconds']:.2f}")
+        table.add_row(
+            r["id"],
+            r["document"],
+            "impl" if r["kind"] == "implementation" else "framework",
+            f"[{STYLE.get(r['status'], '')}]{r['status']}[/]",
+            str(r["examples"]),
+            f"{r['seconds']:.2f}",
+        )
     console.print(table)
     for r in results:
         if r["status"] in ("failed", "error", "timeout", "crashed"):
@@ -133,16 +165,25 @@ def _mutant_table(title: str, columns: tuple[str, ...], rows: list[dict[str, Any
 
 def print_kill_table(table: dict[str, Any]) -> None:
     console.print(_mutant_table("mutants", ("mutant", "doc", "defect", "killed by"), table["mutants"]))
-    console.print(_mutant_table("Flax mutants (each patches Flax in a process of its own)",
-                                ("Flax mutant", "doc", "changed behaviour", "killed by"),
-                                table.get("flax_mutants", [])))
+    console.print(
+        _mutant_table(
+            "Flax mutants (each patches Flax in a process of its own)",
+            ("Flax mutant", "doc", "changed behaviour", "killed by"),
+            table.get("flax_mutants", []),
+        )
+    )
     idle = [p["id"] for p in table["properties"] if not p["kills"] and not p.get("fails_on_flax")]
     if idle:
         console.print(f"[yellow]properties that killed no mutant and fail on no Flax release:[/] {', '.join(idle)}")
     for c in table["conforming"]:
-        verdict = "[green]passes[/]" if c["passed"] else f"[bold red]rejected by {', '.join(c['rejected_by']) or 'nothing ran'}[/]"
+        verdict = (
+            "[green]passes[/]"
+            if c["passed"]
+            else f"[bold red]rejected by {', '.join(c['rejected_by']) or 'nothing ran'}[/]"
+        )
         console.print(f"conforming {c['name']}: {verdict}")
     s, f = table["score"], table.get("flax_score", {"killed": 0, "total": 0})
-    console.print(f"[bold]mutation score[/] {s['killed']}/{s['total']} ({100 * s['ratio']:.0f}%), "
-                  f"Flax mutants {f['killed']}/{f['total']}"
-                  + (" [yellow](partial run)[/]" if table["partial"] else ""))
+    console.print(
+        f"[bold]mutation score[/] {s['killed']}/{s['total']} ({100 * s['ratio']:.0f}%), "
+        f"Flax mutants {f['killed']}/{f['total']}" + (" [yellow](partial run)[/]" if table["partial"] else "")
+    )

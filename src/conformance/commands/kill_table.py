@@ -54,8 +54,16 @@ def discover_mutants(package: str = MUTANT_PACKAGE, also_required: tuple[str, ..
         missing = [a for a in required if not hasattr(module, a)]
         if missing or not (module.__doc__ or "").strip():
             raise ValueError(f"{target} lacks {', '.join(missing) or 'a docstring'}: every mutant states its defect")
-        out.append(Mutant(name=target.rsplit(".", 1)[-1], target=target, document=module.DOCUMENT,
-                          defect=module.DEFECT, caught_by=tuple(module.CAUGHT_BY), gate=getattr(module, "GATE", "")))
+        out.append(
+            Mutant(
+                name=target.rsplit(".", 1)[-1],
+                target=target,
+                document=module.DOCUMENT,
+                defect=module.DEFECT,
+                caught_by=tuple(module.CAUGHT_BY),
+                gate=getattr(module, "GATE", ""),
+            )
+        )
     return out
 
 
@@ -63,8 +71,14 @@ def discover_flax_mutants() -> list[Mutant]:
     return discover_mutants(FLAX_MUTANT_PACKAGE, also_required=("patch",))
 
 
-def run_flax_mutants(mutants: list[Mutant], *, profile: str, workers: int,
-                     compilation_cache: str | None = None, max_examples: int | None = None) -> dict[str, Any]:
+def run_flax_mutants(
+    mutants: list[Mutant],
+    *,
+    profile: str,
+    workers: int,
+    compilation_cache: str | None = None,
+    max_examples: int | None = None,
+) -> dict[str, Any]:
     """Each Flax mutant in its own process, ``workers`` at a time; one merged report."""
     from conformance.engine.report import load_report
     from conformance.engine.runner import pytest_args
@@ -73,14 +87,30 @@ def run_flax_mutants(mutants: list[Mutant], *, profile: str, workers: int,
 
     def one(m: Mutant) -> list[dict[str, Any]]:
         path = os.path.join(work, f"{m.name}.json")
-        args = pytest_args(impls=[REFERENCE], profile=profile, json_path=path, workers=0,
-                           kind="framework", only=list(m.caught_by), shrink=False,
-                           compilation_cache=compilation_cache, max_examples=max_examples)
-        proc = subprocess.run([sys.executable, "-m", "pytest", *args, "--flax-mutant", m.target],
-                              capture_output=True, text=True)
+        args = pytest_args(
+            impls=[REFERENCE],
+            profile=profile,
+            json_path=path,
+            workers=0,
+            kind="framework",
+            only=list(m.caught_by),
+            shrink=False,
+            compilation_cache=compilation_cache,
+            max_examples=max_examples,
+        )
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", *args, "--flax-mutant", m.target], capture_output=True, text=True
+        )
         if not os.path.exists(path):  # the process died before it could report
-            return [{"implementation": m.name, "id": pid, "status": "crashed",
-                     "message": proc.stdout[-1000:] + proc.stderr[-1000:]} for pid in m.caught_by]
+            return [
+                {
+                    "implementation": m.name,
+                    "id": pid,
+                    "status": "crashed",
+                    "message": proc.stdout[-1000:] + proc.stderr[-1000:],
+                }
+                for pid in m.caught_by
+            ]
         return [{**r, "implementation": m.name} for r in load_report(path)["results"]]
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -100,18 +130,26 @@ def _statuses(report: dict[str, Any]) -> dict[str, dict[str, str]]:
     return by_impl
 
 
-def _mutant_rows(by_impl: dict[str, dict[str, str]], mutants: list[Mutant],
-                 kills: dict[str, list[str]]) -> list[dict[str, Any]]:
+def _mutant_rows(
+    by_impl: dict[str, dict[str, str]], mutants: list[Mutant], kills: dict[str, list[str]]
+) -> list[dict[str, Any]]:
     rows = []
     for m in mutants:
         statuses = by_impl.get(m.name, {})
         killed_by = sorted(pid for pid, s in statuses.items() if s in BAD)
         for pid in killed_by:
             kills.setdefault(pid, []).append(m.name)
-        rows.append({"name": m.name, "document": m.document, "defect": m.defect,
-                     "killed": bool(killed_by), "killed_by": killed_by,
-                     "caught_by_expected": list(m.caught_by),
-                     "missed_expected": sorted(set(m.caught_by) - set(killed_by))})
+        rows.append(
+            {
+                "name": m.name,
+                "document": m.document,
+                "defect": m.defect,
+                "killed": bool(killed_by),
+                "killed_by": killed_by,
+                "caught_by_expected": list(m.caught_by),
+                "missed_expected": sorted(set(m.caught_by) - set(killed_by)),
+            }
+        )
     return rows
 
 
@@ -120,9 +158,15 @@ def _score(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"killed": killed, "total": len(rows), "ratio": round(killed / len(rows), 4) if rows else 1.0}
 
 
-def kill_table(report: dict[str, Any], mutants: list[Mutant], conforming: list[str],
-                property_ids: list[str], flax_report: dict[str, Any] | None = None,
-                flax_mutants: list[Mutant] = (), framework_ids: list[str] = ()) -> dict[str, Any]:
+def kill_table(
+    report: dict[str, Any],
+    mutants: list[Mutant],
+    conforming: list[str],
+    property_ids: list[str],
+    flax_report: dict[str, Any] | None = None,
+    flax_mutants: list[Mutant] = (),
+    framework_ids: list[str] = (),
+) -> dict[str, Any]:
     """The JSON document of `conformance mutants --json`, from the run reports.
 
     A framework property is proven by a Flax mutant it rejects, or by a release
@@ -145,8 +189,10 @@ def kill_table(report: dict[str, Any], mutants: list[Mutant], conforming: list[s
         rejected = sorted(pid for pid, s in statuses.items() if s in BAD)
         conforming_rows.append({"name": name, "passed": not rejected and bool(statuses), "rejected_by": rejected})
     properties = [{"id": pid, "kind": "implementation", "kills": sorted(ms)} for pid, ms in sorted(kills.items())]
-    properties += [{"id": pid, "kind": "framework", "kills": sorted(ms), "fails_on_flax": diverging.get(pid, [])}
-                   for pid, ms in sorted(flax_kills.items())]
+    properties += [
+        {"id": pid, "kind": "framework", "kills": sorted(ms), "fails_on_flax": diverging.get(pid, [])}
+        for pid, ms in sorted(flax_kills.items())
+    ]
     return {
         "mutants": mutant_rows,
         "flax_mutants": flax_rows,
@@ -159,8 +205,11 @@ def kill_table(report: dict[str, Any], mutants: list[Mutant], conforming: list[s
 
 
 def table_ok(table: dict[str, Any]) -> bool:
-    return (not table["partial"] and all(m["killed"] for m in table["mutants"] + table["flax_mutants"])
-            and all(c["passed"] for c in table["conforming"]))
+    return (
+        not table["partial"]
+        and all(m["killed"] for m in table["mutants"] + table["flax_mutants"])
+        and all(c["passed"] for c in table["conforming"])
+    )
 
 
 def cmd_mutants(args: argparse.Namespace) -> int:
@@ -181,15 +230,37 @@ def cmd_mutants(args: argparse.Namespace) -> int:
     workers = parse_workers(args.workers)
     with Progress(len(props) * (len(mutants) + len(conforming))) as progress:
         # A mutant or variant that reuses the reference's exports would only rerun the reference's code.
-        run_catalogue(pytest_args(impls=[m.target for m in mutants] + conforming, profile=args.profile,
-                                  json_path=run_json, workers=workers, kind="implementation", shrink=False,
-                                  compilation_cache=args.compilation_cache, skip_identical_to=REFERENCE,
-                                  only_declared=args.only_declared, max_examples=args.max_examples),
-                      plugins=[progress.plugin()])
-    flax_report = run_flax_mutants(flax_mutants, profile=args.profile, workers=workers,
-                                   compilation_cache=args.compilation_cache, max_examples=args.max_examples)
-    table = kill_table(load_report(run_json), mutants, conforming, props,
-                       flax_report=flax_report, flax_mutants=flax_mutants, framework_ids=framework)
+        run_catalogue(
+            pytest_args(
+                impls=[m.target for m in mutants] + conforming,
+                profile=args.profile,
+                json_path=run_json,
+                workers=workers,
+                kind="implementation",
+                shrink=False,
+                compilation_cache=args.compilation_cache,
+                skip_identical_to=REFERENCE,
+                only_declared=args.only_declared,
+                max_examples=args.max_examples,
+            ),
+            plugins=[progress.plugin()],
+        )
+    flax_report = run_flax_mutants(
+        flax_mutants,
+        profile=args.profile,
+        workers=workers,
+        compilation_cache=args.compilation_cache,
+        max_examples=args.max_examples,
+    )
+    table = kill_table(
+        load_report(run_json),
+        mutants,
+        conforming,
+        props,
+        flax_report=flax_report,
+        flax_mutants=flax_mutants,
+        framework_ids=framework,
+    )
     if args.json:
         write_json_atomic(args.json, table)
     print_kill_table(table)

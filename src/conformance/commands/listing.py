@@ -13,8 +13,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     from conformance.engine.registry import discover
 
     registry = discover()
-    props = [p for p in registry.values()
-             if (not args.kind or p.kind == args.kind) and (not args.document or p.document == args.document)]
+    props = [
+        p
+        for p in registry.values()
+        if (not args.kind or p.kind == args.kind) and (not args.document or p.document == args.document)
+    ]
     if args.json:
         try:  # which claims each property checks: the catalogue owns that mapping
             claims = claims_by_property(load_catalogues(registry))

@@ -51,9 +51,16 @@ def write_repro_scripts(report: dict[str, Any], directory: str | Path) -> list[P
             continue
         name = re.sub(r"[^A-Za-z0-9_]", "_", f"{r['implementation'] or 'framework'}__{r['id']}") + ".py"
         path = out / name
-        path.write_text(_TEMPLATE.format(
-            id=r["id"], status=r["status"], target=targets.get(r["implementation"], r["implementation"] or ""),
-            claim=r["title"], filename=path, paths=[str(repo / "src"), str(repo)],
-            inputs=json.dumps(r["inputs"], default=str)))
+        path.write_text(
+            _TEMPLATE.format(
+                id=r["id"],
+                status=r["status"],
+                target=targets.get(r["implementation"], r["implementation"] or ""),
+                claim=r["title"],
+                filename=path,
+                paths=[str(repo / "src"), str(repo)],
+                inputs=json.dumps(r["inputs"], default=str),
+            )
+        )
         written.append(path)
     return written

@@ -25,8 +25,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     workers = runner.parse_workers(args.workers)
     # Hypothesis fixes a test's settings when its module is imported, and discover()
     # below imports the properties in this process: load the profile first.
-    load_profile(args.profile if not args.example else "replay",
-                 max_examples=None if args.example else args.max_examples)
+    load_profile(
+        args.profile if not args.example else "replay", max_examples=None if args.example else args.max_examples
+    )
     target = resolve_target(args.impl)
     try:
         impl = load_implementation(target)
@@ -38,14 +39,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown property id(s): {', '.join(unknown)} (see `conformance list`)")
     json_path = args.json or runner.temporary_report_path()
     with Progress(len(props)) as progress:
-        code = runner.run_catalogue(runner.pytest_args(
-            impls=[target], profile=args.profile, json_path=json_path, workers=workers,
-            timeout=args.timeout, strict=args.strict, only=args.only, kind=args.kind, example=args.example,
-            compilation_cache=args.compilation_cache, pool_seed=args.pool_seed,
-            precision=args.precision, emulate_precision=args.emulate_precision,
-            deadline=runner.parse_deadline(args.deadline), max_memory=args.max_memory,
-            max_examples=args.max_examples,
-        ), plugins=[progress.plugin()])
+        code = runner.run_catalogue(
+            runner.pytest_args(
+                impls=[target],
+                profile=args.profile,
+                json_path=json_path,
+                workers=workers,
+                timeout=args.timeout,
+                strict=args.strict,
+                only=args.only,
+                kind=args.kind,
+                example=args.example,
+                compilation_cache=args.compilation_cache,
+                pool_seed=args.pool_seed,
+                precision=args.precision,
+                emulate_precision=args.emulate_precision,
+                deadline=runner.parse_deadline(args.deadline),
+                max_memory=args.max_memory,
+                max_examples=args.max_examples,
+            ),
+            plugins=[progress.plugin()],
+        )
     report = load_report(json_path)
     if not report["partial"] and not runner.executed_any(report):
         # An empty selection or a catalogue that was not found is no verdict at all: never exit 0.

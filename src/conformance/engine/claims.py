@@ -18,10 +18,11 @@ import importlib
 import pkgutil
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from types import ModuleType
-from typing import Any, Mapping
+from typing import Any
 
 from conformance.engine.registry import PROPERTIES_PACKAGE, Property
 
@@ -57,8 +58,14 @@ class Claim:
         return int(self.id.split("-C", 1)[1])
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "section": self.section, "says": self.says, "coverage": self.coverage,
-                "properties": list(self.properties), "reason": self.reason or None}
+        return {
+            "id": self.id,
+            "section": self.section,
+            "says": self.says,
+            "coverage": self.coverage,
+            "properties": list(self.properties),
+            "reason": self.reason or None,
+        }
 
 
 @dataclass(frozen=True)
@@ -138,9 +145,16 @@ def parse(text: str, package: DocumentPackage, where: str) -> tuple[Catalogue, l
             say(f"{at}: ids look like '{package.document}-C01' (NN-C and two or more digits)")
         elif match.group(1) != package.document:
             say(f"{at}: the id must start with this catalogue's document {package.document}")
-        section, says, reason, coverage = _text(raw.get("section")), _text(raw.get("says")), _text(raw.get("reason")), raw.get("coverage")
+        section, says, reason, coverage = (
+            _text(raw.get("section")),
+            _text(raw.get("says")),
+            _text(raw.get("reason")),
+            raw.get("coverage"),
+        )
         if section not in package.sections:
-            say(f"{at}: section {raw.get('section')!r} is not one of the package's Section headings {sorted(package.sections)}")
+            say(
+                f"{at}: section {raw.get('section')!r} is not one of the package's Section headings {sorted(package.sections)}"
+            )
         if not says:
             say(f"{at}: 'says' is empty: restate the statement in one line of our own words")
         elif "\n" in says:
@@ -176,8 +190,9 @@ def parse(text: str, package: DocumentPackage, where: str) -> tuple[Catalogue, l
         if not pid.startswith(package.document + "-"):
             say(f"{where}: unclaimed property {pid} belongs to another document's catalogue")
         unclaimed.append(Unclaimed(pid, package.document, reason))
-    return Catalogue(package.document, _text(data.get("title")), _text(data.get("source")), where,
-                     tuple(claims), tuple(unclaimed)), problems
+    return Catalogue(
+        package.document, _text(data.get("title")), _text(data.get("source")), where, tuple(claims), tuple(unclaimed)
+    ), problems
 
 
 def check_against_registry(catalogues: list[Catalogue], props: Mapping[str, Property]) -> list[str]:
@@ -188,13 +203,17 @@ def check_against_registry(catalogues: list[Catalogue], props: Mapping[str, Prop
         for c in cat.claims:
             unknown = [p for p in c.properties if p not in props]
             if unknown:
-                problems.append(f"{cat.where}: {c.id} names unknown property id(s) {', '.join(unknown)} "
-                                "(`conformance list` shows the registered ones)")
+                problems.append(
+                    f"{cat.where}: {c.id} names unknown property id(s) {', '.join(unknown)} "
+                    "(`conformance list` shows the registered ones)"
+                )
         for u in cat.unclaimed:
             if u.id not in props:
                 problems.append(f"{cat.where}: unclaimed_properties lists unknown property id {u.id}")
             elif u.id in named:
-                problems.append(f"{cat.where}: {u.id} is listed as unclaimed but a claim names it: drop it from unclaimed_properties")
+                problems.append(
+                    f"{cat.where}: {u.id} is listed as unclaimed but a claim names it: drop it from unclaimed_properties"
+                )
     all_ids = [c.id for cat in catalogues for c in cat.claims]
     for dup in sorted({i for i in all_ids if all_ids.count(i) > 1}):
         problems.append(f"claim id {dup} appears in more than one catalogue")
@@ -236,8 +255,13 @@ def untraced_properties(catalogues: list[Catalogue], props: Mapping[str, Propert
     return sorted(p for p in props if p not in traced)
 
 
-def _counts(claims: tuple[Claim, ...], doc_props: list[str], unclaimed: tuple[Unclaimed, ...], untraced: list[str],
-            named: set[str]) -> dict[str, int]:
+def _counts(
+    claims: tuple[Claim, ...],
+    doc_props: list[str],
+    unclaimed: tuple[Unclaimed, ...],
+    untraced: list[str],
+    named: set[str],
+) -> dict[str, int]:
     by = {c: sum(1 for x in claims if x.coverage == c) for c in COVERAGE}
     return {
         "claims": len(claims),
@@ -251,8 +275,9 @@ def _counts(claims: tuple[Claim, ...], doc_props: list[str], unclaimed: tuple[Un
     }
 
 
-def traceability(catalogues: list[Catalogue], props: Mapping[str, Property],
-                 documents: list[str] | None = None) -> dict[str, Any]:
+def traceability(
+    catalogues: list[Catalogue], props: Mapping[str, Property], documents: list[str] | None = None
+) -> dict[str, Any]:
     """The traceability table: per document its claims and counts, the unclaimed properties, and totals."""
     named = set(claims_by_property(catalogues))
     untraced = untraced_properties(catalogues, props)
@@ -261,11 +286,15 @@ def traceability(catalogues: list[Catalogue], props: Mapping[str, Property],
     for cat in shown:
         doc_props = [p for p, prop in props.items() if prop.document == cat.document]
         doc_untraced = [p for p in untraced if props[p].document == cat.document]
-        out["documents"].append({
-            "document": cat.document, "title": cat.title, "source": cat.source,
-            "counts": _counts(cat.claims, doc_props, cat.unclaimed, doc_untraced, named),
-            "claims": [c.as_dict() for c in cat.claims],
-        })
+        out["documents"].append(
+            {
+                "document": cat.document,
+                "title": cat.title,
+                "source": cat.source,
+                "counts": _counts(cat.claims, doc_props, cat.unclaimed, doc_untraced, named),
+                "claims": [c.as_dict() for c in cat.claims],
+            }
+        )
         out["unclaimed_properties"] += [u.as_dict() for u in cat.unclaimed]
         out["untraced_properties"] += doc_untraced
     keys = out["documents"][0]["counts"] if out["documents"] else {}

@@ -27,6 +27,7 @@ def default_max_memory_mib(workers: int) -> float:
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
     return round(total * MEMORY_SHARE / max(workers, 1))
 
+
 # Seconds a property may spend shrinking once it has found a failing example; past
 # them (or past the timeout) the smallest failing input so far is the verdict's input.
 SHRINK_SECONDS = 30.0

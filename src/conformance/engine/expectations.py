@@ -35,12 +35,14 @@ def parse_expectations(text: str) -> tuple[Divergence, ...]:
         missing = {"property", "flax", "reason"} - entry.keys()
         if missing:
             raise ValueError(f"expectations.toml divergence #{i + 1} lacks {sorted(missing)}")
-        out.append(Divergence(
-            property=entry["property"],
-            flax=SpecifierSet(entry["flax"]),
-            reason=" ".join(entry["reason"].split()),
-            example=dict(entry.get("example", {})),
-        ))
+        out.append(
+            Divergence(
+                property=entry["property"],
+                flax=SpecifierSet(entry["flax"]),
+                reason=" ".join(entry["reason"].split()),
+                example=dict(entry.get("example", {})),
+            )
+        )
     return tuple(out)
 
 

@@ -14,11 +14,12 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterator
+from typing import Any
 
 from conformance.engine.contract import BY_NAME, OPTION_BY_NAME, SHARE_MODES
 from conformance.engine.defaults import DEFAULT_TARGET, TARGET_ENV_VAR
@@ -81,14 +82,15 @@ class Implementation:
         declared = self.option("SHARE_MODES")
         return SHARE_MODES if declared is None else tuple(str(m) for m in declared)
 
-    def same_as(self, other: "Implementation", exports: tuple[str, ...]) -> bool:
+    def same_as(self, other: Implementation, exports: tuple[str, ...]) -> bool:
         """Whether each of ``exports`` and every contract option is the very same object in both modules.
 
         A property that uses nothing else gives both implementations the same verdict.
         """
         missing = object()
-        return all(getattr(self.module, n, missing) is getattr(other.module, n, missing)
-                   for n in (*exports, *OPTION_BY_NAME))
+        return all(
+            getattr(self.module, n, missing) is getattr(other.module, n, missing) for n in (*exports, *OPTION_BY_NAME)
+        )
 
     def get(self, export: str) -> Any:
         if export not in BY_NAME:
@@ -106,7 +108,7 @@ class Implementation:
             yield
         except (NotProvided, ImplementationRaised):
             raise
-        except Exception as exc:  # noqa: BLE001 - anything the implementation raises
+        except Exception as exc:
             if is_out_of_memory(exc):
                 lift_memory_limit()  # what the implementation holds may leave no room to report
                 raise OutOfMemory(f"{what} ran out of memory ({type(exc).__name__})") from exc
@@ -185,9 +187,11 @@ def _load(target: str) -> Implementation:
         raise
     except ModuleNotFoundError as exc:
         if exc.name and target.startswith(exc.name) and not _is_path(target):
-            raise LoadError(f"{target}: no module of that name (give a dotted module or a path to a .py file)") from None
+            raise LoadError(
+                f"{target}: no module of that name (give a dotted module or a path to a .py file)"
+            ) from None
         raise LoadError(f"{_where(exc, path)}: {type(exc).__name__}: {_one_line(str(exc))}") from None
-    except BaseException as exc:  # noqa: BLE001 - SystemExit at import is a load error too
+    except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
         raise LoadError(f"{_where(exc, path)}: {type(exc).__name__}: {_one_line(str(exc))}") from None

@@ -37,7 +37,7 @@ def limit_memory(mib: float) -> None:
     import jax.numpy as jnp
 
     jax.block_until_ready(jnp.zeros(()) + 1)  # XLA's client and thread pool, before measuring
-    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
     limit = int((data_mib() + mib) * 2**20)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
@@ -65,8 +65,7 @@ def budget_mib() -> float:
 
 def is_out_of_memory(exc: BaseException) -> bool:
     """A MemoryError, or XLA failing to allocate (RESOURCE_EXHAUSTED, a ValueError on CPU)."""
-    return isinstance(exc, MemoryError) or (
-        isinstance(exc, Exception) and str(exc).startswith("RESOURCE_EXHAUSTED"))
+    return isinstance(exc, MemoryError) or (isinstance(exc, Exception) and str(exc).startswith("RESOURCE_EXHAUSTED"))
 
 
 def should_recycle() -> bool:

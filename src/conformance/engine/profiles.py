@@ -26,8 +26,12 @@ _COMMON = dict(
     # filter_too_much: a property that skips undecidable inputs (a pre-activation within rounding of
     # relu's kink) skips more of them where rounding is coarser (wide layers, TF32, bfloat16);
     # the examples it keeps are still checked, and one that keeps none fails as Unsatisfiable.
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                           HealthCheck.differing_executors, HealthCheck.filter_too_much],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.differing_executors,
+        HealthCheck.filter_too_much,
+    ],
 )
 
 
@@ -38,8 +42,7 @@ def register_profiles(database_dir: Path = DATABASE_DIR) -> None:
     settings.register_profile("dev", max_examples=20, database=db, **_COMMON)
     settings.register_profile("thorough", max_examples=1000, database=db, **_COMMON)
     # Replaying one pinned example (``--example``) needs no generation at all.
-    settings.register_profile("replay", max_examples=1, database=None,
-                              phases=[Phase.explicit], **_COMMON)
+    settings.register_profile("replay", max_examples=1, database=None, phases=[Phase.explicit], **_COMMON)
 
 
 def load_profile(name: str, *, shrink: bool = True, max_examples: int | None = None) -> None:
@@ -52,8 +55,9 @@ def load_profile(name: str, *, shrink: bool = True, max_examples: int | None = N
     """
     register_profiles()
     if max_examples is not None:
-        settings.register_profile(f"{name}-{max_examples}", parent=settings.get_profile(name),
-                                  max_examples=max_examples)
+        settings.register_profile(
+            f"{name}-{max_examples}", parent=settings.get_profile(name), max_examples=max_examples
+        )
         name = f"{name}-{max_examples}"
     if not shrink:
         parent = settings.get_profile(name)

@@ -11,9 +11,10 @@ import functools
 import importlib
 import pkgutil
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Literal
 
 from hypothesis.errors import UnsatisfiedAssumption
 
@@ -74,8 +75,9 @@ class ExampleLog:
 
 
 # Property arguments that are sizes; their values make up an example's shape.
-SIZE_ARGS = frozenset({"shape", "case", "num_layers", "d_model", "num_heads", "d_ff", "hidden", "in_dim", "n",
-                       "batch", "seq", "features"})
+SIZE_ARGS = frozenset(
+    {"shape", "case", "num_layers", "d_model", "num_heads", "d_ff", "hidden", "in_dim", "n", "batch", "seq", "features"}
+)
 
 # The package that holds the catalogue: one subpackage per document, property modules named test_*.
 PROPERTIES_PACKAGE = "conformance.properties"
@@ -170,7 +172,9 @@ def claim(
         )
         existing = REGISTRY.get(id)
         if existing is not None and (existing.module, existing.qualname) != (prop.module, prop.qualname):
-            raise RegistryError(f"property id {id!r} is registered twice: {existing.module}.{existing.qualname} and {prop.module}.{prop.qualname}")
+            raise RegistryError(
+                f"property id {id!r} is registered twice: {existing.module}.{existing.qualname} and {prop.module}.{prop.qualname}"
+            )
         _instrument(test)
         _pin_divergent_examples(test, id)
         REGISTRY[id] = prop
@@ -211,8 +215,11 @@ def function_name(prop_id: str) -> str:
 def property_modules() -> list[str]:
     """The dotted names of every property module in the catalogue, in document order."""
     package = importlib.import_module(PROPERTIES_PACKAGE)
-    return sorted(info.name for info in pkgutil.walk_packages(package.__path__, f"{PROPERTIES_PACKAGE}.")
-                  if not info.ispkg and info.name.rsplit(".", 1)[-1].startswith("test_"))
+    return sorted(
+        info.name
+        for info in pkgutil.walk_packages(package.__path__, f"{PROPERTIES_PACKAGE}.")
+        if not info.ispkg and info.name.rsplit(".", 1)[-1].startswith("test_")
+    )
 
 
 def properties_dir() -> Path:
@@ -225,7 +232,7 @@ def discover(*, skip_broken: bool = False) -> dict[str, Property]:
     for name in property_modules():
         try:
             importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - an old Flax release may lack what one document uses
+        except Exception:
             if not skip_broken:
                 raise
     return dict(sorted(REGISTRY.items(), key=lambda kv: (kv[1].document, kv[0])))

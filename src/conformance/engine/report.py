@@ -26,15 +26,33 @@ class RunReport:
     partial: bool = True
 
     @classmethod
-    def start(cls, impls: list[Any], *, profile: str, json_path: str | None, pool_seed: int | None = None,
-              precision: dict[str, Any] | None = None) -> "RunReport":
-        described = [{
-            "target": i.target, "name": i.name, "path": i.path,
-            "provides": i.provided(),
-            "config_changes": {k: {"before": a, "after": b} for k, (a, b) in i.config_changes.items()},
-        } for i in impls]
-        report = cls(implementations=described, versions=installed_versions(), profile=profile, json_path=json_path,
-                     pool_seed=pool_seed, precision=precision or {})
+    def start(
+        cls,
+        impls: list[Any],
+        *,
+        profile: str,
+        json_path: str | None,
+        pool_seed: int | None = None,
+        precision: dict[str, Any] | None = None,
+    ) -> RunReport:
+        described = [
+            {
+                "target": i.target,
+                "name": i.name,
+                "path": i.path,
+                "provides": i.provided(),
+                "config_changes": {k: {"before": a, "after": b} for k, (a, b) in i.config_changes.items()},
+            }
+            for i in impls
+        ]
+        report = cls(
+            implementations=described,
+            versions=installed_versions(),
+            profile=profile,
+            json_path=json_path,
+            pool_seed=pool_seed,
+            precision=precision or {},
+        )
         if json_path:
             report.write()  # an empty, partial report exists from the first second
         return report
@@ -50,7 +68,7 @@ class RunReport:
             self.write()
 
     def summary(self) -> dict[str, int]:
-        counts = {s: 0 for s in STATUSES}
+        counts = dict.fromkeys(STATUSES, 0)
         for r in self.results:
             counts[r.status] = counts.get(r.status, 0) + 1
         return counts

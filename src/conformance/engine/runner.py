@@ -39,18 +39,43 @@ def parse_workers(value: str | int) -> int:
     return n
 
 
-def pytest_args(*, impls: list[str], profile: str, json_path: str | os.PathLike[str],
-                workers: int = DEFAULT_WORKERS, timeout: float = DEFAULT_TIMEOUT, strict: bool = False,
-                only: list[str] | None = None, kind: str | None = None, example: str | None = None,
-                shrink: bool = True, compilation_cache: str | None = None, pool_seed: int | None = None,
-                precision: str = "auto", emulate_precision: str | None = None,
-                deadline: str = "auto", max_memory: float | None = None, skip_identical_to: str | None = None,
-                only_declared: bool = False, max_examples: int | None = None,
-                catalogue: str | os.PathLike[str] | None = None) -> list[str]:
+def pytest_args(
+    *,
+    impls: list[str],
+    profile: str,
+    json_path: str | os.PathLike[str],
+    workers: int = DEFAULT_WORKERS,
+    timeout: float = DEFAULT_TIMEOUT,
+    strict: bool = False,
+    only: list[str] | None = None,
+    kind: str | None = None,
+    example: str | None = None,
+    shrink: bool = True,
+    compilation_cache: str | None = None,
+    pool_seed: int | None = None,
+    precision: str = "auto",
+    emulate_precision: str | None = None,
+    deadline: str = "auto",
+    max_memory: float | None = None,
+    skip_identical_to: str | None = None,
+    only_declared: bool = False,
+    max_examples: int | None = None,
+    catalogue: str | os.PathLike[str] | None = None,
+) -> list[str]:
     """The pytest arguments that run the catalogue (``catalogue``: its folder, default the installed one)."""
-    args = [str(catalogue or properties_dir()), "-p", "no:cacheprovider",
-            "--conformance-profile", profile, "--conformance-json", str(json_path),
-            "--conformance-timeout", f"{timeout:g}", "--conformance-deadline", str(deadline)]
+    args = [
+        str(catalogue or properties_dir()),
+        "-p",
+        "no:cacheprovider",
+        "--conformance-profile",
+        profile,
+        "--conformance-json",
+        str(json_path),
+        "--conformance-timeout",
+        f"{timeout:g}",
+        "--conformance-deadline",
+        str(deadline),
+    ]
     if max_memory is not None:
         args += ["--conformance-max-memory", f"{max_memory:g}"]
     for target in impls:
@@ -125,8 +150,7 @@ def _ends_after_interrupt(grace: float = INTERRUPT_GRACE):
     previous = signal.getsignal(signal.SIGINT)
 
     def force_exit() -> None:
-        print(f"conformance: interrupted; the workers did not stop within {grace:g} s and were ended",
-              file=sys.stderr)
+        print(f"conformance: interrupted; the workers did not stop within {grace:g} s and were ended", file=sys.stderr)
         _kill_children()
         os._exit(EXIT_INTERRUPTED)
 
@@ -182,8 +206,10 @@ def executed_any(report: dict[str, Any]) -> bool:
 def why_nothing_ran(report: dict[str, Any], pytest_code: int, *, only: list[str] | None, kind: str | None) -> str:
     """One line saying why a run executed no property."""
     if report["results"]:
-        return ("no property ran: the implementation provides none of the names the selected properties need "
-                "(see `conformance list` for each property's needs)")
+        return (
+            "no property ran: the implementation provides none of the names the selected properties need "
+            "(see `conformance list` for each property's needs)"
+        )
     if pytest_code == 5 and (only or kind):
         return "no property ran: --only/--kind selected nothing"
     if pytest_code == 5:

@@ -6,8 +6,9 @@ property id, the document section, the shrunk inputs and a reproduce command.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,9 @@ def as_output(value: Any, *, what: str, shape: tuple[int, ...] | None = None) ->
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         kind = "NaN" if np.isnan(arr[idx]) else "inf"
-        raise AssertionError(f"{what} returned {kind} at index {idx} ({int(bad.sum())} non-finite values of {arr.size})")
+        raise AssertionError(
+            f"{what} returned {kind} at index {idx} ({int(bad.sum())} non-finite values of {arr.size})"
+        )
     return arr
 
 
@@ -97,9 +100,14 @@ def assert_equal_arrays(actual: Any, expected: Any, *, what: str) -> None:
     """Bitwise equality, for results that must be the same computation."""
     a, e = np.asarray(actual), np.asarray(expected)
     if a.shape != e.shape or not np.array_equal(a, e):
-        detail = f"shape {a.shape} vs {e.shape}" if a.shape != e.shape else \
-            f"{int((a != e).sum())} of {a.size} values differ"
-        raise AssertionError(f"{what}: not identical ({detail})\n  expected: {_fmt(e)}\n  actual:   {_fmt(a)}\n  tolerance: exact")
+        detail = (
+            f"shape {a.shape} vs {e.shape}"
+            if a.shape != e.shape
+            else f"{int((a != e).sum())} of {a.size} values differ"
+        )
+        raise AssertionError(
+            f"{what}: not identical ({detail})\n  expected: {_fmt(e)}\n  actual:   {_fmt(a)}\n  tolerance: exact"
+        )
 
 
 def assert_keys(actual: Iterable[str], expected: Iterable[str], *, what: str) -> None:
@@ -123,8 +131,9 @@ def assert_tree_shapes(tree: Any, expected: dict, *, what: str) -> None:
     import chex
     import jax
 
-    want = jax.tree_util.tree_map(lambda shape: jax.ShapeDtypeStruct(shape, np.float32), expected,
-                                  is_leaf=lambda node: isinstance(node, tuple))
+    want = jax.tree_util.tree_map(
+        lambda shape: jax.ShapeDtypeStruct(shape, np.float32), expected, is_leaf=lambda node: isinstance(node, tuple)
+    )
     got = _plain(tree)
     try:
         chex.assert_trees_all_equal_shapes(got, want)
@@ -152,13 +161,15 @@ def dig(tree: Any, *path: str, what: str) -> Any:
     return node
 
 
-def assert_raises(expected: type[BaseException] | tuple[type[BaseException], ...], fn: Any, *, what: str) -> BaseException:
+def assert_raises(
+    expected: type[BaseException] | tuple[type[BaseException], ...], fn: Any, *, what: str
+) -> BaseException:
     """``fn()`` raises ``expected``; anything else (or nothing) fails the claim."""
     try:
         fn()
     except expected as exc:
         return exc
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         names = getattr(expected, "__name__", None) or " or ".join(e.__name__ for e in expected)
         raise AssertionError(f"{what}: raised {type(exc).__name__}: {str(exc)[:200]}, expected {names}") from exc
     names = getattr(expected, "__name__", None) or " or ".join(e.__name__ for e in expected)

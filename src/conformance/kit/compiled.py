@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
-
 
 # Calls whose results are compared within a tolerance compile at XLA's lowest
 # optimisation level: for the small programs of a conformance run, compiling
@@ -40,6 +40,7 @@ def fast_jit(fn: Callable[..., Any], **jit_kwargs: Any) -> Callable[..., Any]:
 
 
 # --- structure, nothing compiled ----------------------------------------------
+
 
 def once_per_shape(check: Callable[..., Any]) -> Callable[..., Any]:
     """Cache a structure check by its (hashable) arguments, its failure included.
@@ -126,6 +127,7 @@ def grad_of_sum(model_cls: type, variables: Any, x: Any, **kwargs: Any) -> Any:
 # whose constructor or __call__ cannot be traced (it reads a value in Python)
 # is still a conforming module: it is built or called eagerly instead.
 
+
 @functools.cache
 def _nnx_builder(module_cls: type, args: tuple[Any, ...]) -> Callable[..., Any]:
     return nnx.jit(lambda rngs: module_cls(*args, rngs=rngs))
@@ -153,6 +155,7 @@ def nnx_call(module: Any, x: Any) -> Any:
 
 
 # --- across runs ----------------------------------------------------------------
+
 
 def persist_compilations(directory: str) -> None:
     """Keep every XLA executable in ``directory`` for later runs (JAX's persistent compilation cache).

@@ -15,7 +15,7 @@ happened to be small.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -73,8 +73,11 @@ def measured(float32_run: Callable[[int], np.ndarray], expected: np.ndarray) -> 
     return row_bound(drift, expected)
 
 
-def dense_chain(x: object, layers: Sequence[tuple[object, object | None]],
-                between: Callable[[np.ndarray], np.ndarray] = lambda z: np.maximum(z, 0)) -> np.ndarray:
+def dense_chain(
+    x: object,
+    layers: Sequence[tuple[object, object | None]],
+    between: Callable[[np.ndarray], np.ndarray] = lambda z: np.maximum(z, 0),
+) -> np.ndarray:
     """The measured bound for ``x W1 + b1 -> between -> ... -> x Wn + bn`` (last pre-activation).
 
     A 1-Lipschitz activation after the last layer (relu) cannot enlarge the error, so the bound
@@ -118,11 +121,13 @@ def shared_dense_grads(x: object, kernel: object, bias: object) -> dict[str, np.
         h = np.where(mask1, matmul(x32, k32, order) + b32, np.float32(0))
         g = np.where(mask1, matmul(g2_32, k32.T, order), np.float32(0))
         # The summed axis of x^T g is the batch: transpose so that matmul permutes it.
-        return {"kernel": matmul(x32.T, g, order) + matmul(h.T, g2_32, order),
-                "bias": _sum_rows(g, order) + _sum_rows(g2_32, order)}
+        return {
+            "kernel": matmul(x32.T, g, order) + matmul(h.T, g2_32, order),
+            "bias": _sum_rows(g, order) + _sum_rows(g2_32, order),
+        }
 
     runs = [run(order) for order in range(ORDERS)]
-    return {name: measured(lambda order: runs[order][name], expected[name]) for name in expected}
+    return {name: measured(lambda order: runs[order][name], expected[name]) for name in expected}  # noqa: B023 - called at once
 
 
 def _sum_rows(a: np.ndarray, order: int) -> np.ndarray:
@@ -131,5 +136,7 @@ def _sum_rows(a: np.ndarray, order: int) -> np.ndarray:
 
 
 def describe() -> str:
-    return (f"{DRIFT_MARGIN:g} x (the row's largest |float32 - float64| over {ORDERS} NumPy contraction orders "
-            f"+ 4u|row|), {precision.describe()}")
+    return (
+        f"{DRIFT_MARGIN:g} x (the row's largest |float32 - float64| over {ORDERS} NumPy contraction orders "
+        f"+ 4u|row|), {precision.describe()}"
+    )

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import jax
 import numpy as np
@@ -46,9 +47,9 @@ _COUNT_EPS = unit_roundoff(np.float32)
 @dataclass(frozen=True)
 class FlopCount:
     flops: float
-    scans_unrolled: int    # scan equations replayed as Python loops (nested ones once per outer step)
-    while_loops: int       # while loops left in the lowered module (bodies counted once)
-    operations: int = 1    # operations in the lowered module (terms of XLA's float32 sum)
+    scans_unrolled: int  # scan equations replayed as Python loops (nested ones once per outer step)
+    while_loops: int  # while loops left in the lowered module (bodies counted once)
+    operations: int = 1  # operations in the lowered module (terms of XLA's float32 sum)
 
     @property
     def exact(self) -> bool:
@@ -63,7 +64,7 @@ class FlopCount:
         2**24 every partial sum is exact; above, each of the ``operations`` terms
         and additions may round by one relative unit (2**-24).
         """
-        if self.flops < 2.0 ** 24:
+        if self.flops < 2.0**24:
             return 0.0
         return 2 * self.operations * _COUNT_EPS * self.flops
 
@@ -98,6 +99,7 @@ def unrolled(fn: Callable[..., Any]) -> Callable[..., Any]:
     loops for scans. The returned function records in ``.scans`` how many scan
     equations the last trace replayed (a scan inside a scan once per outer step).
     """
+
     def run(*args: Any) -> Any:
         closed, out_shape = jax.make_jaxpr(fn, return_shape=True)(*args)
         counter = [0]
@@ -161,15 +163,24 @@ def _eval(jaxpr: Any, consts: Any, args: Any, counter: list[int]) -> list[Any]:
     return [read(v) for v in jaxpr.outvars]
 
 
-def _eval_scan(invals: list[Any], counter: list[int], *, length: int, reverse: bool, num_consts: int,
-               num_carry: int, jaxpr: Any, **_: Any) -> list[Any]:
+def _eval_scan(
+    invals: list[Any],
+    counter: list[int],
+    *,
+    length: int,
+    reverse: bool,
+    num_consts: int,
+    num_carry: int,
+    jaxpr: Any,
+    **_: Any,
+) -> list[Any]:
     import jax.numpy as jnp
 
     consts = invals[:num_consts]
-    carry = list(invals[num_consts:num_consts + num_carry])
-    xs = invals[num_consts + num_carry:]
+    carry = list(invals[num_consts : num_consts + num_carry])
+    xs = invals[num_consts + num_carry :]
     steps = []
-    for i in (reversed(range(length)) if reverse else range(length)):
+    for i in reversed(range(length)) if reverse else range(length):
         out = _eval(jaxpr.jaxpr, jaxpr.consts, [*consts, *carry, *(x[i] for x in xs)], counter)
         carry, ys = out[:num_carry], out[num_carry:]
         steps.append(ys)

@@ -22,7 +22,7 @@ MAX_WIDTH = 512
 # The ``ci`` profile's pool: fixed, so that CI sees the same shapes every run.
 CI_POOL_SEED = 0
 
-_PRIMES = tuple(p for p in range(2, MAX_WIDTH + 1) if all(p % q for q in range(2, int(p ** 0.5) + 1)))
+_PRIMES = tuple(p for p in range(2, MAX_WIDTH + 1) if all(p % q for q in range(2, int(p**0.5) + 1)))
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,9 @@ class Pool:
     """The shapes one run samples from (``free``: sizes drawn freely, no pool)."""
 
     seed: int
-    dense: tuple[tuple[int, int, int], ...]    # (rows, in_features, features)
-    square: tuple[tuple[int, int], ...]        # (rows, width): layers applied to their own output
-    vector: tuple[tuple[int, int], ...]        # (in, out) for the 1-D contracts
+    dense: tuple[tuple[int, int, int], ...]  # (rows, in_features, features)
+    square: tuple[tuple[int, int], ...]  # (rows, width): layers applied to their own output
+    vector: tuple[tuple[int, int], ...]  # (in, out) for the 1-D contracts
     features: tuple[int, ...]
     rows: tuple[int, ...]
     free: bool = False
@@ -57,16 +57,25 @@ def draw_pool(seed: int, free: bool = False) -> Pool:
     narrow, wide = sorted((width(), width()))
     while narrow == wide:
         narrow, wide = sorted((narrow, width()))
-    dense = ((1, 1, 1),                       # one row, width 1
-             (rows(), narrow, wide),          # widening
-             (rows(), wide, narrow),          # narrowing
-             (1, width(), width()),           # one row, any widths
-             (many_rows(), width(), width()))  # a large batch
+    dense = (
+        (1, 1, 1),  # one row, width 1
+        (rows(), narrow, wide),  # widening
+        (rows(), wide, narrow),  # narrowing
+        (1, width(), width()),  # one row, any widths
+        (many_rows(), width(), width()),
+    )  # a large batch
     square_width = width()
     square = ((1, 1), (rows(), square_width), (1, width()), (many_rows(), width()))
     vector = ((1, 1), (narrow, wide), (wide, narrow), (square_width, square_width), (width(), width()))
-    return Pool(seed=seed, dense=dense, square=square, vector=vector,
-                features=(1, width(), width()), rows=(1, rows(), many_rows()), free=free)
+    return Pool(
+        seed=seed,
+        dense=dense,
+        square=square,
+        vector=vector,
+        features=(1, width(), width()),
+        rows=(1, rows(), many_rows()),
+        free=free,
+    )
 
 
 _CURRENT: Pool | None = None

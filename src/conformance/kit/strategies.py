@@ -46,7 +46,7 @@ def free_rows(min_rows: int = 1) -> st.SearchStrategy[int]:
 
 def free_widths() -> st.SearchStrategy[int]:
     """Any width in 1..512, with powers of two and 1 drawn often enough to be met."""
-    return st.one_of(st.integers(1, MAX_WIDTH), st.sampled_from([2 ** k for k in range(10)]))
+    return st.one_of(st.integers(1, MAX_WIDTH), st.sampled_from([2**k for k in range(10)]))
 
 
 def _pooled(pick, free, *, structural: bool = False) -> st.SearchStrategy:
@@ -64,14 +64,20 @@ def rows(*, structural: bool = False) -> st.SearchStrategy[int]:
 
 def dense_shapes(min_rows: int = 1, *, structural: bool = False) -> st.SearchStrategy[tuple[int, int, int]]:
     """(rows, in_features, features)."""
-    return _pooled(lambda p: tuple(s for s in p.dense if s[0] >= min_rows),
-                   lambda: st.tuples(free_rows(min_rows), free_widths(), free_widths()), structural=structural)
+    return _pooled(
+        lambda p: tuple(s for s in p.dense if s[0] >= min_rows),
+        lambda: st.tuples(free_rows(min_rows), free_widths(), free_widths()),
+        structural=structural,
+    )
 
 
 def square_shapes(min_rows: int = 1, *, structural: bool = False) -> st.SearchStrategy[tuple[int, int]]:
     """(rows, width) for layers applied to their own output (in == out)."""
-    return _pooled(lambda p: tuple(s for s in p.square if s[0] >= min_rows),
-                   lambda: st.tuples(free_rows(min_rows), free_widths()), structural=structural)
+    return _pooled(
+        lambda p: tuple(s for s in p.square if s[0] >= min_rows),
+        lambda: st.tuples(free_rows(min_rows), free_widths()),
+        structural=structural,
+    )
 
 
 def vector_shapes(*, structural: bool = False) -> st.SearchStrategy[tuple[int, int]]:
@@ -84,8 +90,7 @@ def scales() -> st.SearchStrategy[float]:
     return st.sampled_from((1.0, 1e-3, 1e3))
 
 
-def normal_array(data_seed: int, shape: tuple[int, ...], scale: float = 1.0,
-                 dtype: type = np.float32) -> np.ndarray:
+def normal_array(data_seed: int, shape: tuple[int, ...], scale: float = 1.0, dtype: type = np.float32) -> np.ndarray:
     """A reproducible standard-normal array in ``dtype``."""
     rng = np.random.default_rng(data_seed)
     return (rng.standard_normal(shape) * scale).astype(dtype)

@@ -48,11 +48,15 @@ def grads_tolerance(tokens: object, embedding: object, weights: object) -> toler
     projection = w.T @ e[tokens]
     lookup = np.zeros_like(e)
     np.add.at(lookup, tokens, w @ e)
-    err = ((tolerances.dot_gamma(n) + u) * projection
-           + (tolerances.dot_gamma(vocab) + tolerances.gamma(n) + u) * lookup  # the scatter adds up to n rows
-           + u * (projection + lookup))
-    how = (f"{tolerances.MARGIN:g} x (gamma_n |W|^T|E[t]| + (gamma_V + gamma_n) scatter_t(|W||E|) + u-terms), "
-           f"n={n} tokens, V={vocab}, u=2^{int(np.log2(u))}, {precision.describe()}")
+    err = (
+        (tolerances.dot_gamma(n) + u) * projection
+        + (tolerances.dot_gamma(vocab) + tolerances.gamma(n) + u) * lookup  # the scatter adds up to n rows
+        + u * (projection + lookup)
+    )
+    how = (
+        f"{tolerances.MARGIN:g} x (gamma_n |W|^T|E[t]| + (gamma_V + gamma_n) scatter_t(|W||E|) + u-terms), "
+        f"n={n} tokens, V={vocab}, u=2^{int(np.log2(u))}, {precision.describe()}"
+    )
 
     def float32_run(order: int) -> np.ndarray:
         e32, w32 = np.asarray(embedding, np.float32), np.asarray(weights, np.float32)
@@ -62,6 +66,7 @@ def grads_tolerance(tokens: object, embedding: object, weights: object) -> toler
 
     expected = grads(tokens, embedding, weights)["total"]
     measured = drift.measured(float32_run, expected) + tolerances.MARGIN * u * (projection + lookup)
-    return tolerances.Tolerance(np.minimum(tolerances.MARGIN * err, measured),
-                                f"the smaller of [{how}] and the measured [{drift.describe()} "
-                                f"+ {tolerances.MARGIN:g} x one rounding per term]")
+    return tolerances.Tolerance(
+        np.minimum(tolerances.MARGIN * err, measured),
+        f"the smaller of [{how}] and the measured [{drift.describe()} + {tolerances.MARGIN:g} x one rounding per term]",
+    )

@@ -45,7 +45,7 @@ class Tolerance:
     def describe(self) -> str:
         return self.derivation
 
-    def rows(self, index: object) -> "Tolerance":
+    def rows(self, index: object) -> Tolerance:
         """The bound for a selection of rows (a slice or an index array)."""
         return Tolerance(bound=self.bound[index], derivation=self.derivation)
 
@@ -54,8 +54,9 @@ def _abs(a: object) -> np.ndarray:
     return np.abs(np.asarray(a, dtype=np.float64))
 
 
-def dense_chain(x: object, layers: list[tuple[object, object | None]], *,
-                dtype: object = np.float32, param_rel_error: float = 0.0) -> Tolerance:
+def dense_chain(
+    x: object, layers: list[tuple[object, object | None]], *, dtype: object = np.float32, param_rel_error: float = 0.0
+) -> Tolerance:
     """Bound for ``act(...act(x W1 + b1)... W_n + b_n)`` with 1-Lipschitz activations (relu between layers).
 
     The smaller, element by element, of the worst-case bound and the float32
@@ -93,16 +94,20 @@ def dense_chain(x: object, layers: list[tuple[object, object | None]], *,
     rounding = f" + {MARGIN:g} x one rounding per term, u*(|h|@|W|+|b|) propagated"
     if param_rel_error:
         rounding += f", + {param_rel_error:.2g}*(|h|@|W|) for parameter rounding"
-    return Tolerance(bound=np.minimum(MARGIN * err, measured),
-                     derivation=f"the smaller of [{derivation}] and the measured [{drift.describe()}{rounding}]")
+    return Tolerance(
+        bound=np.minimum(MARGIN * err, measured),
+        derivation=f"the smaller of [{derivation}] and the measured [{drift.describe()}{rounding}]",
+    )
 
 
 def elementwise(expected: object, *, ulps: float, dtype: object = np.float32) -> Tolerance:
     """Bound of ``ulps`` unit roundoffs relative to |expected|, for elementwise results."""
     u = unit_roundoff(dtype)
     bound = ulps * u * _abs(expected)
-    return Tolerance(bound=MARGIN * bound,
-                     derivation=f"|actual-expected| <= {MARGIN:g} x {ulps:g} u |expected|, u=2^{int(np.log2(u))}")
+    return Tolerance(
+        bound=MARGIN * bound,
+        derivation=f"|actual-expected| <= {MARGIN:g} x {ulps:g} u |expected|, u=2^{int(np.log2(u))}",
+    )
 
 
 def combined(*terms: tuple[float, Tolerance]) -> Tolerance:
@@ -121,19 +126,23 @@ def shared_dense_grads(x: object, kernel: object, bias: object, dtype: object = 
     u = unit_roundoff(dtype)
     xa, k = _abs(x), _abs(kernel)
     n, width = xa.shape
-    h1 = xa @ k + _abs(bias)                       # bound on |h1|
+    h1 = xa @ k + _abs(bias)  # bound on |h1|
     err_h1 = dense_chain(x, [(kernel, bias)]).bound / MARGIN
-    g2 = np.ones((n, width))                      # |dL/dz2| <= 1
-    g1 = g2 @ k.T                                  # bound on |dL/dz1|
+    g2 = np.ones((n, width))  # |dL/dz2| <= 1
+    g1 = g2 @ k.T  # bound on |dL/dz1|
     err_g1 = dot_gamma(width, dtype) * g1
     site1 = xa.T @ g1
     site2 = h1.T @ g2
-    err_kernel = (dot_gamma(n, dtype) * (site1 + site2) + xa.T @ err_g1 + err_h1.T @ g2 + u * (site1 + site2))
+    err_kernel = dot_gamma(n, dtype) * (site1 + site2) + xa.T @ err_g1 + err_h1.T @ g2 + u * (site1 + site2)
     err_bias = dot_gamma(n, dtype) * (g1.sum(0) + g2.sum(0)) + err_g1.sum(0) + u * (g1.sum(0) + g2.sum(0))
-    how = (f"{MARGIN:g} x backprop bound: gamma_n*(|x|^T|g1| + |h1|^T|g2|) + |x|^T err(g1) + err(h1)^T|g2|, "
-           f"|g2|<=1, u=2^{int(np.log2(u))}, {precision.describe()}")
+    how = (
+        f"{MARGIN:g} x backprop bound: gamma_n*(|x|^T|g1| + |h1|^T|g2|) + |x|^T err(g1) + err(h1)^T|g2|, "
+        f"|g2|<=1, u=2^{int(np.log2(u))}, {precision.describe()}"
+    )
     measured = drift.shared_dense_grads(x, kernel, bias)
     floor = {"kernel": u * (site1 + site2), "bias": u * (g1.sum(0) + g2.sum(0))}
     how = f"the smaller of [{how}] and the measured [{drift.describe()} + {MARGIN:g} x one rounding per term]"
-    return {name: Tolerance(np.minimum(MARGIN * worst, measured[name] + MARGIN * floor[name]), how)
-            for name, worst in (("kernel", err_kernel), ("bias", err_bias))}
+    return {
+        name: Tolerance(np.minimum(MARGIN * worst, measured[name] + MARGIN * floor[name]), how)
+        for name, worst in (("kernel", err_kernel), ("bias", err_bias))
+    }

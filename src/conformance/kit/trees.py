@@ -40,8 +40,9 @@ def multiplicity(node: Any, pattern: dict[str, tuple[int, ...]]) -> int | bool |
         return None
     if shapes == pattern:
         return True
-    leads = {shapes[k][0] if len(shapes[k]) == len(pattern[k]) + 1 and shapes[k][1:] == pattern[k] else None
-             for k in pattern}
+    leads = {
+        shapes[k][0] if len(shapes[k]) == len(pattern[k]) + 1 and shapes[k][1:] == pattern[k] else None for k in pattern
+    }
     return leads.pop() if len(leads) == 1 and None not in leads else None
 
 
@@ -80,6 +81,8 @@ def set_paths(tree: Any, paths: list[str], value: Any) -> Any:
 
 def count_parameters(tree: Any) -> tuple[int, int]:
     """(number of scalars, bytes) in a tree of arrays or ShapeDtypeStructs."""
-    sizes = [(int(np.prod(np.shape(leaf), dtype=np.int64)), np.dtype(leaf.dtype).itemsize)
-             for leaf in jax.tree_util.tree_leaves(tree)]
+    sizes = [
+        (int(np.prod(np.shape(leaf), dtype=np.int64)), np.dtype(leaf.dtype).itemsize)
+        for leaf in jax.tree_util.tree_leaves(tree)
+    ]
     return sum(n for n, _ in sizes), sum(n * itemsize for n, itemsize in sizes)

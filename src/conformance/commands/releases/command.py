@@ -22,8 +22,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from conformance.engine.defaults import DEFAULT_TARGET, DEFAULT_TIMEOUT, DEFAULT_WORKERS
 from conformance.engine.files import write_text_atomic
@@ -31,9 +32,18 @@ from conformance.engine.outcomes import BAD, ERROR
 from conformance.engine.profiles import PROFILES
 from conformance.engine.runner import EXIT_USAGE, UsageError
 
-from . import render
+from . import page, render
 from .environments import (
-    BuildError, build_env, cache_key, env_is_current, env_name, find_uv, install_checkout, interpreter, locked, repo_root,
+    BuildError,
+    build_env,
+    cache_key,
+    env_is_current,
+    env_name,
+    find_uv,
+    install_checkout,
+    interpreter,
+    locked,
+    repo_root,
 )
 from .execution import Expected, catalogue, run_properties
 from .pairs import COMPAT_FILE, Pair, load_compat, lock_pins, pairs_for, requirements
@@ -43,28 +53,58 @@ DEFAULT_RELEASE_TIMEOUT = 3600.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--flax", nargs="+", required=True, metavar="V",
-                        help=f"Flax releases to test; each needs a jax/jaxlib pair in {COMPAT_FILE}")
+    parser.add_argument(
+        "--flax",
+        nargs="+",
+        required=True,
+        metavar="V",
+        help=f"Flax releases to test; each needs a jax/jaxlib pair in {COMPAT_FILE}",
+    )
     parser.add_argument("--json", metavar="PATH", help="write the matrix as JSON")
     parser.add_argument("--markdown", metavar="PATH", help="write the matrix as Markdown")
     parser.add_argument("--html", metavar="PATH", help="write the matrix as one static HTML page")
-    parser.add_argument("--impl", default=DEFAULT_TARGET, metavar="TARGET",
-                        help="implementation whose properties run in each release (default: %(default)s)")
+    parser.add_argument(
+        "--impl",
+        default=DEFAULT_TARGET,
+        metavar="TARGET",
+        help="implementation whose properties run in each release (default: %(default)s)",
+    )
     parser.add_argument("--profile", default="ci", choices=PROFILES, help="Hypothesis profile (default: %(default)s)")
-    parser.add_argument("--only", action="extend", nargs="+", metavar="ID",
-                        help="run only these property ids (one or more, and repeatable; ID* matches a prefix)")
-    parser.add_argument("-n", "--workers", type=int, default=DEFAULT_WORKERS, metavar="N",
-                        help="pytest-xdist workers per release (default: %(default)s; 0 runs in one process, "
-                             "without crash isolation)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
-                        help="seconds per property before it is stopped (default: %(default)g)")
-    parser.add_argument("--cache-dir", metavar="DIR",
-                        help="where environments are kept (default: <checkout>/.conformance/envs)")
+    parser.add_argument(
+        "--only",
+        action="extend",
+        nargs="+",
+        metavar="ID",
+        help="run only these property ids (one or more, and repeatable; ID* matches a prefix)",
+    )
+    parser.add_argument(
+        "-n",
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        metavar="N",
+        help="pytest-xdist workers per release (default: %(default)s; 0 runs in one process, without crash isolation)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help="seconds per property before it is stopped (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--cache-dir", metavar="DIR", help="where environments are kept (default: <checkout>/.conformance/envs)"
+    )
     parser.add_argument("--rebuild", action="store_true", help="rebuild environments even if cached")
     parser.add_argument("--python", metavar="PY", help="interpreter for the environments (default: this one)")
     parser.add_argument("--uv", metavar="PATH", help="uv executable (default: the one beside this Python, then PATH)")
-    parser.add_argument("--release-timeout", type=float, default=DEFAULT_RELEASE_TIMEOUT, metavar="S",
-                        help="seconds for one release's whole run (default: %(default)g)")
+    parser.add_argument(
+        "--release-timeout",
+        type=float,
+        default=DEFAULT_RELEASE_TIMEOUT,
+        metavar="S",
+        help="seconds for one release's whole run (default: %(default)g)",
+    )
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -74,16 +114,33 @@ def _check_args(args: argparse.Namespace) -> None:
         raise UsageError("--release-timeout must be > 0 and --timeout >= 0")
 
 
-def run_release(pair: Pair, *, root: Path, cache: Path, uv: str, python: str, python_id: str,
-                 lock: dict[str, str], expected: list[Expected], args: argparse.Namespace,
-                 phase: Callable[[str, int | None], None]) -> dict[str, Any]:
+def run_release(
+    pair: Pair,
+    *,
+    root: Path,
+    cache: Path,
+    uv: str,
+    python: str,
+    python_id: str,
+    lock: dict[str, str],
+    expected: list[Expected],
+    args: argparse.Namespace,
+    phase: Callable[[str, int | None], None],
+) -> dict[str, Any]:
     """Build (or reuse) one release's environment, run the catalogue there, return its matrix column."""
     start = time.monotonic()
     reqs = requirements(pair, lock)
     key = cache_key(reqs, python_id)
     env = cache / env_name(pair)
-    column: dict[str, Any] = {"flax": pair.flax, "jax": pair.jax, "jaxlib": pair.jaxlib, "python": python_id,
-                              "note": pair.note, "requirements": reqs, "env_cached": True}
+    column: dict[str, Any] = {
+        "flax": pair.flax,
+        "jax": pair.jax,
+        "jaxlib": pair.jaxlib,
+        "python": python_id,
+        "note": pair.note,
+        "requirements": reqs,
+        "env_cached": True,
+    }
     with locked(cache / f".{env_name(pair)}.lock"):
         build_log = cache / "logs" / f"{env_name(pair)}.build.log"
         t = time.monotonic()
@@ -95,17 +152,26 @@ def run_release(pair: Pair, *, root: Path, cache: Path, uv: str, python: str, py
             install_checkout(uv, env, root, build_log)
         except BuildError as exc:
             column["build_seconds"] = round(time.monotonic() - t, 1)
-            column["results"] = [{"id": e.id, "title": e.title, "status": ERROR, "kind": e.kind,
-                                  "document": e.document, "inputs": None,
-                                  "message": f"no environment for flax {pair.flax}: {exc}"}
-                                 for e in expected]
+            column["results"] = [
+                {
+                    "id": e.id,
+                    "title": e.title,
+                    "status": ERROR,
+                    "kind": e.kind,
+                    "document": e.document,
+                    "inputs": None,
+                    "message": f"no environment for flax {pair.flax}: {exc}",
+                }
+                for e in expected
+            ]
             column["summary"] = summarize(column["results"])
             column["seconds"] = round(time.monotonic() - start, 1)
             return column
         column["build_seconds"] = round(time.monotonic() - t, 1)
         phase("running properties", 0)
-        report, rc, output = run_properties(env, root, args, cache / "logs" / f"{env_name(pair)}.pytest.log",
-                                            lambda n: phase("running properties", n))
+        report, rc, output = run_properties(
+            env, root, args, cache / "logs" / f"{env_name(pair)}.pytest.log", lambda n: phase("running properties", n)
+        )
     versions = (report or {}).get("versions", {})
     for name in ("flax", "jax", "jaxlib"):
         if versions.get(name, "not installed") != "not installed":
@@ -120,7 +186,6 @@ def run_release(pair: Pair, *, root: Path, cache: Path, uv: str, python: str, py
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
-
 
     console = Console(stderr=True)
     try:
@@ -140,20 +205,34 @@ def run(args: argparse.Namespace) -> int:
     matrix = {"implementation": args.impl, "profile": args.profile, "python": python_id, "versions": []}
     started = time.monotonic()
     with _progress(console) as progress:
-        tasks = {p.flax: progress.add_task(f"flax {p.flax} · jax {p.jax}", total=len(expected) or None,
-                                           phase="queued") for p in pairs}
+        tasks = {
+            p.flax: progress.add_task(f"flax {p.flax} · jax {p.jax}", total=len(expected) or None, phase="queued")
+            for p in pairs
+        }
         for pair in pairs:
             task = tasks[pair.flax]
 
             def phase(text: str, done: int | None, task: Any = task) -> None:
                 progress.update(task, phase=text, **({"completed": done} if done is not None else {}))
 
-            column = run_release(pair, root=root, cache=cache, uv=uv, python=python, python_id=python_id,
-                                  lock=lock, expected=expected, args=args, phase=phase)
+            column = run_release(
+                pair,
+                root=root,
+                cache=cache,
+                uv=uv,
+                python=python,
+                python_id=python_id,
+                lock=lock,
+                expected=expected,
+                args=args,
+                phase=phase,
+            )
             matrix["versions"].append(column)
             bad = sum(column["summary"].get(s, 0) for s in BAD)
-            done = (f"[{'red' if bad else 'green'}]{render.counts_text(column['summary'])}[/] "
-                    f"({column['seconds']:.0f} s{', cached env' if column['env_cached'] else ''})")
+            done = (
+                f"[{'red' if bad else 'green'}]{render.counts_text(column['summary'])}[/] "
+                f"({column['seconds']:.0f} s{', cached env' if column['env_cached'] else ''})"
+            )
             progress.update(task, completed=len(column["results"]), total=len(column["results"]) or 1, phase=done)
             if not console.is_terminal:  # no live display: one line per release instead
                 console.print(f"flax {pair.flax} · jax {column['jax']}: {done}", highlight=False, soft_wrap=True)
@@ -167,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         write_text_atomic(args.json, json.dumps(matrix, indent=2, default=str) + "\n")
         written.append(args.json)
-    for path, build in ((args.markdown, render.markdown), (args.html, render.html)):
+    for path, build in ((args.markdown, render.markdown), (args.html, page.html)):
         if path:
             write_text_atomic(path, build(matrix))
             written.append(path)
@@ -179,9 +258,16 @@ def run(args: argparse.Namespace) -> int:
 def _progress(console: Any) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=24),
-                    MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[phase]}"),
-                    console=console, disable=not console.is_terminal)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=24),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[phase]}"),
+        console=console,
+        disable=not console.is_terminal,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

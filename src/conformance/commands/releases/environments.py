@@ -17,8 +17,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from conformance.engine.runner import UsageError
 
@@ -26,7 +27,7 @@ from .pairs import Pair
 
 STAMP = ".conformance-stamp.json"
 INSTALL_OPTIONS = ("--compile-bytecode",)  # as in the Makefile: .pyc files are never written later where
-                                           # PYTHONDONTWRITEBYTECODE is set, and each worker would compile jax
+# PYTHONDONTWRITEBYTECODE is set, and each worker would compile jax
 
 
 class BuildError(Exception):
@@ -50,7 +51,9 @@ def repo_root() -> Path:
 
     root = properties_dir().resolve().parent  # the checkout, when the project is installed from one
     if not (root / "properties" / "__init__.py").is_file() or not (root / "src" / "conformance").is_dir():
-        raise UsageError(f"conformance matrix runs from a source checkout; {root} has no properties/ and src/conformance/")
+        raise UsageError(
+            f"conformance matrix runs from a source checkout; {root} has no properties/ and src/conformance/"
+        )
     return root
 
 
@@ -69,9 +72,11 @@ def interpreter(uv: str, request: str | None) -> tuple[str, str]:
         if found.returncode != 0:
             raise UsageError(f"--python {request}: uv finds no such interpreter ({last_line(found.stderr)})")
         path = found.stdout.strip()
-    probe = subprocess.run([path, "-c", "import platform as p; print(p.python_implementation(), "
-                                        "p.python_version(), p.machine())"],
-                           capture_output=True, text=True)
+    probe = subprocess.run(
+        [path, "-c", "import platform as p; print(p.python_implementation(), p.python_version(), p.machine())"],
+        capture_output=True,
+        text=True,
+    )
     if probe.returncode != 0:
         raise UsageError(f"--python {path}: cannot run it ({last_line(probe.stderr)})")
     return path, probe.stdout.strip()
@@ -113,8 +118,9 @@ def env_is_current(env: Path, key: str) -> bool:
     return bool(stamp and stamp.get("key") == key and (env / "bin" / "python").exists())
 
 
-def build_env(uv: str, python: str, env: Path, reqs: list[str], key: str, log: Path,
-              no_deps: list[str] | tuple[str, ...] = ()) -> None:
+def build_env(
+    uv: str, python: str, env: Path, reqs: list[str], key: str, log: Path, no_deps: list[str] | tuple[str, ...] = ()
+) -> None:
     """(Re)create ``env`` with exactly ``reqs``, then ``no_deps`` installed without their declared dependencies
     (pinned packages whose own requirements the first set already meets); the stamp is written last, so a torn
     build is never reused."""
@@ -124,8 +130,10 @@ def build_env(uv: str, python: str, env: Path, reqs: list[str], key: str, log: P
     quiet.pop("VIRTUAL_ENV", None)
     with open(log, "w") as out:
         target = ["--python", str(env / "bin" / "python")]
-        steps = [[uv, "venv", "--no-project", "--python", python, str(env)],
-                 [uv, "pip", "install", *INSTALL_OPTIONS, *target, *reqs]]
+        steps = [
+            [uv, "venv", "--no-project", "--python", python, str(env)],
+            [uv, "pip", "install", *INSTALL_OPTIONS, *target, *reqs],
+        ]
         if no_deps:
             steps.append([uv, "pip", "install", *INSTALL_OPTIONS, "--no-deps", *target, *no_deps])
         for step in steps:
@@ -134,12 +142,20 @@ def build_env(uv: str, python: str, env: Path, reqs: list[str], key: str, log: P
             done = subprocess.run(step, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=quiet)
             out.write(done.stdout)
             if done.returncode != 0:
-                raise BuildError(f"`uv {step[1]}{' install' if step[1] == 'pip' else ''}` failed "
-                                 f"(log: {log}): {_uv_error(done.stdout)}")
-        freeze = subprocess.run([uv, "pip", "freeze", "--python", str(env / "bin" / "python")],
-                                capture_output=True, text=True, env=quiet).stdout.split()
-    stamp = {"key": key, "requirements": reqs, "no_deps": list(no_deps), "installed": freeze,
-             "built": time.strftime("%Y-%m-%dT%H:%M:%S")}
+                raise BuildError(
+                    f"`uv {step[1]}{' install' if step[1] == 'pip' else ''}` failed "
+                    f"(log: {log}): {_uv_error(done.stdout)}"
+                )
+        freeze = subprocess.run(
+            [uv, "pip", "freeze", "--python", str(env / "bin" / "python")], capture_output=True, text=True, env=quiet
+        ).stdout.split()
+    stamp = {
+        "key": key,
+        "requirements": reqs,
+        "no_deps": list(no_deps),
+        "installed": freeze,
+        "built": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
     (env / STAMP).write_text(json.dumps(stamp, indent=2) + "\n")
 
 

@@ -11,9 +11,10 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from conformance.engine import registry
 from conformance.engine.plugin.timeouts import MARKERS_ENV
@@ -35,20 +36,35 @@ def catalogue(only: list[str] | None) -> list[Expected]:
     """The properties every release should report; empty if the catalogue cannot be imported here."""
     try:  # one module that does not import here must not hide the others
         props = registry.discover(skip_broken=True)
-    except Exception:  # noqa: BLE001 - the releases' own runs still report what they can
+    except Exception:
         return []
-    return [Expected(p.id, p.title, p.kind, p.document, p.module)
-            for p in props.values() if registry.selected(p, only=only)]
-
+    return [
+        Expected(p.id, p.title, p.kind, p.document, p.module) for p in props.values() if registry.selected(p, only=only)
+    ]
 
 
 def pytest_command(python: Path, root: Path, args: argparse.Namespace, json_path: Path) -> list[str]:
     """The catalogue of the checkout at ``root``, run by ``python`` (the release's environment,
     where the checkout is installed: pytest finds the plugin through its entry point)."""
-    return [str(python), "-m", "pytest",
-            *pytest_args(impls=[args.impl], profile=args.profile, json_path=json_path, workers=args.workers or 0,
-                         timeout=args.timeout, only=args.only, catalogue=root / "properties"),
-            "--continue-on-collection-errors", "-rfE", "--tb=short", "-q"]
+    return [
+        str(python),
+        "-m",
+        "pytest",
+        *pytest_args(
+            impls=[args.impl],
+            profile=args.profile,
+            json_path=json_path,
+            workers=args.workers or 0,
+            timeout=args.timeout,
+            only=args.only,
+            catalogue=root / "properties",
+        ),
+        "--continue-on-collection-errors",
+        "-rfE",
+        "--tb=short",
+        "-q",
+    ]
+
 
 def collection_errors(output: str) -> dict[str, str]:
     """``ERROR path/test_x.py - ImportError: ...`` summary lines, by module stem."""
@@ -78,8 +94,9 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def run_properties(env: Path, root: Path, args: argparse.Namespace, log: Path,
-                   on_progress: Callable[[int], None]) -> tuple[dict[str, Any] | None, int | None, str]:
+def run_properties(
+    env: Path, root: Path, args: argparse.Namespace, log: Path, on_progress: Callable[[int], None]
+) -> tuple[dict[str, Any] | None, int | None, str]:
     """Run pytest in ``env``; (its JSON report or None, exit code or None on timeout, its output)."""
     with tempfile.TemporaryDirectory(prefix="conformance-matrix-") as tmp:
         json_path = Path(tmp, "report.json")
@@ -94,8 +111,9 @@ def run_properties(env: Path, root: Path, args: argparse.Namespace, log: Path,
             out.write(f"$ {' '.join(cmd)}\n")
             out.flush()
             # cwd is scratch: Hypothesis and pytest leave nothing in the checkout.
-            proc = subprocess.Popen(cmd, cwd=tmp, env=run_env, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                cmd, cwd=tmp, env=run_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
             deadline = time.monotonic() + args.release_timeout
             rc: int | None = None
             try:

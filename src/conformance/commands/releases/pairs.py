@@ -34,9 +34,14 @@ def parse_compat(text: str) -> dict[str, Pair]:
     for version, entry in data.get("flax", {}).items():
         missing = {"jax", "jaxlib"} - entry.keys()
         if missing:
-            raise UsageError(f"{COMPAT_FILE}: [flax.\"{version}\"] lacks {', '.join(sorted(missing))}")
-        table[version] = Pair(flax=version, jax=str(entry["jax"]), jaxlib=str(entry["jaxlib"]),
-                              pins=tuple(entry.get("pins", ())), note=str(entry.get("note", "")))
+            raise UsageError(f'{COMPAT_FILE}: [flax."{version}"] lacks {", ".join(sorted(missing))}')
+        table[version] = Pair(
+            flax=version,
+            jax=str(entry["jax"]),
+            jaxlib=str(entry["jaxlib"]),
+            pins=tuple(entry.get("pins", ())),
+            note=str(entry.get("note", "")),
+        )
     return table
 
 
@@ -45,10 +50,12 @@ def load_compat() -> dict[str, Pair]:
 
 
 def missing_pair_message(version: str, known: list[str]) -> str:
-    return (f"no jax/jaxlib pair for flax {version} in {COMPAT_FILE}: add a [flax.\"{version}\"] table "
-            f"with jax = \"...\" and jaxlib = \"...\" (optional: pins = [...], note = \"...\"), "
-            f"then check it with `conformance matrix --flax {version}`; known releases: "
-            f"{', '.join(known) or 'none'}")
+    return (
+        f'no jax/jaxlib pair for flax {version} in {COMPAT_FILE}: add a [flax."{version}"] table '
+        f'with jax = "..." and jaxlib = "..." (optional: pins = [...], note = "..."), '
+        f"then check it with `conformance matrix --flax {version}`; known releases: "
+        f"{', '.join(known) or 'none'}"
+    )
 
 
 def pairs_for(versions: list[str], table: dict[str, Pair]) -> list[Pair]:

@@ -11,12 +11,20 @@ from .execution import Expected, collection_errors, failure_line
 
 
 def _result(r: dict[str, Any]) -> dict[str, Any]:
-    return {"id": r["id"], "title": r.get("title", ""), "status": r["status"], "message": r.get("message") or "",
-            "kind": r.get("kind", ""), "document": r.get("document", ""), "inputs": r.get("inputs")}
+    return {
+        "id": r["id"],
+        "title": r.get("title", ""),
+        "status": r["status"],
+        "message": r.get("message") or "",
+        "kind": r.get("kind", ""),
+        "document": r.get("document", ""),
+        "inputs": r.get("inputs"),
+    }
 
 
-def release_results(expected: list[Expected], report: dict[str, Any] | None, rc: int | None,
-                    output: str, timeout: float) -> list[dict[str, Any]]:
+def release_results(
+    expected: list[Expected], report: dict[str, Any] | None, rc: int | None, output: str, timeout: float
+) -> list[dict[str, Any]]:
     """The report's results, plus a verdict for every expected property the run did not report."""
     got = [_result(r) for r in (report or {}).get("results", [])]
     seen = {r["id"] for r in got}
@@ -36,15 +44,24 @@ def release_results(expected: list[Expected], report: dict[str, Any] | None, rc:
             status, message = CRASHED, f"not reached: pytest died with signal {-rc}"
         else:
             status, message = ERROR, f"not reported: pytest exited with code {rc}: {tail}"
-        got.append({"id": e.id, "title": e.title, "status": status, "message": message,
-                    "kind": e.kind, "document": e.document, "inputs": None})
+        got.append(
+            {
+                "id": e.id,
+                "title": e.title,
+                "status": status,
+                "message": message,
+                "kind": e.kind,
+                "document": e.document,
+                "inputs": None,
+            }
+        )
     order = {e.id: i for i, e in enumerate(expected)}
     got.sort(key=lambda r: (order.get(r["id"], len(order)), r["document"], r["id"]))
     return got
 
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, int]:
-    counts = {s: 0 for s in STATUSES}
+    counts = dict.fromkeys(STATUSES, 0)
     for r in results:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     return counts

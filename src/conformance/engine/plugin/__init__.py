@@ -20,7 +20,10 @@ pytest registers the hooks it finds on this module, so each is imported here.
 from conformance.engine.plugin.collection import pytest_collect_directory, pytest_pycollect_makemodule
 from conformance.engine.plugin.compile_counter import COMPILE_COUNT_ENV, pytest_sessionstart
 from conformance.engine.plugin.configure import (
-    pytest_configure, pytest_configure_node, pytest_generate_tests, pytest_unconfigure,
+    pytest_configure,
+    pytest_configure_node,
+    pytest_generate_tests,
+    pytest_unconfigure,
 )
 from conformance.engine.plugin.memory_limit import pytest_runtest_protocol
 from conformance.engine.plugin.options import pytest_addoption
@@ -31,8 +34,22 @@ from conformance.engine.plugin.timeouts import pytest_runtest_call
 from conformance.engine.plugin.verdicts import compose_message, pytest_runtest_makereport, pytest_runtest_setup
 
 __all__ = [
-    "COMPILE_COUNT_ENV", "compose_message", "xdist_args",
-    "pytest_addoption", "pytest_collect_directory", "pytest_collection_modifyitems", "pytest_pycollect_makemodule", "pytest_configure", "pytest_configure_node", "pytest_generate_tests",
-    "pytest_xdist_make_scheduler", "pytest_pyfunc_call", "pytest_runtest_call", "pytest_runtest_protocol", "pytest_runtest_makereport",
-    "pytest_runtest_setup", "pytest_sessionstart", "pytest_unconfigure",
+    "COMPILE_COUNT_ENV",
+    "compose_message",
+    "pytest_addoption",
+    "pytest_collect_directory",
+    "pytest_collection_modifyitems",
+    "pytest_configure",
+    "pytest_configure_node",
+    "pytest_generate_tests",
+    "pytest_pycollect_makemodule",
+    "pytest_pyfunc_call",
+    "pytest_runtest_call",
+    "pytest_runtest_makereport",
+    "pytest_runtest_protocol",
+    "pytest_runtest_setup",
+    "pytest_sessionstart",
+    "pytest_unconfigure",
+    "pytest_xdist_make_scheduler",
+    "xdist_args",
 ]

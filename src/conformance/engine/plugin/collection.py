@@ -30,7 +30,9 @@ def _module_name(path: Path) -> str | None:
         relative = path.resolve().relative_to(_catalogue_root())
     except ValueError:
         return None
-    return ".".join([PROPERTIES_PACKAGE, *relative.parent.parts, relative.stem] if relative.parts else [PROPERTIES_PACKAGE])
+    return ".".join(
+        [PROPERTIES_PACKAGE, *relative.parent.parts, relative.stem] if relative.parts else [PROPERTIES_PACKAGE]
+    )
 
 
 class CatalogueModule(pytest.Module):

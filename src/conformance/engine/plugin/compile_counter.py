@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-
 COMPILE_COUNT_ENV = "CONFORMANCE_COMPILE_COUNT_DIR"
 _COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 _CACHE_HIT_EVENT = "/jax/compilation_cache/cache_hits"
@@ -53,8 +52,12 @@ class CompileCounter:
         self.by_test[item.nodeid] = self.count - before
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        figures = {"compiles": self.count, "compile_seconds": self.seconds, "cache_hits": self.hits,
-                   "by_test": self.by_test}
+        figures = {
+            "compiles": self.count,
+            "compile_seconds": self.seconds,
+            "cache_hits": self.hits,
+            "by_test": self.by_test,
+        }
         Path(self.directory, f"{os.getpid()}.json").write_text(json.dumps(figures, indent=1))
 
 

@@ -17,12 +17,12 @@ from conformance.engine import registry
 from conformance.engine.defaults import CACHE_ENV_VAR
 from conformance.engine.loading import LoadError, load_implementation, resolve_target
 from conformance.engine.plugin.deadline import Deadline
+from conformance.engine.plugin.emulation import emulate
 from conformance.engine.plugin.memory_limit import limit_worker
 from conformance.engine.plugin.recorder import Recorder
 from conformance.engine.plugin.stash import IMPLS, POOL_SEED, REPORT
 from conformance.engine.profiles import load_profile
 from conformance.engine.report import RunReport
-from conformance.engine.plugin.emulation import emulate
 from conformance.kit import pools, precision
 
 _FLAX_PATCH = pytest.StashKey[pytest.MonkeyPatch]()
@@ -81,8 +81,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("example"):
         load_profile("replay")
     else:
-        load_profile(config.getoption("conformance_profile"), shrink=not config.getoption("no_shrink"),
-                     max_examples=config.getoption("max_examples"))
+        load_profile(
+            config.getoption("conformance_profile"),
+            shrink=not config.getoption("no_shrink"),
+            max_examples=config.getoption("max_examples"),
+        )
     cache = config.getoption("compilation_cache") or os.environ.get(CACHE_ENV_VAR)
     if cache:
         from conformance.kit.compiled import persist_compilations
@@ -104,10 +107,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[IMPLS] = impls
     limit_worker(config)
     if not hasattr(config, "workerinput"):
-        run = RunReport.start(impls, profile=config.getoption("conformance_profile"),
-                              json_path=config.getoption("conformance_json"), pool_seed=config.stash[POOL_SEED],
-                              precision={"backend": precision.backend(), "matmul": matmul.name, "stated": chosen != "auto",
-                                         "emulated": config.getoption("emulate_precision")})
+        run = RunReport.start(
+            impls,
+            profile=config.getoption("conformance_profile"),
+            json_path=config.getoption("conformance_json"),
+            pool_seed=config.stash[POOL_SEED],
+            precision={
+                "backend": precision.backend(),
+                "matmul": matmul.name,
+                "stated": chosen != "auto",
+                "emulated": config.getoption("emulate_precision"),
+            },
+        )
         config.stash[REPORT] = run
         recorder = Recorder(run)
         config.pluginmanager.register(recorder, "conformance-recorder")

@@ -23,8 +23,11 @@ OOM_SEEN = pytest.StashKey[bool]()
 
 def out_of_memory(exc: BaseException) -> bool:
     """Out of memory, in the implementation or anywhere else in the property."""
-    return isinstance(exc, OutOfMemory) or memory.is_out_of_memory(exc) or (
-        isinstance(exc, ImplementationRaised) and memory.is_out_of_memory(exc.original))
+    return (
+        isinstance(exc, OutOfMemory)
+        or memory.is_out_of_memory(exc)
+        or (isinstance(exc, ImplementationRaised) and memory.is_out_of_memory(exc.original))
+    )
 
 
 def describe(exc: BaseException) -> str:

@@ -23,7 +23,7 @@ def _result_from_report(report: pytest.TestReport) -> Result | None:
 
 def _without_group(nodeid: str) -> str:
     """The node id without the ``@group`` suffix that xdist's loadgroup appends."""
-    return nodeid[:nodeid.rindex("@")] if nodeid.rfind("@") > nodeid.rfind("]") else nodeid
+    return nodeid[: nodeid.rindex("@")] if nodeid.rfind("@") > nodeid.rfind("]") else nodeid
 
 
 def property_of_nodeid(nodeid: str) -> tuple[registry.Property, str | None] | None:
@@ -48,13 +48,22 @@ def _crash_result(report: pytest.TestReport) -> Result | None:
         return None
     prop, param = found
     status = CRASHED
-    message = f"the worker process died while running {prop.id}: {text.strip().splitlines()[-1] if text.strip() else ''}"
+    message = (
+        f"the worker process died while running {prop.id}: {text.strip().splitlines()[-1] if text.strip() else ''}"
+    )
     marker = marker_path(report.nodeid)
     if marker is not None and marker.exists():
         status = TIMEOUT
         message = f"[{prop.id}] hung inside native code past --timeout; the worker was stopped"
-    return Result(id=prop.id, document=prop.document, kind=prop.kind, title=prop.title,
-                  status=status, message=message, implementation=param)
+    return Result(
+        id=prop.id,
+        document=prop.document,
+        kind=prop.kind,
+        title=prop.title,
+        status=status,
+        message=message,
+        implementation=param,
+    )
 
 
 class Recorder:
@@ -99,7 +108,15 @@ class Recorder:
                 continue
             prop, param = found
             self.reported.add(_without_group(nodeid))
-            self.run.results.append(Result(
-                id=prop.id, document=prop.document, kind=prop.kind, title=prop.title, status=TIMEOUT,
-                implementation=param, message=f"[{prop.id}] no verdict: {self.stopped}"))
+            self.run.results.append(
+                Result(
+                    id=prop.id,
+                    document=prop.document,
+                    kind=prop.kind,
+                    title=prop.title,
+                    status=TIMEOUT,
+                    implementation=param,
+                    message=f"[{prop.id}] no verdict: {self.stopped}",
+                )
+            )
         self.run.finish(partial=False)

@@ -15,7 +15,6 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     if raw is None or registry.property_of(pyfuncitem.function) is None:
         return None
     example = json.loads(raw)
-    args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames
-            if name in pyfuncitem.funcargs}
+    args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames if name in pyfuncitem.funcargs}
     pyfuncitem.function.hypothesis.inner_test(**args, **example)
     return True

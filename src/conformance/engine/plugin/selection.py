@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from conformance.engine import registry
-from conformance.engine.plugin.stash import IMPLS
 from conformance.engine.plugin.scheduling import group, impl_of
+from conformance.engine.plugin.stash import IMPLS
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
@@ -20,7 +20,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         skip = prop is not None and (
             not registry.selected(prop, only=config.getoption("only"), kind=config.getoption("kind"))
             or _same_as_baseline(item, prop, baseline)
-            or (only_declared and _not_declared(item, prop)))
+            or (only_declared and _not_declared(item, prop))
+        )
         (dropped if skip else kept).append(item)
         if prop is not None:
             item.add_marker(pytest.mark.xdist_group(group(prop, item, config.stash[IMPLS])))

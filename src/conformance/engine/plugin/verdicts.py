@@ -15,12 +15,21 @@ from conformance.engine import registry
 from conformance.engine.expectations import divergence_for
 from conformance.engine.loading import ImplementationRaised
 from conformance.engine.outcomes import (
-    CRASHED, ERROR, EXPECTED_DIVERGENCE, FAILED, NOT_PROVIDED, PASSED, TIMEOUT, PropertyTimeout, Result, ShrinkStopped,
+    CRASHED,
+    ERROR,
+    EXPECTED_DIVERGENCE,
+    FAILED,
+    NOT_PROVIDED,
+    PASSED,
+    TIMEOUT,
+    PropertyTimeout,
+    Result,
+    ShrinkStopped,
 )
-from conformance.engine.plugin.stash import POOL_SEED
 from conformance.engine.plugin.memory_limit import OOM_SEEN, out_of_memory
 from conformance.engine.plugin.memory_limit import describe as describe_oom
 from conformance.engine.plugin.scheduling import impl_of
+from conformance.engine.plugin.stash import POOL_SEED
 from conformance.engine.versions import flax_version
 from conformance.kit import assertions
 
@@ -35,8 +44,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     missing = [n for n in prop.needs if impl is not None and not impl.provides(n)]
     if impl is not None and not missing:
         supported = impl.share_modes()
-        missing = [f"SharedTransformer(share={m!r}) (SHARE_MODES = {supported!r})"
-                   for m in prop.modes if m not in supported]
+        missing = [
+            f"SharedTransformer(share={m!r}) (SHARE_MODES = {supported!r})" for m in prop.modes if m not in supported
+        ]
     if missing:
         if item.config.getoption("strict_contract"):
             pytest.fail(f"not_provided: {', '.join(missing)} (required by --strict-contract)", pytrace=False)
@@ -103,9 +113,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
         return
     impl = impl_of(item)
     log = registry.CURRENT
-    result = Result(id=prop.id, document=prop.document, kind=prop.kind, title=prop.title,
-                    status=PASSED, implementation=impl.name if impl is not None else None,
-                    seconds=round(call.duration, 4))
+    result = Result(
+        id=prop.id,
+        document=prop.document,
+        kind=prop.kind,
+        title=prop.title,
+        status=PASSED,
+        implementation=impl.name if impl is not None else None,
+        seconds=round(call.duration, 4),
+    )
     if call.when == "setup":
         if report.passed:
             return
@@ -128,9 +144,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
         if call.excinfo is None:
             if divergence is not None:
                 result.status = FAILED
-                result.message = (f"[{prop.id}] expected to diverge on flax {flax_version()} "
-                                  f"({divergence.flax}) but the claim held: narrow the range in "
-                                  f"properties/expectations.toml. Listed reason: {divergence.reason}")
+                result.message = (
+                    f"[{prop.id}] expected to diverge on flax {flax_version()} "
+                    f"({divergence.flax}) but the claim held: narrow the range in "
+                    f"properties/expectations.toml. Listed reason: {divergence.reason}"
+                )
                 report.outcome = "failed"
                 report.longrepr = result.message
         else:
@@ -145,8 +163,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
             result.reproduce = _reproduce(item, prop, impl, log.failing_inputs)
             body = _exception_text(exc)
             if found is not None:
-                body += (f"\n(shrinking was stopped: {_first(call.excinfo.value)}; this is the smallest failing "
-                         f"input found in that time)")
+                body += (
+                    f"\n(shrinking was stopped: {_first(call.excinfo.value)}; this is the smallest failing "
+                    f"input found in that time)"
+                )
             result.message = compose_message(prop, body, log.failing_inputs, result.reproduce)
             if divergence is not None and result.status in (FAILED, ERROR):
                 result.status = EXPECTED_DIVERGENCE
