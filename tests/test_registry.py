@@ -18,7 +18,9 @@ ID = re.compile(r"^0[1-5]-(fw-)?[a-z0-9]+(-[a-z0-9]+)*$")
 @pytest.mark.parametrize("prop", PROPS.values(), ids=list(PROPS))
 def test_property_metadata_is_complete(prop):
     missing = [f for f in ("document", "section", "title", "hint") if not getattr(prop, f).strip()]
-    assert not missing, f"{prop.id} has no {', '.join(missing)}: register it with claim(..., {missing[0]}=...)"
+    assert not missing, (
+        f"{prop.id} has no {', '.join(missing)}: register it with conformance_property(..., {missing[0]}=...)"
+    )
     assert ID.match(prop.id), f"{prop.id}: ids look like '01-forward-matches-construction' (framework: '01-fw-...')"
     assert prop.document in DOCUMENTS and prop.id.startswith(prop.document), (
         f"{prop.id}: id must start with its document {prop.document}"

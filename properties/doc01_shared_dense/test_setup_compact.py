@@ -10,15 +10,15 @@ import numpy as np
 from flax import linen as nn
 from hypothesis import given
 
-from conformance.engine.registry import claim
+from conformance.engine.registry import conformance_property
 from conformance.kit import compiled
+from conformance.kit import strategies as cst
 from conformance.kit.assertions import assert_equal_arrays
-from conformance.kit.strategies import features, seeds, square_shapes
 
 from . import DOCUMENT, Section, constructions
 
 
-@claim(
+@conformance_property(
     "01-fw-only-setup-shares-across-call-sites",
     document=DOCUMENT,
     section=Section.SETUP_VS_COMPACT,
@@ -27,7 +27,7 @@ from . import DOCUMENT, Section, constructions
     hint="If this fails, @nn.compact shares a reused instance just as setup() does (one entry, 2 leaves); "
     "the document's 'only setup()' does not hold for this release.",
 )
-@given(shape=square_shapes(structural=True))
+@given(shape=cst.square_shapes(structural=True))
 def test_fw_only_setup_shares_across_call_sites(shape):
     n, hidden = shape
     shapes = compiled.abstract_init(constructions.CompactReuse(hidden), (n, hidden))
@@ -48,7 +48,7 @@ def _inline_init(hidden: int):
     return compiled.fast_jit(lambda key: model.init(key, jnp.zeros((1, hidden), jnp.float32))["params"])
 
 
-@claim(
+@conformance_property(
     "01-fw-inline-dense-fresh-params",
     document=DOCUMENT,
     section=Section.PITFALLS,
@@ -57,7 +57,7 @@ def _inline_init(hidden: int):
     hint="Each compact submodule draws its init key from its own name (Dense_0, Dense_1); if both kernels are "
     "equal, sibling submodules share an RNG stream.",
 )
-@given(seed=seeds(), hidden=features())
+@given(seed=cst.seeds(), hidden=cst.features())
 def test_fw_inline_dense_fresh_params(seed, hidden):
     params = _inline_init(hidden)(jax.random.PRNGKey(seed))
     kernels = [np.asarray(params[f"Dense_{i}"]["kernel"]) for i in range(2)]
@@ -92,7 +92,7 @@ def _setup_runs(fn) -> int:
     return len(_SETUP_RUNS)
 
 
-@claim(
+@conformance_property(
     "01-fw-setup-runs-once-per-init-and-apply",
     document=DOCUMENT,
     section=Section.PITFALLS,
@@ -100,7 +100,7 @@ def _setup_runs(fn) -> int:
     hint="Module.init and Module.apply must each bind the module once; a second run of setup() means the "
     "module was built again.",
 )
-@given(shape=square_shapes())  # the count cannot depend on the shape: the run's few shapes will do
+@given(shape=cst.square_shapes())  # the count cannot depend on the shape: the run's few shapes will do
 def test_fw_setup_runs_once_per_init_and_apply(shape):
     n, hidden = shape
     model = _CountedSetup(hidden)

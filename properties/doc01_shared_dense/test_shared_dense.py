@@ -9,8 +9,9 @@ from flax import linen as nn
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from conformance.engine.registry import claim
-from conformance.kit import compiled, tolerances
+from conformance.engine.registry import conformance_property
+from conformance.kit import compiled, forward, tolerances
+from conformance.kit import strategies as cst
 from conformance.kit.assertions import (
     as_output,
     assert_close,
@@ -19,27 +20,13 @@ from conformance.kit.assertions import (
     assert_tree_shapes,
     dig,
 )
-from conformance.kit.strategies import (
-    SEED_MAX,
-    data_seeds,
-    features,
-    normal_array,
-    permutation,
-    rows,
-    scales,
-    seeds,
-    square_shapes,
-)
 
 from . import DOCUMENT, Section, constructions, oracles
 
 
 def _forward(impl, seed, x, hidden, as_float=False):
     """Call shared_dense_forward, passing seed/hidden as floats when asked (the contract allows it)."""
-    n = x.shape[0]
-    args = (float(seed), x, float(hidden)) if as_float else (seed, x, hidden)
-    out = impl.call("shared_dense_forward", *args)
-    return as_output(out, what="shared_dense_forward", shape=(n * hidden,))
+    return forward.call(impl, "shared_dense_forward", seed, x, hidden, shape=(x.shape[0] * hidden,), as_float=as_float)
 
 
 def _module(impl, hidden):
@@ -55,7 +42,7 @@ def _init_apply(impl, seed, x, hidden):
 # --- the module --------------------------------------------------------------
 
 
-@claim(
+@conformance_property(
     "01-params-one-shared-entry",
     document=DOCUMENT,
     section=Section.VERIFYING,
@@ -63,7 +50,7 @@ def _init_apply(impl, seed, x, hidden):
     hint="Declare one nn.Dense in setup() and call it twice; a second Dense, or a bias per call site, adds entries.",
     needs=("SharedDense",),
 )
-@given(shape=square_shapes(structural=True))
+@given(shape=cst.square_shapes(structural=True))
 def test_params_one_shared_entry(impl, shape):
     n, hidden = shape
     model = _module(impl, hidden)
@@ -78,7 +65,7 @@ def test_params_one_shared_entry(impl, shape):
     assert leaves == 2, f"SharedDense has {leaves} param leaves, expected 2 (kernel and bias)"
 
 
-@claim(
+@conformance_property(
     "01-module-matches-oracle",
     document=DOCUMENT,
     section=Section.PATTERN,
@@ -86,10 +73,10 @@ def test_params_one_shared_entry(impl, shape):
     hint="Both calls must go through the same Dense, with relu after each call.",
     needs=("SharedDense",),
 )
-@given(seed=seeds(), shape=square_shapes(), data_seed=data_seeds(), scale=scales())
+@given(seed=cst.seeds(), shape=cst.square_shapes(), data_seed=cst.data_seeds(), scale=cst.scales())
 def test_module_matches_oracle(impl, seed, shape, data_seed, scale):
     n, hidden = shape
-    x = normal_array(data_seed, (n, hidden), scale)
+    x = cst.normal_array(data_seed, (n, hidden), scale)
     variables, out = _init_apply(impl, seed, x, hidden)
     out = as_output(out, what="SharedDense.apply", shape=(n, hidden))
     k = np.asarray(dig(variables, "params", "shared", "kernel", what="SharedDense params"))
@@ -98,7 +85,7 @@ def test_module_matches_oracle(impl, seed, shape, data_seed, scale):
     assert_close(out, oracles.shared_dense(x, k, b), tol, what="SharedDense.apply")
 
 
-@claim(
+@conformance_property(
     "01-grad-sums-call-sites",
     document=DOCUMENT,
     section=Section.WHY,
@@ -106,10 +93,10 @@ def test_module_matches_oracle(impl, seed, shape, data_seed, scale):
     hint="Nothing may cut the gradient at one call site (stop_gradient, a copied or frozen kernel).",
     needs=("SharedDense",),
 )
-@given(seed=seeds(), shape=square_shapes(), data_seed=data_seeds())
+@given(seed=cst.seeds(), shape=cst.square_shapes(), data_seed=cst.data_seeds())
 def test_grad_sums_call_sites(impl, seed, shape, data_seed):
     n, hidden = shape
-    x = normal_array(data_seed, (n, hidden))
+    x = cst.normal_array(data_seed, (n, hidden))
     variables, _ = _init_apply(impl, seed, x, hidden)
     with impl.running("gradient of sum(SharedDense.apply)"):
         grads = compiled.grad_of_sum(impl.get("SharedDense"), variables, x, hidden=hidden)
@@ -133,7 +120,7 @@ def test_grad_sums_call_sites(impl, seed, shape, data_seed):
 # --- the forward function ------------------------------------------------------
 
 
-@claim(
+@conformance_property(
     "01-forward-matches-construction",
     document=DOCUMENT,
     section=Section.PROBLEM,
@@ -141,17 +128,17 @@ def test_grad_sums_call_sites(impl, seed, shape, data_seed):
     hint="Init with jax.random.PRNGKey(int(seed)) on x itself, the submodule named 'shared', output reshaped with reshape(-1).",
     needs=("shared_dense_forward",),
 )
-@given(seed=seeds(), shape=square_shapes(), data_seed=data_seeds(), as_float=st.booleans())
+@given(seed=cst.seeds(), shape=cst.square_shapes(), data_seed=cst.data_seeds(), as_float=st.booleans())
 def test_forward_matches_construction(impl, seed, shape, data_seed, as_float):
     n, hidden = shape
-    x = normal_array(data_seed, (n, hidden))
+    x = cst.normal_array(data_seed, (n, hidden))
     out = _forward(impl, seed, x, hidden, as_float)
     p = constructions.shared_dense_params(seed, hidden)
     tol = tolerances.dense_chain(x, [(p["kernel"], p["bias"])] * 2)
     assert_close(out, oracles.shared_dense(x, p["kernel"], p["bias"]).reshape(-1), tol, what="shared_dense_forward")
 
 
-@claim(
+@conformance_property(
     "01-forward-flat-nonnegative",
     document=DOCUMENT,
     section=Section.PROBLEM,
@@ -159,17 +146,17 @@ def test_forward_matches_construction(impl, seed, shape, data_seed, as_float):
     hint="Return h2.reshape(-1); relu after the second call makes every entry >= 0.",
     needs=("shared_dense_forward",),
 )
-@given(seed=seeds(), shape=square_shapes(), data_seed=data_seeds(), scale=scales())
+@given(seed=cst.seeds(), shape=cst.square_shapes(), data_seed=cst.data_seeds(), scale=cst.scales())
 def test_forward_flat_nonnegative(impl, seed, shape, data_seed, scale):
     n, hidden = shape
-    out = _forward(impl, seed, normal_array(data_seed, (n, hidden), scale), hidden)
+    out = _forward(impl, seed, cst.normal_array(data_seed, (n, hidden), scale), hidden)
     worst = float(out.min())
     assert worst >= 0.0, (
         f"shared_dense_forward has negative entries (min {worst:.6g}); relu must follow the second call"
     )
 
 
-@claim(
+@conformance_property(
     "01-forward-rows-independent",
     document=DOCUMENT,
     section=Section.PROBLEM,
@@ -177,12 +164,12 @@ def test_forward_flat_nonnegative(impl, seed, shape, data_seed, scale):
     hint="Rows must not interact and the output must be flattened row-major (reshape(-1), not .T or order='F').",
     needs=("shared_dense_forward",),
 )
-@given(seed=seeds(), shape=square_shapes(min_rows=2), data_seed=data_seeds())
+@given(seed=cst.seeds(), shape=cst.square_shapes(min_rows=2), data_seed=cst.data_seeds())
 def test_forward_rows_independent(impl, seed, shape, data_seed):
     n, hidden = shape
-    x = normal_array(data_seed, (n, hidden))
+    x = cst.normal_array(data_seed, (n, hidden))
     full = _forward(impl, seed, x, hidden).reshape(n, hidden)
-    perm = permutation(data_seed, n)
+    perm = cst.permutation(data_seed, n)
     permuted = _forward(impl, seed, x[perm], hidden).reshape(n, hidden)
     p = constructions.shared_dense_params(seed, hidden)
     tol = tolerances.dense_chain(x[perm], [(p["kernel"], p["bias"])] * 2)
@@ -198,7 +185,7 @@ def test_forward_rows_independent(impl, seed, shape, data_seed):
     )
 
 
-@claim(
+@conformance_property(
     "01-forward-positive-homogeneous",
     document=DOCUMENT,
     section=Section.PROBLEM,
@@ -206,10 +193,10 @@ def test_forward_rows_independent(impl, seed, shape, data_seed):
     hint="Dense's default bias initialiser is zeros; relu is positively homogeneous. A nonzero bias or another activation breaks this.",
     needs=("shared_dense_forward",),
 )
-@given(seed=seeds(), shape=square_shapes(), data_seed=data_seeds(), a=st.sampled_from((0.5, 3.0, 10.0)))
+@given(seed=cst.seeds(), shape=cst.square_shapes(), data_seed=cst.data_seeds(), a=st.sampled_from((0.5, 3.0, 10.0)))
 def test_forward_positive_homogeneous(impl, seed, shape, data_seed, a):
     n, hidden = shape
-    x = normal_array(data_seed, (n, hidden))
+    x = cst.normal_array(data_seed, (n, hidden))
     base = _forward(impl, seed, x, hidden)
     scaled = _forward(impl, seed, (a * x).astype(np.float32), hidden)
     p = constructions.shared_dense_params(seed, hidden)
@@ -220,7 +207,7 @@ def test_forward_positive_homogeneous(impl, seed, shape, data_seed, a):
     assert_close(scaled, a * base.astype(np.float64), tol, what=f"forward({a:g}*x) against {a:g}*forward(x)")
 
 
-@claim(
+@conformance_property(
     "01-forward-seed-determines-output",
     document=DOCUMENT,
     section=Section.PROBLEM,
@@ -228,11 +215,11 @@ def test_forward_positive_homogeneous(impl, seed, shape, data_seed, a):
     hint="Derive the init key from the seed argument alone (no global state, no fixed key).",
     needs=("shared_dense_forward",),
 )
-@given(seed=seeds(), offset=st.integers(1, 2**16), shape=square_shapes(), data_seed=data_seeds())
+@given(seed=cst.seeds(), offset=st.integers(1, 2**16), shape=cst.square_shapes(), data_seed=cst.data_seeds())
 def test_forward_seed_determines_output(impl, seed, offset, shape, data_seed):
     n, hidden = shape
-    other = (seed + offset) % (SEED_MAX + 1)  # always a different seed: nothing to filter
-    x = normal_array(data_seed, (n, hidden))
+    other = (seed + offset) % (cst.SEED_MAX + 1)  # always a different seed: nothing to filter
+    x = cst.normal_array(data_seed, (n, hidden))
     first = _forward(impl, seed, x, hidden)
     assert_equal_arrays(_forward(impl, seed, x, hidden), first, what=f"two calls with seed={seed}")
     second = _forward(impl, other, x, hidden)
@@ -253,14 +240,14 @@ class _AutoNamedShared(nn.Module):
         return jax.nn.relu(self.shared(jax.nn.relu(self.shared(x))))
 
 
-@claim(
+@conformance_property(
     "01-fw-inline-dense-not-shared",
     document=DOCUMENT,
     section=Section.PATTERN,
     title="Two nn.Dense created inline in @nn.compact are two modules, Dense_0 and Dense_1, with 4 leaves",
     hint="Flax's auto-naming of compact submodules changed; check the release notes for module naming.",
 )
-@given(shape=square_shapes(structural=True))
+@given(shape=cst.square_shapes(structural=True))
 def test_fw_inline_dense_not_shared(shape):
     n, hidden = shape
     shapes = compiled.abstract_init(constructions.DocInlineDense(hidden), (n, hidden))
@@ -271,14 +258,14 @@ def test_fw_inline_dense_not_shared(shape):
     assert len(jax.tree_util.tree_leaves(shapes)) == 4
 
 
-@claim(
+@conformance_property(
     "01-fw-setup-name-from-attribute",
     document=DOCUMENT,
     section=Section.PITFALLS,
     title="Without name=, a submodule assigned in setup() is keyed by its attribute name and gets the same params",
     hint="Flax names setup() submodules after the attribute; if this fails, name= became necessary.",
 )
-@given(seed=seeds(), shape=square_shapes())
+@given(seed=cst.seeds(), shape=cst.square_shapes())
 def test_fw_setup_name_from_attribute(seed, shape):
     n, hidden = shape
     variables, _ = compiled.init_apply(
@@ -291,14 +278,14 @@ def test_fw_setup_name_from_attribute(seed, shape):
         assert_equal_arrays(auto["shared"][leaf], named[leaf], what=f"auto-named {leaf} against name='shared'")
 
 
-@claim(
+@conformance_property(
     "01-fw-mismatched-width-fails-at-init",
     document=DOCUMENT,
     section=Section.PITFALLS,
     title="If the input width differs from hidden, init fails with Flax's ScopeParamShapeError at the second call",
     hint="Flax reports a shape clash between an existing param and a new request with ScopeParamShapeError.",
 )
-@given(hidden=features(structural=True), in_dim=features(structural=True), n=rows(structural=True))
+@given(hidden=cst.features(structural=True), in_dim=cst.features(structural=True), n=cst.rows(structural=True))
 def test_fw_mismatched_width_fails_at_init(hidden, in_dim, n):
     assume(in_dim != hidden)
     # The shape check happens while init is traced: nothing needs compiling.

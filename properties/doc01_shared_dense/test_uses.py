@@ -10,10 +10,10 @@ import numpy as np
 from flax import linen as nn
 from hypothesis import assume, given
 
-from conformance.engine.registry import claim
+from conformance.engine.registry import conformance_property
 from conformance.kit import compiled, tied_embedding, tolerances
+from conformance.kit import strategies as cst
 from conformance.kit.assertions import as_output, assert_close, assert_tree_shapes, dig
-from conformance.kit.strategies import data_seeds, dense_shapes, normal_array, normal_tree, square_shapes
 
 from . import DOCUMENT, Section, constructions, oracles
 
@@ -65,7 +65,7 @@ def _tokens(data_seed: int, n: int, vocab: int) -> np.ndarray:
     return np.random.default_rng(data_seed + 2).integers(0, vocab, size=n).astype(np.int32)
 
 
-@claim(
+@conformance_property(
     "01-fw-embed-attend-ties-embedding",
     document=DOCUMENT,
     section=Section.WHY,
@@ -74,12 +74,12 @@ def _tokens(data_seed: int, n: int, vocab: int) -> np.ndarray:
     hint="Embed.attend must compute query @ embedding.T with the module's own table, without a copy or "
     "stop_gradient; check Flax's Embed.attend.",
 )
-@given(shape=dense_shapes(), data_seed=data_seeds())
+@given(shape=cst.dense_shapes(), data_seed=cst.data_seeds())
 def test_fw_embed_attend_ties_embedding(shape, data_seed):
     n, vocab, dim = shape
-    variables = normal_tree(data_seed, _tied_structure(n, vocab, dim))
+    variables = cst.normal_tree(data_seed, _tied_structure(n, vocab, dim))
     tokens = _tokens(data_seed, n, vocab)
-    weights = normal_array(data_seed + 1, (n, vocab))  # a cotangent for the logits: loss = sum(weights * logits)
+    weights = cst.normal_array(data_seed + 1, (n, vocab))  # a cotangent for the logits: loss = sum(weights * logits)
     logits, grads = _tied_program(vocab, dim)(variables, tokens, weights)
     table = variables["params"]["embed"]["embedding"]
     looked_up = table[tokens]
@@ -118,19 +118,19 @@ class _Siamese(nn.Module):
 
 
 @compiled.once_per_shape
-def _siamese_structure(n: int, in_dim: int, features_: int):
-    shapes = compiled.abstract_init(_Siamese(features_), (n, in_dim), (n, in_dim))
+def _siamese_structure(n: int, in_dim: int, features: int):
+    shapes = compiled.abstract_init(_Siamese(features), (n, in_dim), (n, in_dim))
     assert_tree_shapes(
         shapes,
-        {"params": {"encoder": {"kernel": (in_dim, features_), "bias": (features_,)}}},
+        {"params": {"encoder": {"kernel": (in_dim, features), "bias": (features,)}}},
         what="params of a Siamese pair with one setup() encoder",
     )
     return shapes
 
 
 @functools.cache
-def _siamese_program(features_: int):
-    model = _Siamese(features_)
+def _siamese_program(features: int):
+    model = _Siamese(features)
 
     def run(variables, left, right):
         grads = jax.grad(lambda v: sum(jnp.sum(out) for out in model.apply(v, left, right)))(variables)
@@ -139,7 +139,7 @@ def _siamese_program(features_: int):
     return compiled.fast_jit(run)
 
 
-@claim(
+@conformance_property(
     "01-fw-siamese-encoder-shared",
     document=DOCUMENT,
     section=Section.WHY,
@@ -148,12 +148,12 @@ def _siamese_program(features_: int):
     hint="A submodule declared once in setup() must give one set of params to every call, and gradients "
     "must flow through every call.",
 )
-@given(shape=dense_shapes(), data_seed=data_seeds())
+@given(shape=cst.dense_shapes(), data_seed=cst.data_seeds())
 def test_fw_siamese_encoder_shared(shape, data_seed):
-    n, in_dim, features_ = shape
-    variables = normal_tree(data_seed, _siamese_structure(n, in_dim, features_))
-    left, right = normal_array(data_seed + 1, (2, n, in_dim))
-    (out_left, out_right), grads = _siamese_program(features_)(variables, left, right)
+    n, in_dim, features = shape
+    variables = cst.normal_tree(data_seed, _siamese_structure(n, in_dim, features))
+    left, right = cst.normal_array(data_seed + 1, (2, n, in_dim))
+    (out_left, out_right), grads = _siamese_program(features)(variables, left, right)
     k, b = variables["params"]["encoder"]["kernel"], variables["params"]["encoder"]["bias"]
     expected = {}
     for side, x, out in (("left", left, out_left), ("right", right, out_right)):
@@ -161,7 +161,7 @@ def test_fw_siamese_encoder_shared(shape, data_seed):
         # A pre-activation within rounding of 0 makes relu's derivative a coin toss.
         assume(not oracles.near_zero(oracles.dense(x, k, b), tol.bound))
         assert_close(
-            as_output(out, what=f"{side} branch", shape=(n, features_)),
+            as_output(out, what=f"{side} branch", shape=(n, features)),
             oracles.relu(oracles.dense(x, k, b)),
             tol,
             what=f"{side} branch against relu(x K + b) with the one encoder's params",
@@ -246,7 +246,7 @@ def _one_instance_program(hidden: int):
     return compiled.fast_jit(run)
 
 
-@claim(
+@conformance_property(
     "01-fw-one-instance-one-param-set",
     document=DOCUMENT,
     section=Section.WHY,
@@ -255,11 +255,11 @@ def _one_instance_program(hidden: int):
     hint="Flax binds a module instance to one scope; calling it again, or through another module, must reuse "
     "its params.",
 )
-@given(shape=square_shapes(), data_seed=data_seeds())
+@given(shape=cst.square_shapes(), data_seed=cst.data_seeds())
 def test_fw_one_instance_one_param_set(shape, data_seed):
     n, hidden = shape
     keys = _one_instance_structure(n, hidden)
-    layer = normal_tree(
+    layer = cst.normal_tree(
         data_seed,
         {
             "kernel": jax.ShapeDtypeStruct((hidden, hidden), jnp.float32),
@@ -267,7 +267,7 @@ def test_fw_one_instance_one_param_set(shape, data_seed):
         },
     )
     k, b = layer["kernel"], layer["bias"]
-    x = normal_array(data_seed + 1, (n, hidden))
+    x = cst.normal_array(data_seed + 1, (n, hidden))
     assume(not oracles.near_relu_kink(x, k, b, tolerances.dense_chain(x, [(k, b)]).bound))
     results = _one_instance_program(hidden)([{"params": {key: layer}} for key in keys], x)
     expected, tol = oracles.shared_dense_grads(x, k, b), tolerances.shared_dense_grads(x, k, b)

@@ -10,17 +10,17 @@ import numpy as np
 from flax import linen as nn
 from hypothesis import given
 
-from conformance.engine.registry import claim
+from conformance.engine.registry import conformance_property
 from conformance.kit import compiled, tolerances
+from conformance.kit import strategies as cst
 from conformance.kit.assertions import as_output, assert_close, assert_raises, assert_tree_shapes
 from conformance.kit.oracles import dense
-from conformance.kit.strategies import data_seeds, dense_shapes, normal_array, normal_tree, seeds
 
 from . import DOCUMENT, Section, oracles
 
 
-def _layer(in_dim: int, features_: int) -> dict:
-    return {"kernel": (in_dim, features_), "bias": (features_,)}
+def _layer(in_dim: int, features: int) -> dict:
+    return {"kernel": (in_dim, features), "bias": (features,)}
 
 
 def _run(what: str, fn, *args):
@@ -52,35 +52,35 @@ def _lifted_cell():
 
 
 @compiled.once_per_shape
-def _lifted_cell_structure(b: int, in_dim: int, features_: int):
+def _lifted_cell_structure(b: int, in_dim: int, features: int):
     shapes = _run(
         f"the lifted cell's init on a batch of {b}",
         compiled.abstract_init,
-        _lifted_cell()(features_),
-        (b, features_),
+        _lifted_cell()(features),
+        (b, features),
         (b, in_dim),
     )
     assert_tree_shapes(
-        shapes, {"params": {"input": _layer(in_dim, features_)}}, what="params of the lifted cell (no batch axis)"
+        shapes, {"params": {"input": _layer(in_dim, features)}}, what="params of the lifted cell (no batch axis)"
     )
     return shapes
 
 
 @functools.cache
-def _cell_program(features_: int):
-    return compiled.fast_jit(_lifted_cell()(features_).apply)
+def _cell_program(features: int):
+    return compiled.fast_jit(_lifted_cell()(features).apply)
 
 
 @compiled.once_per_shape
-def _cell_refuses_batch(b: int, in_dim: int, features_: int) -> None:
+def _cell_refuses_batch(b: int, in_dim: int, features: int) -> None:
     assert_raises(
         ValueError,
-        lambda: compiled.abstract_init(_OneExampleCell(features_), (b, features_), (b, in_dim)),
+        lambda: compiled.abstract_init(_OneExampleCell(features), (b, features), (b, in_dim)),
         what=f"the cell alone on a batch of {b}",
     )
 
 
-@claim(
+@conformance_property(
     "02-fw-vmap-lifts-one-example-cell",
     document=DOCUMENT,
     section=Section.WHY_NN_VMAP,
@@ -88,21 +88,21 @@ def _cell_refuses_batch(b: int, in_dim: int, features_: int) -> None:
     "params shared, row i equal to the cell on example i",
     hint="nn.vmap must return a new Module class whose init/apply map the target over axis 0.",
 )
-@given(shape=dense_shapes(min_rows=2), data_seed=data_seeds())
+@given(shape=cst.dense_shapes(min_rows=2), data_seed=cst.data_seeds())
 def test_fw_vmap_lifts_one_example_cell(shape, data_seed):
-    b, in_dim, features_ = shape
+    b, in_dim, features = shape
     lifted = _lifted_cell()
     assert isinstance(lifted, type) and issubclass(lifted, nn.Module) and lifted is not _OneExampleCell, (
         f"nn.vmap(cell, ...) returned {lifted!r}, expected a new Module class"
     )
-    _cell_refuses_batch(b, in_dim, features_)
-    variables = normal_tree(data_seed, _lifted_cell_structure(b, in_dim, features_))
-    data = normal_array(data_seed + 1, (b, features_ + in_dim))
-    h, x = data[:, :features_], data[:, features_:]
-    out = _run(f"the lifted cell on a batch of {b}", _cell_program(features_), variables, h, x)
+    _cell_refuses_batch(b, in_dim, features)
+    variables = cst.normal_tree(data_seed, _lifted_cell_structure(b, in_dim, features))
+    data = cst.normal_array(data_seed + 1, (b, features + in_dim))
+    h, x = data[:, :features], data[:, features:]
+    out = _run(f"the lifted cell on a batch of {b}", _cell_program(features), variables, h, x)
     expected, tol = oracles.cell(h, x, variables["params"])
     assert_close(
-        as_output(out, what="lifted cell", shape=(b, features_)),
+        as_output(out, what="lifted cell", shape=(b, features)),
         expected,
         tol,
         what="lifted cell against the cell applied to each example with the shared params",
@@ -165,7 +165,7 @@ def _batch_stats_program():
     return compiled.fast_jit(run)
 
 
-@claim(
+@conformance_property(
     "02-fw-vmap-batch-stats-per-example-or-shared",
     document=DOCUMENT,
     section=Section.WHY_NN_VMAP,
@@ -174,11 +174,11 @@ def _batch_stats_program():
     hint="variable_axes applies to every collection, not only 'params'; BatchNorm's axis_name averages over "
     "the vmapped axis.",
 )
-@given(shape=dense_shapes(min_rows=2), data_seed=data_seeds())
+@given(shape=cst.dense_shapes(min_rows=2), data_seed=cst.data_seeds())
 def test_fw_vmap_batch_stats_per_example_or_shared(shape, data_seed):
     b, d, _ = shape
     _batch_stats_structure(b, d)
-    x = normal_array(data_seed, (b, _ROWS_PER_EXAMPLE, d))
+    x = cst.normal_array(data_seed, (b, _ROWS_PER_EXAMPLE, d))
     results = _run("nn.vmap over BatchNorm", _batch_stats_program(), x)
     for updated, stats_shape, name in zip(results, ((b, d), (d,)), ("on axis 0", "broadcast")):
         assert_tree_shapes(
@@ -245,7 +245,7 @@ def _dropout_program():
     return compiled.fast_jit(lambda variables, x, key: model.apply(variables, x, rngs={"dropout": key}))
 
 
-@claim(
+@conformance_property(
     "02-fw-vmap-splits-dropout-keeps-params",
     document=DOCUMENT,
     section=Section.WHY_NN_VMAP,
@@ -253,11 +253,11 @@ def _dropout_program():
     "get different dropout masks",
     hint="split_rngs applies to each RNG stream by name; 'dropout': True must hand each example its own key.",
 )
-@given(dropout_seed=seeds(), shape=dense_shapes(min_rows=2), data_seed=data_seeds())
+@given(dropout_seed=cst.seeds(), shape=cst.dense_shapes(min_rows=2), data_seed=cst.data_seeds())
 def test_fw_vmap_splits_dropout_keeps_params(dropout_seed, shape, data_seed):
     b, in_dim, _ = shape
-    variables = normal_tree(data_seed, _dropout_structure(b, in_dim))
-    x = np.repeat(normal_array(data_seed + 1, (1, in_dim)), b, axis=0)  # every example the same
+    variables = cst.normal_tree(data_seed, _dropout_structure(b, in_dim))
+    x = np.repeat(cst.normal_array(data_seed + 1, (1, in_dim)), b, axis=0)  # every example the same
     out = _run("nn.vmap over Dense + Dropout", _dropout_program(), variables, x, jax.random.PRNGKey(dropout_seed))
     out = as_output(out, what="Dense + Dropout", shape=(b, _DROPOUT_FEATURES))
     k, bias = variables["params"]["Dense_0"]["kernel"], variables["params"]["Dense_0"]["bias"]
@@ -280,20 +280,18 @@ def test_fw_vmap_splits_dropout_keeps_params(dropout_seed, shape, data_seed):
 
 
 @compiled.once_per_shape
-def _dense_structure(b: int, in_dim: int, features_: int):
-    shapes = compiled.abstract_init(nn.Dense(features_), (2, b, in_dim))
-    assert_tree_shapes(
-        shapes, {"params": _layer(in_dim, features_)}, what=f"nn.Dense({features_}) on (2, {b}, {in_dim})"
-    )
+def _dense_structure(b: int, in_dim: int, features: int):
+    shapes = compiled.abstract_init(nn.Dense(features), (2, b, in_dim))
+    assert_tree_shapes(shapes, {"params": _layer(in_dim, features)}, what=f"nn.Dense({features}) on (2, {b}, {in_dim})")
     return shapes
 
 
 @functools.cache
-def _dense_program(features_: int):
-    return compiled.fast_jit(nn.Dense(features_).apply)
+def _dense_program(features: int):
+    return compiled.fast_jit(nn.Dense(features).apply)
 
 
-@claim(
+@conformance_property(
     "02-fw-dense-maps-leading-axes",
     document=DOCUMENT,
     section=Section.WHY_NN_VMAP,
@@ -301,16 +299,16 @@ def _dense_program(features_: int):
     "output row is x K + b",
     hint="nn.Dense contracts the last axis only; the leading axes must pass through in order.",
 )
-@given(shape=dense_shapes(min_rows=2), data_seed=data_seeds())
+@given(shape=cst.dense_shapes(min_rows=2), data_seed=cst.data_seeds())
 def test_fw_dense_maps_leading_axes(shape, data_seed):
-    b, in_dim, features_ = shape
-    variables = normal_tree(data_seed, _dense_structure(b, in_dim, features_))
-    x = normal_array(data_seed + 1, (2, b, in_dim))
-    out = _dense_program(features_)(variables, x)
+    b, in_dim, features = shape
+    variables = cst.normal_tree(data_seed, _dense_structure(b, in_dim, features))
+    x = cst.normal_array(data_seed + 1, (2, b, in_dim))
+    out = _dense_program(features)(variables, x)
     k, bias = variables["params"]["kernel"], variables["params"]["bias"]
     rows = x.reshape(2 * b, in_dim)  # the oracle's rows, in row-major order of the two leading axes
     assert_close(
-        as_output(out, what="nn.Dense", shape=(2, b, features_)).reshape(2 * b, features_),
+        as_output(out, what="nn.Dense", shape=(2, b, features)).reshape(2 * b, features),
         dense(rows, k, bias),
         tolerances.dense_chain(rows, [(k, bias)]),
         what="nn.Dense on two leading axes against x K + b per row (rows of the (2, B) leading axes, row-major)",

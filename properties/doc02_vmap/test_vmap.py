@@ -10,8 +10,9 @@ from flax import linen as nn
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.engine.registry import claim
-from conformance.kit import compiled, oracles, tolerances
+from conformance.engine.registry import conformance_property
+from conformance.kit import compiled, forward, oracles, tolerances
+from conformance.kit import strategies as cst
 from conformance.kit.assertions import (
     as_output,
     assert_close,
@@ -20,20 +21,17 @@ from conformance.kit.assertions import (
     dig,
     tree_shapes,
 )
-from conformance.kit.strategies import data_seeds, dense_shapes, normal_array, permutation, seeds
 
 from . import DOCUMENT, Section, constructions
 
 
-def _init_apply(impl, features_, x, seed):
+def _init_apply(impl, features, x, seed):
     with impl.running("VmappedDense(features=F).init/apply"):
-        return compiled.init_apply(impl.get("VmappedDense"), jax.random.PRNGKey(seed), x, features=features_)
+        return compiled.init_apply(impl.get("VmappedDense"), jax.random.PRNGKey(seed), x, features=features)
 
 
-def _forward(impl, seed, x, features_, as_float=False):
-    args = (float(seed), x, float(features_)) if as_float else (seed, x, features_)
-    out = impl.call("nn_vmap_forward", *args)
-    return as_output(out, what="nn_vmap_forward", shape=(x.shape[0] * features_,))
+def _forward(impl, seed, x, features, as_float=False):
+    return forward.call(impl, "nn_vmap_forward", seed, x, features, shape=(x.shape[0] * features,), as_float=as_float)
 
 
 def _params(variables):
@@ -45,7 +43,7 @@ def _params(variables):
 # --- the module --------------------------------------------------------------
 
 
-@claim(
+@conformance_property(
     "02-params-no-batch-axis",
     document=DOCUMENT,
     section=Section.SHAPES,
@@ -53,19 +51,19 @@ def _params(variables):
     hint="variable_axes={'params': None} broadcasts params; 0 stacks one copy per batch row.",
     needs=("VmappedDense",),
 )
-@given(shape=dense_shapes(structural=True))
+@given(shape=cst.dense_shapes(structural=True))
 def test_params_no_batch_axis(impl, shape):
-    b, in_dim, features_ = shape
+    b, in_dim, features = shape
     with impl.running("VmappedDense.init"):
-        shapes = compiled.abstract_init(impl.get("VmappedDense")(features=features_), (b, in_dim))
+        shapes = compiled.abstract_init(impl.get("VmappedDense")(features=features), (b, in_dim))
     assert_tree_shapes(
         shapes,
-        {"params": {"kernel": (in_dim, features_), "bias": (features_,)}},
-        what=f"VmappedDense(features={features_}).init on ({b}, {in_dim})",
+        {"params": {"kernel": (in_dim, features), "bias": (features,)}},
+        what=f"VmappedDense(features={features}).init on ({b}, {in_dim})",
     )
 
 
-@claim(
+@conformance_property(
     "02-params-independent-of-batch",
     document=DOCUMENT,
     section=Section.INCANTATION,
@@ -73,18 +71,18 @@ def test_params_no_batch_axis(impl, shape):
     hint="split_rngs={'params': False} gives every row the same init key, so the batch size cannot matter.",
     needs=("VmappedDense",),
 )
-@given(seed=seeds(), shape=dense_shapes(), data_seed=data_seeds())
+@given(seed=cst.seeds(), shape=cst.dense_shapes(), data_seed=cst.data_seeds())
 def test_params_independent_of_batch(impl, seed, shape, data_seed):
-    b, in_dim, features_ = shape
-    x = normal_array(data_seed, (b, in_dim))
-    variables, _ = _init_apply(impl, features_, x, seed)
+    b, in_dim, features = shape
+    x = cst.normal_array(data_seed, (b, in_dim))
+    variables, _ = _init_apply(impl, features, x, seed)
     k, bias = _params(variables)
-    expected = constructions.dense_params(seed, in_dim, features_)
+    expected = constructions.dense_params(seed, in_dim, features)
     assert_equal_arrays(k, expected["kernel"], what=f"kernel with batch {b} against nn.Dense init with the same key")
     assert_equal_arrays(bias, expected["bias"], what=f"bias with batch {b} against nn.Dense init with the same key")
 
 
-@claim(
+@conformance_property(
     "02-module-equals-plain-dense",
     document=DOCUMENT,
     section=Section.WHY_NN_VMAP,
@@ -92,12 +90,12 @@ def test_params_independent_of_batch(impl, seed, shape, data_seed):
     hint="in_axes=0 and out_axes=0: the batch is the leading axis of both input and output.",
     needs=("VmappedDense",),
 )
-@given(seed=seeds(), shape=dense_shapes(), data_seed=data_seeds())
+@given(seed=cst.seeds(), shape=cst.dense_shapes(), data_seed=cst.data_seeds())
 def test_module_equals_plain_dense(impl, seed, shape, data_seed):
-    b, in_dim, features_ = shape
-    x = normal_array(data_seed, (b, in_dim))
-    variables, out = _init_apply(impl, features_, x, seed)
-    out = as_output(out, what="VmappedDense.apply", shape=(b, features_))
+    b, in_dim, features = shape
+    x = cst.normal_array(data_seed, (b, in_dim))
+    variables, out = _init_apply(impl, features, x, seed)
+    out = as_output(out, what="VmappedDense.apply", shape=(b, features))
     k, bias = _params(variables)
     assert_close(
         out,
@@ -105,7 +103,7 @@ def test_module_equals_plain_dense(impl, seed, shape, data_seed):
         tolerances.dense_chain(x, [(k, bias)]),
         what="VmappedDense.apply against x @ kernel + bias",
     )
-    plain = np.asarray(compiled.apply(nn.Dense, {"params": {"kernel": k, "bias": bias}}, x, features=features_))
+    plain = np.asarray(compiled.apply(nn.Dense, {"params": {"kernel": k, "bias": bias}}, x, features=features))
     assert_close(
         out,
         plain,
@@ -116,7 +114,7 @@ def test_module_equals_plain_dense(impl, seed, shape, data_seed):
     )
 
 
-@claim(
+@conformance_property(
     "02-module-rows-are-single-applies",
     document=DOCUMENT,
     section=Section.SHAPES,
@@ -124,17 +122,17 @@ def test_module_equals_plain_dense(impl, seed, shape, data_seed):
     hint="Params broadcast, batch on axis 0: row i of the output may depend on row i of the input only.",
     needs=("VmappedDense",),
 )
-@given(seed=seeds(), shape=dense_shapes(min_rows=2), data_seed=data_seeds())
+@given(seed=cst.seeds(), shape=cst.dense_shapes(min_rows=2), data_seed=cst.data_seeds())
 def test_module_rows_are_single_applies(impl, seed, shape, data_seed):
-    b, in_dim, features_ = shape
-    x = normal_array(data_seed, (b, in_dim))
-    variables, out = _init_apply(impl, features_, x, seed)
-    out = as_output(out, what="VmappedDense.apply", shape=(b, features_))
+    b, in_dim, features = shape
+    x = cst.normal_array(data_seed, (b, in_dim))
+    variables, out = _init_apply(impl, features, x, seed)
+    out = as_output(out, what="VmappedDense.apply", shape=(b, features))
     k, bias = _params(variables)
-    i = int(permutation(data_seed, b)[0])
+    i = int(cst.permutation(data_seed, b)[0])
     with impl.running("VmappedDense.apply on one row"):
-        single = compiled.apply(impl.get("VmappedDense"), variables, x[i : i + 1], features=features_)
-    single = as_output(single, what="VmappedDense.apply on one row", shape=(1, features_))
+        single = compiled.apply(impl.get("VmappedDense"), variables, x[i : i + 1], features=features)
+    single = as_output(single, what="VmappedDense.apply on one row", shape=(1, features))
     row_tol = tolerances.dense_chain(x[i : i + 1], [(k, bias)])
     assert_close(
         single,
@@ -144,7 +142,7 @@ def test_module_rows_are_single_applies(impl, seed, shape, data_seed):
     )
 
 
-@claim(
+@conformance_property(
     "02-module-maps-over-leading-axis",
     document=DOCUMENT,
     section=Section.INCANTATION,
@@ -154,18 +152,18 @@ def test_module_rows_are_single_applies(impl, seed, shape, data_seed):
     "same outputs on (B, in) batches but is not the lifted module.",
     needs=("VmappedDense",),
 )
-@given(shape=dense_shapes())  # the refusal cannot depend on the sizes: the run's few shapes will do
+@given(shape=cst.dense_shapes())  # the refusal cannot depend on the sizes: the run's few shapes will do
 def test_module_maps_over_leading_axis(impl, shape):
-    _, in_dim, features_ = shape
+    _, in_dim, features = shape
     with impl.running("VmappedDense(features=F)"):
-        model = impl.get("VmappedDense")(features=features_)
+        model = impl.get("VmappedDense")(features=features)
     key = jax.ShapeDtypeStruct((2,), np.uint32)
     try:  # traced only: nothing compiles
         out, variables = jax.eval_shape(model.init_with_output, key, jax.ShapeDtypeStruct((in_dim,), np.float32))
     except Exception:
         return
     raise AssertionError(
-        f"VmappedDense(features={features_}) took a 1-D input of shape ({in_dim},) as one example and returned "
+        f"VmappedDense(features={features}) took a 1-D input of shape ({in_dim},) as one example and returned "
         f"{tuple(out.shape)} with params {tree_shapes(variables['params'])}, as a plain nn.Dense does: mapped over "
         f"axis 0, each example would be a scalar, which nn.Dense cannot take"
     )
@@ -174,7 +172,7 @@ def test_module_maps_over_leading_axis(impl, shape):
 # --- the forward function ------------------------------------------------------
 
 
-@claim(
+@conformance_property(
     "02-forward-matches-construction",
     document=DOCUMENT,
     section=Section.PROBLEM,
@@ -182,12 +180,12 @@ def test_module_maps_over_leading_axis(impl, shape):
     hint="Init with jax.random.PRNGKey(int(seed)) on x_batch; return out.reshape(-1) (row-major).",
     needs=("nn_vmap_forward",),
 )
-@given(seed=seeds(), shape=dense_shapes(), data_seed=data_seeds(), as_float=st.booleans())
+@given(seed=cst.seeds(), shape=cst.dense_shapes(), data_seed=cst.data_seeds(), as_float=st.booleans())
 def test_forward_matches_construction(impl, seed, shape, data_seed, as_float):
-    b, in_dim, features_ = shape
-    x = normal_array(data_seed, (b, in_dim))
-    out = _forward(impl, seed, x, features_, as_float)
-    p = constructions.dense_params(seed, in_dim, features_)
+    b, in_dim, features = shape
+    x = cst.normal_array(data_seed, (b, in_dim))
+    out = _forward(impl, seed, x, features, as_float)
+    p = constructions.dense_params(seed, in_dim, features)
     assert_close(
         out,
         oracles.dense(x, p["kernel"], p["bias"]).reshape(-1),
@@ -196,7 +194,7 @@ def test_forward_matches_construction(impl, seed, shape, data_seed, as_float):
     )
 
 
-@claim(
+@conformance_property(
     "02-forward-batch-prefix-and-permutation",
     document=DOCUMENT,
     section=Section.PROBLEM,
@@ -204,22 +202,22 @@ def test_forward_matches_construction(impl, seed, shape, data_seed, as_float):
     hint="Params must not depend on the batch (split_rngs False, no batch axis) and the output is flattened row-major.",
     needs=("nn_vmap_forward",),
 )
-@given(seed=seeds(), shape=dense_shapes(min_rows=2), data_seed=data_seeds())
+@given(seed=cst.seeds(), shape=cst.dense_shapes(min_rows=2), data_seed=cst.data_seeds())
 def test_forward_batch_prefix_and_permutation(impl, seed, shape, data_seed):
-    b, in_dim, features_ = shape
-    x = normal_array(data_seed, (b, in_dim))
-    full = _forward(impl, seed, x, features_).reshape(b, features_)
-    p = constructions.dense_params(seed, in_dim, features_)
+    b, in_dim, features = shape
+    x = cst.normal_array(data_seed, (b, in_dim))
+    full = _forward(impl, seed, x, features).reshape(b, features)
+    p = constructions.dense_params(seed, in_dim, features)
     tol = tolerances.dense_chain(x, [(p["kernel"], p["bias"])])
-    perm = permutation(data_seed, b)
-    permuted = _forward(impl, seed, x[perm], features_).reshape(b, features_)
+    perm = cst.permutation(data_seed, b)
+    permuted = _forward(impl, seed, x[perm], features).reshape(b, features)
     assert_close(
         permuted,
         full[perm],
         tolerances.combined((1.0, tol.rows(perm)), (1.0, tol)),
         what=f"output after permuting the batch by {perm.tolist()}",
     )
-    prefix = _forward(impl, seed, x[:1], features_).reshape(1, features_)
+    prefix = _forward(impl, seed, x[:1], features).reshape(1, features)
     assert_close(
         prefix,
         full[:1],
@@ -231,50 +229,50 @@ def test_forward_batch_prefix_and_permutation(impl, seed, shape, data_seed):
 # --- what Flax does --------------------------------------------------------------
 
 
-@claim(
+@conformance_property(
     "02-fw-stacked-params-split-rngs-differ",
     document=DOCUMENT,
     section=Section.PITFALLS,
     title="variable_axes {'params': 0} with split_rngs True gives B stacked kernels (B, in, F), pairwise different",
     hint="Flax's lifted vmap semantics for variable_axes/split_rngs changed; see flax.linen.vmap's docs.",
 )
-@given(seed=seeds(), shape=dense_shapes(min_rows=2))
+@given(seed=cst.seeds(), shape=cst.dense_shapes(min_rows=2))
 def test_fw_stacked_params_split_rngs_differ(seed, shape):
-    b, in_dim, features_ = shape
+    b, in_dim, features = shape
     variables, _ = compiled.init_apply(
         constructions.vmapped_dense(0, True),
         jax.random.PRNGKey(seed),
         np.zeros((b, in_dim), np.float32),
-        features=features_,
+        features=features,
     )
     params = variables["params"]
     assert_tree_shapes(
-        params, {"kernel": (b, in_dim, features_), "bias": (b, features_)}, what="vmap with params on axis 0"
+        params, {"kernel": (b, in_dim, features), "bias": (b, features)}, what="vmap with params on axis 0"
     )
     k = np.asarray(params["kernel"])
     same = [(i, j) for i in range(b) for j in range(i + 1, b) if np.array_equal(k[i], k[j])]
     assert not same, f"split_rngs=True gave identical kernels for batch rows {same}"
 
 
-@claim(
+@conformance_property(
     "02-fw-stacked-params-shared-rng-identical",
     document=DOCUMENT,
     section=Section.PITFALLS,
     title="variable_axes {'params': 0} with split_rngs False gives B stacked, identical copies of one kernel",
     hint="With one init key per row, every stacked copy is initialised the same.",
 )
-@given(seed=seeds(), shape=dense_shapes(min_rows=2))
+@given(seed=cst.seeds(), shape=cst.dense_shapes(min_rows=2))
 def test_fw_stacked_params_shared_rng_identical(seed, shape):
-    b, in_dim, features_ = shape
+    b, in_dim, features = shape
     variables, _ = compiled.init_apply(
         constructions.vmapped_dense(0, False),
         jax.random.PRNGKey(seed),
         np.zeros((b, in_dim), np.float32),
-        features=features_,
+        features=features,
     )
     params = variables["params"]
     assert_tree_shapes(
-        params, {"kernel": (b, in_dim, features_), "bias": (b, features_)}, what="vmap with params on axis 0"
+        params, {"kernel": (b, in_dim, features), "bias": (b, features)}, what="vmap with params on axis 0"
     )
     k = np.asarray(params["kernel"])
     for i in range(1, b):
@@ -282,9 +280,9 @@ def test_fw_stacked_params_shared_rng_identical(seed, shape):
 
 
 @functools.cache
-def _lifted_and_plain(features_: int):
+def _lifted_and_plain(features: int):
     """Init and apply of the broadcast nn.vmap and of plain nn.Dense, in one compiled call per shape."""
-    lifted, plain = constructions.vmapped_dense(None, False)(features=features_), nn.Dense(features_)
+    lifted, plain = constructions.vmapped_dense(None, False)(features=features), nn.Dense(features)
 
     def run(key, x):
         lifted_vars, plain_vars = lifted.init(key, x), plain.init(key, x)
@@ -293,18 +291,18 @@ def _lifted_and_plain(features_: int):
     return jax.jit(run)  # params are compared bit for bit: default options
 
 
-@claim(
+@conformance_property(
     "02-fw-broadcast-equals-plain-dense",
     document=DOCUMENT,
     section=Section.WHY_NN_VMAP,
     title="nn.vmap over nn.Dense with broadcast params initialises and applies exactly like nn.Dense on the batch",
     hint="The broadcast init key path may have changed; compare the lifted and the plain param trees.",
 )
-@given(seed=seeds(), shape=dense_shapes(), data_seed=data_seeds())
+@given(seed=cst.seeds(), shape=cst.dense_shapes(), data_seed=cst.data_seeds())
 def test_fw_broadcast_equals_plain_dense(seed, shape, data_seed):
-    b, in_dim, features_ = shape
-    x = normal_array(data_seed, (b, in_dim))
-    variables, lifted_out, plain, plain_out = _lifted_and_plain(features_)(jax.random.PRNGKey(seed), x)
+    b, in_dim, features = shape
+    x = cst.normal_array(data_seed, (b, in_dim))
+    variables, lifted_out, plain, plain_out = _lifted_and_plain(features)(jax.random.PRNGKey(seed), x)
     for leaf in ("kernel", "bias"):
         assert_equal_arrays(
             variables["params"][leaf], plain["params"][leaf], what=f"lifted {leaf} against plain {leaf}"

@@ -10,11 +10,11 @@ from flax import linen as nn
 from flax import nnx
 from hypothesis import given
 
-from conformance.engine.registry import claim
+from conformance.engine.registry import conformance_property
 from conformance.kit import compiled
+from conformance.kit import strategies as cst
 from conformance.kit.assertions import assert_equal_arrays, assert_raises, assert_tree_shapes
 from conformance.kit.nnx_compat import held, metadata
-from conformance.kit.strategies import data_seeds, normal_array, seeds, vector_shapes
 
 from . import DOCUMENT, Section, constructions
 
@@ -25,7 +25,7 @@ def _linen_params(variables) -> dict:
     return {str(name): params[name] for name in params.keys()}
 
 
-@claim(
+@conformance_property(
     "03-fw-params-are-plain-arrays",
     document=DOCUMENT,
     section=Section.WHY,
@@ -34,15 +34,15 @@ def _linen_params(variables) -> dict:
     hint="Neither framework may have a tensor type of its own: a Linen leaf that comes back boxed (nn.Partitioned, "
     "a metadata wrapper) or an nnx Param whose [...] is not a jax.Array breaks sharing by handing the array over.",
 )
-@given(shape=vector_shapes())
+@given(shape=cst.vector_shapes())
 def test_fw_params_are_plain_arrays(shape):
-    in_dim, features_ = shape
+    in_dim, features = shape
     # Concrete containers from each framework's own init (a zeros kernel initialiser keeps that cheap);
     # neither a seed nor the initial values can change what type they hold.
-    linen = _linen_params(constructions.linen_dense_with_bias(0, in_dim, features_))
-    linear = constructions.nnx_linear_with_bias(0, in_dim, features_)
+    linen = _linen_params(constructions.linen_dense_with_bias(0, in_dim, features))
+    linear = constructions.nnx_linear_with_bias(0, in_dim, features)
     assert sorted(linen) == ["bias", "kernel"], (
-        f"nn.Dense({features_}) params hold {sorted(linen)}, expected bias and kernel"
+        f"nn.Dense({features}) params hold {sorted(linen)}, expected bias and kernel"
     )
     for name, leaf in linen.items():
         assert isinstance(leaf, jax.Array), (
@@ -68,7 +68,7 @@ def _held_by_unbound(module: nn.Module) -> list:
     return jax.tree_util.tree_leaves(variables)
 
 
-@claim(
+@conformance_property(
     "03-fw-dense-lazy-linear-holds-param",
     document=DOCUMENT,
     section=Section.SETUP,
@@ -79,35 +79,35 @@ def _held_by_unbound(module: nn.Module) -> list:
 )
 # The run's pool, not free sizes: each example traces three or four abstract programs, and a
 # default or a layout does not depend on the width.
-@given(shape=vector_shapes())
+@given(shape=cst.vector_shapes())
 def test_fw_dense_lazy_linear_holds_param(shape):
-    in_dim, features_ = shape
+    in_dim, features = shape
     # Structure only: a seed cannot change it (compiled.abstract_init).
-    first = nn.Dense(features_)
-    assert not _held_by_unbound(first), f"a new nn.Dense({features_}) holds variables before init"
+    first = nn.Dense(features)
+    assert not _held_by_unbound(first), f"a new nn.Dense({features}) holds variables before init"
     wide = compiled.abstract_init(first, (1, in_dim + 1))
     assert_tree_shapes(
         wide,
-        {"params": {"kernel": (in_dim + 1, features_), "bias": (features_,)}},
-        what=f"nn.Dense({features_}).init on an input of width {in_dim + 1}",
+        {"params": {"kernel": (in_dim + 1, features), "bias": (features,)}},
+        what=f"nn.Dense({features}).init on an input of width {in_dim + 1}",
     )
-    fresh = nn.Dense(features_)  # made after another Dense was initialised: still empty
+    fresh = nn.Dense(features)  # made after another Dense was initialised: still empty
     leftover = _held_by_unbound(fresh)
     assert not leftover, (
-        f"a new nn.Dense({features_}) holds {len(leftover)} arrays before its own init (after another Dense's init)"
+        f"a new nn.Dense({features}) holds {len(leftover)} arrays before its own init (after another Dense's init)"
     )
     assert_tree_shapes(
         compiled.abstract_init(fresh, (1, in_dim)),
-        {"params": {"kernel": (in_dim, features_), "bias": (features_,)}},
-        what=f"nn.Dense({features_}).init on an input of width {in_dim}",
+        {"params": {"kernel": (in_dim, features), "bias": (features,)}},
+        what=f"nn.Dense({features}).init on an input of width {in_dim}",
     )
-    linear = nnx.eval_shape(lambda: nnx.Linear(in_dim, features_, rngs=nnx.Rngs(0)))
+    linear = nnx.eval_shape(lambda: nnx.Linear(in_dim, features, rngs=nnx.Rngs(0)))
     assert isinstance(linear.kernel, nnx.Param), (
         f"nnx.Linear.kernel is a {type(linear.kernel).__name__} right after construction, expected an nnx.Param"
     )
     kernel_shape = np.shape(held(linear.kernel))
-    assert kernel_shape == (in_dim, features_), (
-        f"nnx.Linear({in_dim}, {features_}).kernel has shape {kernel_shape} before any call"
+    assert kernel_shape == (in_dim, features), (
+        f"nnx.Linear({in_dim}, {features}).kernel has shape {kernel_shape} before any call"
     )
 
 
@@ -122,7 +122,7 @@ def _partition_specs(module: nnx.Module) -> list:
     return jax.tree_util.tree_leaves(spec, is_leaf=lambda v: isinstance(v, jax.sharding.PartitionSpec))
 
 
-@claim(
+@conformance_property(
     "03-fw-param-holds-array-and-metadata",
     document=DOCUMENT,
     section=Section.NON_OBVIOUS,
@@ -131,9 +131,9 @@ def _partition_specs(module: nnx.Module) -> list:
     hint="A Param that copies or converts the array it is given, or loses its metadata in a split/merge round "
     "trip, is more than a container: sharing by handing the array over would no longer be exact.",
 )
-@given(shape=vector_shapes(), data_seed=data_seeds())
+@given(shape=cst.vector_shapes(), data_seed=cst.data_seeds())
 def test_fw_param_holds_array_and_metadata(shape, data_seed):
-    array = jax.device_put(normal_array(data_seed, shape))  # a jax array made without compiling
+    array = jax.device_put(cst.normal_array(data_seed, shape))  # a jax array made without compiling
     names = ("in", "out")
     want_spec = jax.sharding.PartitionSpec(*names)
     with warnings.catch_warnings():
@@ -168,7 +168,7 @@ def test_fw_param_holds_array_and_metadata(shape, data_seed):
     )
 
 
-@claim(
+@conformance_property(
     "03-fw-use-bias-default-true",
     document=DOCUMENT,
     section=Section.PITFALLS,
@@ -178,33 +178,33 @@ def test_fw_param_holds_array_and_metadata(shape, data_seed):
 )
 # The run's pool, not free sizes: each example traces three or four abstract programs, and a
 # default or a layout does not depend on the width.
-@given(shape=vector_shapes())
+@given(shape=cst.vector_shapes())
 def test_fw_use_bias_default_true(shape):
-    in_dim, features_ = shape
-    linear = nnx.eval_shape(lambda: nnx.Linear(in_dim, features_, rngs=nnx.Rngs(0)))
+    in_dim, features = shape
+    linear = nnx.eval_shape(lambda: nnx.Linear(in_dim, features, rngs=nnx.Rngs(0)))
     bias = getattr(linear, "bias", None)
-    assert isinstance(bias, nnx.Param) and np.shape(held(bias)) == (features_,), (
-        f"nnx.Linear({in_dim}, {features_}) with default arguments has bias {bias!r}, expected an nnx.Param of shape ({features_},)"
+    assert isinstance(bias, nnx.Param) and np.shape(held(bias)) == (features,), (
+        f"nnx.Linear({in_dim}, {features}) with default arguments has bias {bias!r}, expected an nnx.Param of shape ({features},)"
     )
     assert_tree_shapes(
-        compiled.abstract_init(nn.Dense(features_), (1, in_dim)),
-        {"params": {"kernel": (in_dim, features_), "bias": (features_,)}},
-        what=f"nn.Dense({features_}) with default arguments",
+        compiled.abstract_init(nn.Dense(features), (1, in_dim)),
+        {"params": {"kernel": (in_dim, features), "bias": (features,)}},
+        what=f"nn.Dense({features}) with default arguments",
     )
-    bare = nnx.eval_shape(lambda: nnx.Linear(in_dim, features_, use_bias=False, rngs=nnx.Rngs(0)))
+    bare = nnx.eval_shape(lambda: nnx.Linear(in_dim, features, use_bias=False, rngs=nnx.Rngs(0)))
     # No bias array at all: recent releases set bias to None, older ones hold a Param whose value is None.
     leaves = [np.shape(v) for v in jax.tree_util.tree_leaves(nnx.state(bare, nnx.Param))]
-    assert leaves == [(in_dim, features_)], (
-        f"nnx.Linear(use_bias=False) holds Params of shapes {leaves}, expected the kernel {(in_dim, features_)} alone"
+    assert leaves == [(in_dim, features)], (
+        f"nnx.Linear(use_bias=False) holds Params of shapes {leaves}, expected the kernel {(in_dim, features)} alone"
     )
     assert_tree_shapes(
-        compiled.abstract_init(nn.Dense(features_, use_bias=False), (1, in_dim)),
-        {"params": {"kernel": (in_dim, features_)}},
-        what=f"nn.Dense({features_}, use_bias=False)",
+        compiled.abstract_init(nn.Dense(features, use_bias=False), (1, in_dim)),
+        {"params": {"kernel": (in_dim, features)}},
+        what=f"nn.Dense({features}, use_bias=False)",
     )
 
 
-@claim(
+@conformance_property(
     "03-fw-shared-array-is-immutable",
     document=DOCUMENT,
     section=Section.PITFALLS,
@@ -213,10 +213,10 @@ def test_fw_use_bias_default_true(shape):
     hint="JAX arrays are immutable; if item assignment succeeds, Param[...] hands out mutable storage and a change "
     "on one side would silently show on the other.",
 )
-@given(seed=seeds(), shape=vector_shapes())
+@given(seed=cst.seeds(), shape=cst.vector_shapes())
 def test_fw_shared_array_is_immutable(seed, shape):
-    in_dim, features_ = shape
-    linear = constructions.nnx_linear(seed, in_dim, features_)
+    in_dim, features = shape
+    linear = constructions.nnx_linear(seed, in_dim, features)
     shared = linear.kernel[...]
     linen_params = {"params": {"kernel": shared}}
     before = np.array(shared)

@@ -10,11 +10,11 @@ from flax import linen as nn
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.engine.registry import claim
+from conformance.engine.registry import conformance_property
 from conformance.kit import compiled, oracles, tolerances
+from conformance.kit import strategies as cst
 from conformance.kit.assertions import assert_close, assert_equal_arrays
 from conformance.kit.nnx_compat import assign
-from conformance.kit.strategies import data_seeds, normal_array, seeds, vector_shapes
 
 from . import DOCUMENT, Section, constructions
 
@@ -23,7 +23,7 @@ def _one_layer(x, kernel, bias=None) -> tolerances.Tolerance:
     return tolerances.dense_chain(x[None, :], [(kernel, bias)]).rows(0)
 
 
-@claim(
+@conformance_property(
     "03-fw-nnx-reproduces-linen",
     document=DOCUMENT,
     section=Section.NON_OBVIOUS,
@@ -32,14 +32,14 @@ def _one_layer(x, kernel, bias=None) -> tolerances.Tolerance:
     hint="No converter should be needed from Linen to nnx either: check that pointing a Param at an array stores "
     "it unchanged, and that nnx.Linear computes x @ kernel.",
 )
-@given(shape=vector_shapes(), data_seed=data_seeds(), through_checkpoint=st.booleans())
+@given(shape=cst.vector_shapes(), data_seed=cst.data_seeds(), through_checkpoint=st.booleans())
 def test_fw_nnx_reproduces_linen(shape, data_seed, through_checkpoint):
-    in_dim, features_ = shape
-    x = normal_array(data_seed, (in_dim,))
+    in_dim, features = shape
+    x = cst.normal_array(data_seed, (in_dim,))
     # A Linen params dict as a trained model holds it (an initialiser's draw would only cost a compilation).
-    variables = {"params": {"kernel": jax.device_put(normal_array(data_seed + 1, (in_dim, features_)))}}
+    variables = {"params": {"kernel": jax.device_put(cst.normal_array(data_seed + 1, (in_dim, features)))}}
     kernel = np.asarray(variables["params"]["kernel"])
-    linen_out = compiled.apply(nn.Dense, variables, x, features=features_, use_bias=False)
+    linen_out = compiled.apply(nn.Dense, variables, x, features=features, use_bias=False)
     source = variables
     if through_checkpoint:  # checkpoint surgery: Linen's own serialization, read back without a target
         source = flax.serialization.msgpack_restore(flax.serialization.to_bytes(variables))
@@ -61,7 +61,7 @@ def test_fw_nnx_reproduces_linen(shape, data_seed, through_checkpoint):
     )
 
 
-@claim(
+@conformance_property(
     "03-fw-independent-biases-asymmetric",
     document=DOCUMENT,
     section=Section.PITFALLS,
@@ -69,15 +69,15 @@ def test_fw_nnx_reproduces_linen(shape, data_seed, through_checkpoint):
     hint="The document says independent biases make the result asymmetric. Both default bias initialisers are "
     "zeros, so at initialisation the two halves still agree; they drift apart only once the biases do.",
 )
-@given(seed=seeds(), shape=vector_shapes(), data_seed=data_seeds())
+@given(seed=cst.seeds(), shape=cst.vector_shapes(), data_seed=cst.data_seeds())
 def test_fw_independent_biases_asymmetric(seed, shape, data_seed):
-    in_dim, features_ = shape
-    x = normal_array(data_seed, (in_dim,))
-    kernel = constructions.nnx_linear_kernel(seed, in_dim, features_)
-    linear = constructions.nnx_linear_with_bias(seed, in_dim, features_)  # nnx's default bias
+    in_dim, features = shape
+    x = cst.normal_array(data_seed, (in_dim,))
+    kernel = constructions.nnx_linear_kernel(seed, in_dim, features)
+    linear = constructions.nnx_linear_with_bias(seed, in_dim, features)  # nnx's default bias
     assign(linear.kernel, jax.device_put(kernel))  # the shared kernel
-    linen_bias = constructions.linen_dense_with_bias(seed, in_dim, features_)["params"]["bias"]  # Linen's default bias
-    linen_out = compiled.apply(nn.Dense, {"params": {"kernel": kernel, "bias": linen_bias}}, x, features=features_)
+    linen_bias = constructions.linen_dense_with_bias(seed, in_dim, features)["params"]["bias"]  # Linen's default bias
+    linen_out = compiled.apply(nn.Dense, {"params": {"kernel": kernel, "bias": linen_bias}}, x, features=features)
     nnx_out = np.asarray(compiled.nnx_call(linear, x))
     gap = np.abs(np.asarray(linen_out, np.float64) - nnx_out)
     one = _one_layer(x, kernel)

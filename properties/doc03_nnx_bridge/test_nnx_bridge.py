@@ -11,19 +11,17 @@ from flax import nnx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.engine.registry import claim
-from conformance.kit import compiled, oracles, tolerances
-from conformance.kit.assertions import as_output, assert_close, assert_equal_arrays, assert_tree_shapes
+from conformance.engine.registry import conformance_property
+from conformance.kit import compiled, forward, oracles, tolerances
+from conformance.kit import strategies as cst
+from conformance.kit.assertions import assert_close, assert_equal_arrays, assert_tree_shapes
 from conformance.kit.nnx_compat import assign, state_leaf_shape
-from conformance.kit.strategies import data_seeds, normal_array, seeds, vector_shapes
 
 from . import DOCUMENT, Section, constructions
 
 
-def _two_modules(impl, seed, x, features_, as_float=False):
-    args = (float(seed), x, float(features_)) if as_float else (seed, x, features_)
-    out = impl.call("shared_params_two_modules", *args)
-    return as_output(out, what="shared_params_two_modules", shape=(features_,))
+def _two_modules(impl, seed, x, features, as_float=False):
+    return forward.call(impl, "shared_params_two_modules", seed, x, features, shape=(features,), as_float=as_float)
 
 
 def _twice(x, kernel):
@@ -38,11 +36,11 @@ def _twice(x, kernel):
 
 def _both_halves(seed, shape, data_seed):
     """(x, K, linen_out, nnx_out): the document's two forward passes over nnx.Linear's kernel K."""
-    in_dim, features_ = shape
-    x = normal_array(data_seed, (in_dim,))
-    linear = constructions.nnx_linear(seed, in_dim, features_)
+    in_dim, features = shape
+    x = cst.normal_array(data_seed, (in_dim,))
+    linear = constructions.nnx_linear(seed, in_dim, features)
     kernel = np.asarray(linear.kernel[...])
-    linen = np.asarray(compiled.apply(nn.Dense, {"params": {"kernel": kernel}}, x, features=features_, use_bias=False))
+    linen = np.asarray(compiled.apply(nn.Dense, {"params": {"kernel": kernel}}, x, features=features, use_bias=False))
     return x, kernel, linen, np.asarray(compiled.nnx_call(linear, x))
 
 
@@ -55,7 +53,7 @@ def _key_data(key) -> np.ndarray:
 # --- the function --------------------------------------------------------------
 
 
-@claim(
+@conformance_property(
     "03-output-is-twice-nnx",
     document=DOCUMENT,
     section=Section.PROBLEM,
@@ -64,16 +62,16 @@ def _key_data(key) -> np.ndarray:
     "params dict, and add both outputs.",
     needs=("shared_params_two_modules",),
 )
-@given(seed=seeds(), shape=vector_shapes(), data_seed=data_seeds(), as_float=st.booleans())
+@given(seed=cst.seeds(), shape=cst.vector_shapes(), data_seed=cst.data_seeds(), as_float=st.booleans())
 def test_output_is_twice_nnx(impl, seed, shape, data_seed, as_float):
-    in_dim, features_ = shape
-    x = normal_array(data_seed, (in_dim,))
-    out = _two_modules(impl, seed, x, features_, as_float)
-    kernel = constructions.nnx_linear_kernel(seed, in_dim, features_)
+    in_dim, features = shape
+    x = cst.normal_array(data_seed, (in_dim,))
+    out = _two_modules(impl, seed, x, features, as_float)
+    kernel = constructions.nnx_linear_kernel(seed, in_dim, features)
     assert_close(out, 2.0 * oracles.dense(x, kernel), _twice(x, kernel), what="shared_params_two_modules")
 
 
-@claim(
+@conformance_property(
     "03-output-linear-in-x",
     document=DOCUMENT,
     section=Section.SETUP,
@@ -82,20 +80,20 @@ def test_output_is_twice_nnx(impl, seed, shape, data_seed, as_float):
     needs=("shared_params_two_modules",),
 )
 @given(
-    seed=seeds(),
-    shape=vector_shapes(),
-    data_seed=data_seeds(),
+    seed=cst.seeds(),
+    shape=cst.vector_shapes(),
+    data_seed=cst.data_seeds(),
     a=st.sampled_from((2.0, -1.5, 0.25)),
     c=st.sampled_from((1.0, -3.0, 0.5)),
 )
 def test_output_linear_in_x(impl, seed, shape, data_seed, a, c):
-    in_dim, features_ = shape
-    x = normal_array(data_seed, (in_dim,))
-    y = normal_array(data_seed + 1, (in_dim,))
+    in_dim, features = shape
+    x = cst.normal_array(data_seed, (in_dim,))
+    y = cst.normal_array(data_seed + 1, (in_dim,))
     mixed = (a * x.astype(np.float64) + c * y).astype(np.float32)
-    lhs = _two_modules(impl, seed, mixed, features_)
-    rhs = a * _two_modules(impl, seed, x, features_).astype(np.float64) + c * _two_modules(impl, seed, y, features_)
-    kernel = constructions.nnx_linear_kernel(seed, in_dim, features_)
+    lhs = _two_modules(impl, seed, mixed, features)
+    rhs = a * _two_modules(impl, seed, x, features).astype(np.float64) + c * _two_modules(impl, seed, y, features)
+    kernel = constructions.nnx_linear_kernel(seed, in_dim, features)
     tol = tolerances.combined((1.0, _twice(mixed, kernel)), (a, _twice(x, kernel)), (c, _twice(y, kernel)))
     # mixed was rounded to float32: its rounding error enters through 2|K|.
     rounding = tolerances.Tolerance(
@@ -113,39 +111,39 @@ def test_output_linear_in_x(impl, seed, shape, data_seed, a, c):
 # --- what Flax does --------------------------------------------------------------
 
 
-@claim(
+@conformance_property(
     "03-fw-kernels-are-in-by-out",
     document=DOCUMENT,
     section=Section.PITFALLS,
     title="nnx.Linear and nn.Dense both store the kernel as (in, out)",
     hint="A layout change in either framework breaks every kernel shared between them.",
 )
-@given(shape=vector_shapes(structural=True))
+@given(shape=cst.vector_shapes(structural=True))
 def test_fw_kernels_are_in_by_out(shape):
-    in_dim, features_ = shape
+    in_dim, features = shape
     # Shapes only: the seed cannot change them (see compiled.abstract_init).
-    linear = nnx.eval_shape(lambda: nnx.Linear(in_dim, features_, use_bias=False, rngs=nnx.Rngs(0)))
-    dense = compiled.abstract_init(nn.Dense(features_, use_bias=False), (1, in_dim))
+    linear = nnx.eval_shape(lambda: nnx.Linear(in_dim, features, use_bias=False, rngs=nnx.Rngs(0)))
+    dense = compiled.abstract_init(nn.Dense(features, use_bias=False), (1, in_dim))
     kernel_shape = state_leaf_shape(linear)
-    assert kernel_shape == (in_dim, features_), f"nnx.Linear kernel {kernel_shape}, expected {(in_dim, features_)}"
-    assert_tree_shapes(dense, {"params": {"kernel": (in_dim, features_)}}, what="nn.Dense(use_bias=False)")
+    assert kernel_shape == (in_dim, features), f"nnx.Linear kernel {kernel_shape}, expected {(in_dim, features)}"
+    assert_tree_shapes(dense, {"params": {"kernel": (in_dim, features)}}, what="nn.Dense(use_bias=False)")
 
 
-@claim(
+@conformance_property(
     "03-fw-linen-reproduces-nnx",
     document=DOCUMENT,
     section=Section.SETUP,
     title="nn.Dense applied with {'params': {'kernel': K}}, K the nnx kernel array, gives nnx.Linear's output",
     hint="Both frameworks compute x @ kernel; check dtype promotion and precision defaults of either side.",
 )
-@given(seed=seeds(), shape=vector_shapes(), data_seed=data_seeds())
+@given(seed=cst.seeds(), shape=cst.vector_shapes(), data_seed=cst.data_seeds())
 def test_fw_linen_reproduces_nnx(seed, shape, data_seed):
     x, kernel, linen, nnx_out = _both_halves(seed, shape, data_seed)
     one = tolerances.dense_chain(x[None, :], [(kernel, None)]).rows(0)
     assert_close(linen, nnx_out, tolerances.combined((1.0, one), (1.0, one)), what="Linen output against nnx output")
 
 
-@claim(
+@conformance_property(
     "03-fw-linen-equals-nnx-exactly",
     document=DOCUMENT,
     section=Section.PROBLEM,
@@ -154,17 +152,17 @@ def test_fw_linen_reproduces_nnx(seed, shape, data_seed):
     hint="Both frameworks compute the same x @ kernel; a bitwise difference on CPU means one of them sums the "
     "products in another order or another precision.",
 )
-@given(seed=seeds(), shape=vector_shapes(), data_seed=data_seeds())
+@given(seed=cst.seeds(), shape=cst.vector_shapes(), data_seed=cst.data_seeds())
 def test_fw_linen_equals_nnx_exactly(seed, shape, data_seed):
-    in_dim, features_ = shape
-    x = normal_array(data_seed, (in_dim,))
-    linear = constructions.nnx_linear(seed, in_dim, features_)
+    in_dim, features = shape
+    x = cst.normal_array(data_seed, (in_dim,))
+    linear = constructions.nnx_linear(seed, in_dim, features)
     kernel = np.asarray(linear.kernel[...])
     # Eager, as the document runs them: two separately compiled programs may round differently
     # (XLA's optimisation level moves the last bit), which says nothing about the frameworks.
     x_dev = jax.device_put(x)
     nnx_out = np.asarray(linear(x_dev))
-    linen = np.asarray(nn.Dense(features_, use_bias=False).apply({"params": {"kernel": linear.kernel[...]}}, x_dev))
+    linen = np.asarray(nn.Dense(features, use_bias=False).apply({"params": {"kernel": linear.kernel[...]}}, x_dev))
     total = nnx_out + linen  # the document's sum, in float32
     if jax.default_backend() == "cpu":
         assert_equal_arrays(linen, nnx_out, what="linen_out against nnx_out on CPU")
@@ -180,17 +178,17 @@ def test_fw_linen_equals_nnx_exactly(seed, shape, data_seed):
     )
 
 
-@claim(
+@conformance_property(
     "03-fw-value-accessor-silent",
     document=DOCUMENT,
     section=Section.NON_OBVIOUS,
     title="Reading a Param's array with .value, as the document does, works and warns of nothing",
     hint="Newer Flax deprecates .value on array Variables in favour of param[...]; see the warning text.",
 )
-@given(seed=seeds(), shape=vector_shapes())
+@given(seed=cst.seeds(), shape=cst.vector_shapes())
 def test_fw_value_accessor_silent(seed, shape):
-    in_dim, features_ = shape
-    linear = constructions.nnx_linear(seed, in_dim, features_)
+    in_dim, features = shape
+    linear = constructions.nnx_linear(seed, in_dim, features)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         value = linear.kernel.value
@@ -199,22 +197,22 @@ def test_fw_value_accessor_silent(seed, shape):
     assert not messages, f".value emitted {messages}"
 
 
-@claim(
+@conformance_property(
     "03-fw-param-wrapper-is-not-the-array",
     document=DOCUMENT,
     section=Section.PITFALLS,
     title="Passing the nnx.Param wrapper instead of its array into a Linen params dict is a pitfall: it fails",
     hint="The document says forgetting .value breaks; releases that accept the wrapper make this pitfall silent.",
 )
-@given(seed=seeds(), shape=vector_shapes(), data_seed=data_seeds())
+@given(seed=cst.seeds(), shape=cst.vector_shapes(), data_seed=cst.data_seeds())
 def test_fw_param_wrapper_is_not_the_array(seed, shape, data_seed):
-    in_dim, features_ = shape
-    x = normal_array(data_seed, (in_dim,))
-    linear = constructions.nnx_linear(seed, in_dim, features_)
+    in_dim, features = shape
+    x = cst.normal_array(data_seed, (in_dim,))
+    linear = constructions.nnx_linear(seed, in_dim, features)
     assert not isinstance(linear.kernel, jax.Array), "nnx.Param is itself a jax.Array"
     try:
         # Eager on purpose: under jit the wrapper would be flattened to its array before Linen saw it.
-        out = nn.Dense(features_, use_bias=False).apply({"params": {"kernel": linear.kernel}}, x)
+        out = nn.Dense(features, use_bias=False).apply({"params": {"kernel": linear.kernel}}, x)
     except Exception:
         return
     raise AssertionError(
@@ -223,17 +221,17 @@ def test_fw_param_wrapper_is_not_the_array(seed, shape, data_seed):
     )
 
 
-@claim(
+@conformance_property(
     "03-fw-reassignment-not-mirrored",
     document=DOCUMENT,
     section=Section.PITFALLS,
     title="Sharing is by reference: assigning a new kernel to the nnx side leaves the Linen params dict as it was",
     hint="JAX arrays are immutable; if this fails, a Variable now aliases mutable storage.",
 )
-@given(seed=seeds(), shape=vector_shapes())
+@given(seed=cst.seeds(), shape=cst.vector_shapes())
 def test_fw_reassignment_not_mirrored(seed, shape):
-    in_dim, features_ = shape
-    linear = constructions.nnx_linear(seed, in_dim, features_)
+    in_dim, features = shape
+    linear = constructions.nnx_linear(seed, in_dim, features)
     shared = linear.kernel[...]
     linen_params = {"params": {"kernel": shared}}
     before = np.asarray(shared).copy()
@@ -242,7 +240,7 @@ def test_fw_reassignment_not_mirrored(seed, shape):
     assert_equal_arrays(np.asarray(linear.kernel[...]), before + np.float32(1.0), what="nnx kernel after reassignment")
 
 
-@claim(
+@conformance_property(
     "03-fw-rngs-int-seed-is-prngkey",
     document=DOCUMENT,
     section=Section.PROBLEM,
@@ -250,7 +248,7 @@ def test_fw_reassignment_not_mirrored(seed, shape):
     hint="Implementations that jit their construction (the bundled reference among them) pass PRNGKey(seed) "
     "into nnx.Rngs inside jit; if Rngs changed how it seeds an int, they must build nnx.Rngs(seed) instead.",
 )
-@given(seed=seeds(), draws=st.integers(1, 3))
+@given(seed=cst.seeds(), draws=st.integers(1, 3))
 def test_fw_rngs_int_seed_is_prngkey(seed, draws):
     from_int, from_key = nnx.Rngs(seed), nnx.Rngs(jax.random.PRNGKey(seed))
     for i in range(draws):  # the keys themselves, draw by draw: equal keys give equal draws of any shape

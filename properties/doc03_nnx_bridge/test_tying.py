@@ -7,15 +7,15 @@ import numpy as np
 from flax import nnx
 from hypothesis import given
 
-from conformance.engine.registry import claim
+from conformance.engine.registry import conformance_property
+from conformance.kit import strategies as cst
 from conformance.kit.assertions import assert_close
 from conformance.kit.nnx_compat import replace_value
-from conformance.kit.strategies import data_seeds, vector_shapes
 
 from . import DOCUMENT, Section, tying
 
 
-@claim(
+@conformance_property(
     "03-fw-tied-embedding-one-table",
     document=DOCUMENT,
     section=Section.WHY_SHARE,
@@ -25,7 +25,7 @@ from . import DOCUMENT, Section, tying
     hint="nnx tracks Variables by identity: a Param referenced twice must stay one leaf and collect both gradients. "
     "If a gradient misses a use, a module detaches the table (stop_gradient in nnx.Embed.attend, say) or copies it.",
 )
-@given(shape=vector_shapes(), data_seed=data_seeds())
+@given(shape=cst.vector_shapes(), data_seed=cst.data_seeds())
 def test_fw_tied_embedding_one_table(shape, data_seed):
     vocab, d = shape
     table, tokens, weights = tying.inputs(data_seed, vocab, d)

@@ -15,9 +15,9 @@ import numpy as np
 from flax import linen as nn
 from flax import nnx
 
+from conformance.kit import strategies as cst
 from conformance.kit import tied_embedding, tolerances
 from conformance.kit.oracles import f64
-from conformance.kit.strategies import normal_array
 
 TOKENS = 5  # sequence length: one shape per (vocab, d)
 
@@ -25,7 +25,7 @@ TOKENS = 5  # sequence length: one shape per (vocab, d)
 def inputs(data_seed: int, vocab: int, d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(table (vocab, d), tokens (TOKENS,), loss weights (TOKENS, vocab)), all from one seed."""
     tokens = np.random.default_rng(data_seed).integers(0, vocab, TOKENS).astype(np.int32)
-    return normal_array(data_seed, (vocab, d)), tokens, normal_array(data_seed + 1, (TOKENS, vocab))
+    return cst.normal_array(data_seed, (vocab, d)), tokens, cst.normal_array(data_seed + 1, (TOKENS, vocab))
 
 
 def oracle(table, tokens, weights) -> tuple[np.ndarray, np.ndarray, tolerances.Tolerance, tolerances.Tolerance]:

@@ -7,9 +7,9 @@ import dataclasses
 import numpy as np
 from hypothesis import given
 
-from conformance.engine.registry import claim
+from conformance.engine.registry import conformance_property
+from conformance.kit import strategies as cst
 from conformance.kit.assertions import assert_close
-from conformance.kit.strategies import data_seeds, normal_array, seeds
 from conformance.kit.tolerances import Tolerance, combined
 
 from . import DOCUMENT, Section, calls, layout, oracle, probes, roles
@@ -29,7 +29,7 @@ ROW_MEAN_TOL = 1e-4
 ROW_VAR_RANGE = (0.99, 1.0 + 1e-4)
 
 
-@claim(
+@conformance_property(
     "04-block-output-rows-normalised",
     document=DOCUMENT,
     section=Section.CODE,
@@ -40,11 +40,11 @@ ROW_VAR_RANGE = (0.99, 1.0 + 1e-4)
     f"Other parameters are random.",
     needs=BLOCK,
 )
-@given(case=cases(), seed=seeds(), data_seed=data_seeds(), scale=input_scales())
+@given(case=cases(), seed=cst.seeds(), data_seed=cst.data_seeds(), scale=input_scales())
 def test_block_output_rows_normalised(impl, case, seed, data_seed, scale):
     c = CASES[case]
     d = c.d_model
-    x = normal_array(data_seed, c.x_shape, scale)
+    x = cst.normal_array(data_seed, c.x_shape, scale)
     shapes = calls.param_shapes(impl, "TransformerBlock", c.dims)
     values = roles.block_roles(impl, c.dims).read(random_params(shapes, seed))
     identity = (np.ones(d), np.zeros(d))
@@ -60,7 +60,7 @@ def test_block_output_rows_normalised(impl, case, seed, data_seed, scale):
     )
 
 
-@claim(
+@conformance_property(
     "04-block-matches-oracle",
     document=DOCUMENT,
     section=Section.CODE,
@@ -71,10 +71,10 @@ def test_block_output_rows_normalised(impl, case, seed, data_seed, scale):
     "GELU and eps variants are left to 04-block-gelu-is-exact and 04-block-layernorm-eps-is-pytorch.",
     needs=BLOCK,
 )
-@given(case=cases(), seed=seeds(), data_seed=data_seeds(), scale=input_scales())
+@given(case=cases(), seed=cst.seeds(), data_seed=cst.data_seeds(), scale=input_scales())
 def test_block_matches_oracle(impl, case, seed, data_seed, scale):
     c = CASES[case]
-    x = normal_array(data_seed, c.x_shape, scale)
+    x = cst.normal_array(data_seed, c.x_shape, scale)
     params = random_params(calls.param_shapes(impl, "TransformerBlock", c.dims), seed)
     found = roles.block_roles(impl, c.dims)
     out = calls.apply(impl, "TransformerBlock", c.dims, params, x)
@@ -88,7 +88,7 @@ def test_block_matches_oracle(impl, case, seed, data_seed, scale):
     )
 
 
-@claim(
+@conformance_property(
     "04-block-gelu-is-exact",
     document=DOCUMENT,
     section=Section.CODE,
@@ -99,7 +99,7 @@ def test_block_matches_oracle(impl, case, seed, data_seed, scale):
     "is accepted here: 04-block-layernorm-eps-is-pytorch judges the eps.",
     needs=BLOCK,
 )
-@given(case=cases(), seed=seeds(), data_seed=data_seeds())
+@given(case=cases(), seed=cst.seeds(), data_seed=cst.data_seeds())
 def test_block_gelu_is_exact(impl, case, seed, data_seed):
     c = CASES[case]
     d, d_ff = c.d_model, c.d_ff
@@ -114,7 +114,7 @@ def test_block_gelu_is_exact(impl, case, seed, data_seed):
         norm2=(np.ones(d), np.zeros(d)),
     )
     values = probes.as_float32(values)
-    x = normal_array(data_seed, c.x_shape)
+    x = cst.normal_array(data_seed, c.x_shape)
     out = calls.apply(impl, "TransformerBlock", c.dims, probes.probe_params(impl, c, values), x)
     expected, tol = oracle.stack(x, values, 1)
     # One defect, one cause: this probe judges the GELU, not the LayerNorms' epsilon (the eps probe
@@ -141,7 +141,7 @@ def test_block_gelu_is_exact(impl, case, seed, data_seed):
     )
 
 
-@claim(
+@conformance_property(
     "04-block-layernorm-eps-is-pytorch",
     document=DOCUMENT,
     section=Section.CODE,
@@ -150,7 +150,7 @@ def test_block_gelu_is_exact(impl, case, seed, data_seed):
     "sqrt(1e-5), so the second one normalises rows of variance ~1e-5, where eps 1e-6 gives outputs ~35% larger.",
     needs=BLOCK,
 )
-@given(case=cases(), data_seed=data_seeds(), scale=input_scales())
+@given(case=cases(), data_seed=cst.data_seeds(), scale=input_scales())
 def test_block_layernorm_eps_is_pytorch(impl, case, data_seed, scale):
     c = CASES[case]
     d, d_ff = c.d_model, c.d_ff
@@ -164,7 +164,7 @@ def test_block_layernorm_eps_is_pytorch(impl, case, data_seed, scale):
             norm2=norm,
         )
     )
-    x = normal_array(data_seed, c.x_shape, scale)
+    x = cst.normal_array(data_seed, c.x_shape, scale)
     out = calls.apply(impl, "TransformerBlock", c.dims, probes.probe_params(impl, c, values), x)
     expected, tol = oracle.stack(x, values, 1)
     flax_default, _ = oracle.stack(x, values, 1, eps=1e-6)

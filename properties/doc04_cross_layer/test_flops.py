@@ -7,7 +7,7 @@ import jax.numpy as jnp
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from conformance.engine.registry import claim
+from conformance.engine.registry import conformance_property
 from conformance.kit import flops as flops_mod
 from conformance.kit.compiled import abstract_init
 
@@ -22,7 +22,7 @@ from .strategies import (
 # --- FLOPs (3. Computational Complexity) ---------------------------------------------------
 
 
-@claim(
+@conformance_property(
     "04-flops-forward-unchanged-by-sharing",
     document=DOCUMENT,
     section=Section.FLOPS,
@@ -47,7 +47,7 @@ def test_flops_forward_unchanged_by_sharing(impl, case, share):
     )
 
 
-@claim(
+@conformance_property(
     "04-flops-model-is-l-blocks",
     document=DOCUMENT,
     section=Section.FLOPS,
@@ -71,7 +71,7 @@ def test_flops_model_is_l_blocks(impl, case):
         )
 
 
-@claim(
+@conformance_property(
     "04-flops-backward-no-saving",
     document=DOCUMENT,
     section=Section.FLOPS,
@@ -94,7 +94,7 @@ def test_flops_backward_no_saving(impl, case):
     )
 
 
-@claim(
+@conformance_property(
     "04-fw-scan-body-counted-once",
     document=DOCUMENT,
     section=Section.FLOPS,
@@ -124,7 +124,7 @@ def test_fw_scan_body_counted_once(case):
     )
 
 
-@claim(
+@conformance_property(
     "04-fw-shared-backward-pays-accumulation",
     document=DOCUMENT,
     section=Section.FLOPS,

@@ -9,11 +9,11 @@ import numpy as np
 from flax import linen as nn
 from hypothesis import example, given
 
-from conformance.engine.registry import claim
+from conformance.engine.registry import conformance_property
+from conformance.kit import strategies as cst
 from conformance.kit import trees
 from conformance.kit.assertions import assert_close
 from conformance.kit.compiled import abstract_init, fast_jit
-from conformance.kit.strategies import data_seeds, normal_array
 from conformance.kit.tolerances import MARGIN, Tolerance, unit_roundoff
 
 from . import DOCUMENT, Section, counts, oracle, probes
@@ -48,7 +48,7 @@ def _mha_count(d: int, heads: int) -> int:
     return trees.count_parameters(abstract_init(mha, (1, 2, d), (1, 2, d))["params"])[0]
 
 
-@claim(
+@conformance_property(
     "04-fw-block-params-formula",
     document=DOCUMENT,
     section=Section.PARAMETER_COUNT,
@@ -87,7 +87,7 @@ def _flax_layer_norm_default(d: int):
     return fast_jit(lambda x: ln.apply(ln.init(jax.random.PRNGKey(0), x), x))
 
 
-@claim(
+@conformance_property(
     "04-fw-gelu-default-is-tanh",
     document=DOCUMENT,
     section=Section.CODE,
@@ -95,9 +95,9 @@ def _flax_layer_norm_default(d: int):
     hint="A port that wants the document's (PyTorch's) numbers must pass approximate=False. If this fails, "
     "Flax changed nn.gelu's default.",
 )
-@given(data_seed=data_seeds())
+@given(data_seed=cst.data_seeds())
 def test_fw_gelu_default_is_tanh(data_seed):
-    x = np.concatenate([normal_array(data_seed, (64,), 2.0), probes.GELU_PROBE.astype(np.float32)])
+    x = np.concatenate([cst.normal_array(data_seed, (64,), 2.0), probes.GELU_PROBE.astype(np.float32)])
     got = np.asarray(_flax_gelu_default()(x), np.float64)
     tanh, exact = gelu_tanh(x), gelu_exact(x)
     tol = Tolerance(
@@ -111,16 +111,16 @@ def test_fw_gelu_default_is_tanh(data_seed):
     )
 
 
-@claim(
+@conformance_property(
     "04-fw-layernorm-default-eps",
     document=DOCUMENT,
     section=Section.CODE,
     title="Flax's nn.LayerNorm defaults to eps 1e-6, not PyTorch's 1e-5; on rows of variance 1e-5 that changes the output by ~35%",
     hint="A port that wants the document's numbers must pass epsilon=1e-5. If this fails, Flax changed the default.",
 )
-@given(data_seed=data_seeds(), d_model=pooled_d_models())
+@given(data_seed=cst.data_seeds(), d_model=pooled_d_models())
 def test_fw_layernorm_default_eps(data_seed, d_model):
-    x = normal_array(data_seed, (4, d_model)) * np.float32(10**-2.5)
+    x = cst.normal_array(data_seed, (4, d_model)) * np.float32(10**-2.5)
     x = x - x.mean(-1, keepdims=True)
     got = np.asarray(_flax_layer_norm_default(d_model)(x), np.float64)
     (flax_eps, tol), (torch_eps, _) = oracle.layer_norm(x, 1e-6), oracle.layer_norm(x, 1e-5)

@@ -9,10 +9,10 @@ import jax
 import numpy as np
 from hypothesis import given
 
-from conformance.engine.registry import claim
+from conformance.engine.registry import conformance_property
 from conformance.kit import precision, trees
+from conformance.kit import strategies as cst
 from conformance.kit.assertions import as_output, assert_close
-from conformance.kit.strategies import data_seeds, normal_array, seeds
 from conformance.kit.tolerances import MARGIN, Tolerance, combined, dot_gamma
 
 from . import DOCUMENT, Section, calls, grad_noise, layout, oracle, roles
@@ -65,7 +65,7 @@ def _shared_model(impl, c, seed: int) -> Model:
     return Model(args, random_params(shared_shapes, seed), slots)
 
 
-@claim(
+@conformance_property(
     "04-shared-all-is-block-applied-l-times",
     document=DOCUMENT,
     section=Section.ARCHITECTURE,
@@ -77,10 +77,10 @@ def _shared_model(impl, c, seed: int) -> Model:
     needs=BLOCK + SHARED,
     modes=("all",),
 )
-@given(case=cases(), seed=seeds(), data_seed=data_seeds(), scale=input_scales())
+@given(case=cases(), seed=cst.seeds(), data_seed=cst.data_seeds(), scale=input_scales())
 def test_shared_all_is_block_applied_l_times(impl, case, seed, data_seed, scale):
     c = CASES[case]
-    x = normal_array(data_seed, c.x_shape, scale)
+    x = cst.normal_array(data_seed, c.x_shape, scale)
     model = _shared_model(impl, c, seed)
     block_params = model.block()
     shared = calls.apply(impl, "SharedTransformer", model.args, model.params, x, "all")
@@ -107,7 +107,7 @@ def _unshared_copy(impl, c, block_params) -> Model:
     return Model(args, layout.place_layers(shapes, slots, block_params), slots)
 
 
-@claim(
+@conformance_property(
     "04-unshared-with-copied-block-equals-shared",
     document=DOCUMENT,
     section=Section.ARCHITECTURE,
@@ -116,11 +116,11 @@ def _unshared_copy(impl, c, block_params) -> Model:
     needs=BLOCK + SHARED + UNSHARED,
     modes=("all",),
 )
-@given(case=cases(min_layers=2), seed=seeds(), data_seed=data_seeds())
+@given(case=cases(min_layers=2), seed=cst.seeds(), data_seed=cst.data_seeds())
 def test_unshared_with_copied_block_equals_shared(impl, case, seed, data_seed):
     c = CASES[case]
-    x = normal_array(data_seed, c.x_shape)
-    r = normal_array(data_seed + 1, c.x_shape)
+    x = cst.normal_array(data_seed, c.x_shape)
+    r = cst.normal_array(data_seed + 1, c.x_shape)
     shared_model = _shared_model(impl, c, seed)
     block_params = shared_model.block()
     unshared_model = _unshared_copy(impl, c, block_params)
@@ -176,7 +176,7 @@ def _measured_noise(impl, c, block_params, x, r, shared_out) -> grad_noise.GradN
     return grad_noise.measure(c.num_layers, c.dims, values, x, r)
 
 
-@claim(
+@conformance_property(
     "04-shared-grad-is-sum-of-layer-grads",
     document=DOCUMENT,
     section=Section.ARCHITECTURE,
@@ -186,11 +186,11 @@ def _measured_noise(impl, c, block_params, x, r, shared_out) -> grad_noise.GradN
     needs=BLOCK + SHARED + UNSHARED,
     modes=("all",),
 )
-@given(case=cases(min_layers=2), seed=seeds(), data_seed=data_seeds())
+@given(case=cases(min_layers=2), seed=cst.seeds(), data_seed=cst.data_seeds())
 def test_shared_grad_is_sum_of_layer_grads(impl, case, seed, data_seed):
     c = CASES[case]
-    x = normal_array(data_seed, c.x_shape)
-    r = normal_array(data_seed + 1, c.x_shape)
+    x = cst.normal_array(data_seed, c.x_shape)
+    r = cst.normal_array(data_seed + 1, c.x_shape)
     shared_model = _shared_model(impl, c, seed)
     unshared_model = _unshared_copy(impl, c, shared_model.block())
     shared_out, shared_grads = calls.out_and_grad(

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from conformance.engine.registry import claim
+from conformance.engine.registry import conformance_property
 from conformance.kit import trees
 from conformance.kit.assertions import assert_raises
 from conformance.kit.compiled import abstract_init
@@ -31,7 +31,7 @@ from .strategies import (
 )
 
 
-@claim(
+@conformance_property(
     "04-params-block-is-a-f-2n",
     document=DOCUMENT,
     section=Section.PARAMETER_COUNT,
@@ -50,7 +50,7 @@ def test_params_block_is_a_f_2n(impl, d_model, num_heads, d_ff):
     )
 
 
-@claim(
+@conformance_property(
     "04-params-unshared-is-l-blocks",
     document=DOCUMENT,
     section=Section.PARAMETER_COUNT,
@@ -68,7 +68,7 @@ def test_params_unshared_is_l_blocks(impl, num_layers, d_model, num_heads, d_ff)
     )
 
 
-@claim(
+@conformance_property(
     "04-params-shared-all-is-one-block",
     document=DOCUMENT,
     section=Section.PARAMETER_COUNT,
@@ -107,7 +107,7 @@ def _assert_partial_share_count(impl, share: str, formula: str, other: str, args
     )
 
 
-@claim(
+@conformance_property(
     "04-params-share-ffn",
     document=DOCUMENT,
     section=Section.ARCHITECTURE,
@@ -122,7 +122,7 @@ def test_params_share_ffn(impl, num_layers, d_model, num_heads, d_ff):
     _assert_partial_share_count(impl, "ffn", "L(A+2N)+F", "attention", (num_layers, d_model, num_heads, d_ff))
 
 
-@claim(
+@conformance_property(
     "04-params-share-attention",
     document=DOCUMENT,
     section=Section.ARCHITECTURE,
@@ -145,7 +145,7 @@ _LAYOUT = {  # pieces (attention, fc1, fc2, LayerNorm) per model, as functions o
 }
 
 
-@claim(
+@conformance_property(
     "04-sharing-layout-by-piece",
     document=DOCUMENT,
     section=Section.ARCHITECTURE,
@@ -185,7 +185,7 @@ def test_sharing_layout_by_piece(impl, num_layers, d_model, num_heads, d_ff, mod
     )
 
 
-@claim(
+@conformance_property(
     "04-share-unknown-mode-raises",
     document=DOCUMENT,
     section=Section.ARCHITECTURE,
@@ -209,7 +209,7 @@ def test_share_unknown_mode_raises(impl, share, num_layers, d_model):
     assert_raises(ValueError, build_and_init, what=f"{calls.describe('SharedTransformer', args, share)} and init")
 
 
-@claim(
+@conformance_property(
     "04-models-preserve-shape",
     document=DOCUMENT,
     section=Section.CODE,

@@ -10,8 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from conformance.kit import strategies as cst
 from conformance.kit.oracles import f64
-from conformance.kit.strategies import normal_array
 
 
 def state_keys(state) -> list[str]:
@@ -66,8 +66,8 @@ def preset(
 ) -> PresetMultiParam:
     """A PresetMultiParam with a standard-normal kernel and bias drawn from ``data_seed``."""
     return PresetMultiParam(
-        normal_array(data_seed, (in_features, features)) / np.sqrt(in_features),
-        normal_array(data_seed + 1, (features,)),
+        cst.normal_array(data_seed, (in_features, features)) / np.sqrt(in_features),
+        cst.normal_array(data_seed + 1, (features,)),
         count,
         counter,
     )

@@ -9,18 +9,18 @@ from flax import nnx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.engine.registry import claim
-from conformance.kit import compiled, oracles, tolerances
+from conformance.engine.registry import conformance_property
+from conformance.kit import compiled, forward, oracles, tolerances
+from conformance.kit import strategies as cst
 from conformance.kit.assertions import as_output, assert_close, assert_equal_arrays, assert_keys
 from conformance.kit.nnx_compat import assign
-from conformance.kit.strategies import data_seeds, normal_array, seeds, vector_shapes
 
 from . import DOCUMENT, Section, constructions
 
 
-def _build(impl, seed, in_dim, features_):
+def _build(impl, seed, in_dim, features):
     with impl.running("MultiParam(in, out, rngs)"):
-        return compiled.build_nnx(impl.get("MultiParam"), in_dim, features_, seed=seed)
+        return compiled.build_nnx(impl.get("MultiParam"), in_dim, features, seed=seed)
 
 
 _state_keys = constructions.state_keys
@@ -39,7 +39,7 @@ def _kernel_rounding(in_dim: int) -> float:
 # --- the module --------------------------------------------------------------
 
 
-@claim(
+@conformance_property(
     "05-param-filter-is-kernel-and-bias",
     document=DOCUMENT,
     section=Section.API,
@@ -47,13 +47,13 @@ def _kernel_rounding(in_dim: int) -> float:
     hint="Wrap kernel and bias in nnx.Param and count in nnx.Variable (not Param).",
     needs=("MultiParam",),
 )
-@given(seed=seeds(), shape=vector_shapes())
+@given(seed=cst.seeds(), shape=cst.vector_shapes())
 def test_param_filter_is_kernel_and_bias(impl, seed, shape):
     model = _build(impl, seed, *shape)
     assert_keys(_state_keys(nnx.state(model, nnx.Param)), ["bias", "kernel"], what="nnx.state(model, nnx.Param)")
 
 
-@claim(
+@conformance_property(
     "05-full-state-has-all-three",
     document=DOCUMENT,
     section=Section.API,
@@ -61,7 +61,7 @@ def test_param_filter_is_kernel_and_bias(impl, seed, shape):
     hint="count must be an nnx.Variable; a bare array is not a Variable and drops out of the Variable filter.",
     needs=("MultiParam",),
 )
-@given(seed=seeds(), shape=vector_shapes())
+@given(seed=cst.seeds(), shape=cst.vector_shapes())
 def test_full_state_has_all_three(impl, seed, shape):
     model = _build(impl, seed, *shape)
     assert_keys(_state_keys(nnx.state(model)), ["bias", "count", "kernel"], what="nnx.state(model)")
@@ -70,7 +70,7 @@ def test_full_state_has_all_three(impl, seed, shape):
     )
 
 
-@claim(
+@conformance_property(
     "05-initial-values-follow-recipe",
     document=DOCUMENT,
     section=Section.WORKED_EXAMPLE,
@@ -78,26 +78,24 @@ def test_full_state_has_all_three(impl, seed, shape):
     hint="Draw the kernel with the first rngs.params() key, shape (in, out), scaled by 1/sqrt(in_features).",
     needs=("MultiParam",),
 )
-@given(seed=seeds(), shape=vector_shapes())
+@given(seed=cst.seeds(), shape=cst.vector_shapes())
 def test_initial_values_follow_recipe(impl, seed, shape):
-    in_dim, features_ = shape
-    model = _build(impl, seed, in_dim, features_)
+    in_dim, features = shape
+    model = _build(impl, seed, in_dim, features)
     bias = _array(model.bias)
-    assert bias.shape == (features_,) and not bias.any(), (
-        f"bias is {bias[:4]} with shape {bias.shape}, expected zeros ({features_},)"
+    assert bias.shape == (features,) and not bias.any(), (
+        f"bias is {bias[:4]} with shape {bias.shape}, expected zeros ({features},)"
     )
     count = _array(model.count)
     assert count.shape == () and count == 0, f"count is {count!r}, expected a scalar 0"
-    expected = constructions.scaled_normal_kernel(
-        constructions.multi_param_normal_draw(seed, in_dim, features_), in_dim
-    )
+    expected = constructions.scaled_normal_kernel(constructions.multi_param_normal_draw(seed, in_dim, features), in_dim)
     tol = tolerances.elementwise(expected, ulps=_kernel_rounding(in_dim) / tolerances.unit_roundoff())
     assert_close(
         _array(model.kernel), expected, tol, what="MultiParam kernel against normal(key, (in, out)) / sqrt(in)"
     )
 
 
-@claim(
+@conformance_property(
     "05-call-leaves-count-alone",
     document=DOCUMENT,
     section=Section.NO_MUTATION,
@@ -105,15 +103,15 @@ def test_initial_values_follow_recipe(impl, seed, shape):
     hint="__call__ must only compute; incrementing count belongs to a later problem.",
     needs=("MultiParam",),
 )
-@given(seed=seeds(), shape=vector_shapes(), data_seed=data_seeds())
+@given(seed=cst.seeds(), shape=cst.vector_shapes(), data_seed=cst.data_seeds())
 def test_call_leaves_count_alone(impl, seed, shape, data_seed):
-    in_dim, features_ = shape
-    x = normal_array(data_seed, (in_dim,))
-    model = _build(impl, seed, in_dim, features_)
+    in_dim, features = shape
+    x = cst.normal_array(data_seed, (in_dim,))
+    model = _build(impl, seed, in_dim, features)
     with impl.running("MultiParam.__call__"):
         out = compiled.nnx_call(model, x)
         out = compiled.nnx_call(model, x)  # twice: a counter bumped per call cannot hide behind a reset
-    out = as_output(out, what="MultiParam(x)", shape=(features_,))
+    out = as_output(out, what="MultiParam(x)", shape=(features,))
     count = _array(model.count)
     assert count == 0, f"count is {count} after two calls, expected 0"
     k, b = _array(model.kernel), _array(model.bias)
@@ -125,7 +123,7 @@ def test_call_leaves_count_alone(impl, seed, shape, data_seed):
     )
 
 
-@claim(
+@conformance_property(
     "05-split-merge-keeps-state",
     document=DOCUMENT,
     section=Section.PITFALLS,
@@ -133,7 +131,7 @@ def test_call_leaves_count_alone(impl, seed, shape, data_seed):
     hint="count must be an nnx.Variable: plain attributes are not state and are rebuilt from the graph definition.",
     needs=("MultiParam",),
 )
-@given(seed=seeds(), shape=vector_shapes(), new_count=st.integers(1, 1000))
+@given(seed=cst.seeds(), shape=cst.vector_shapes(), new_count=st.integers(1, 1000))
 def test_split_merge_keeps_state(impl, seed, shape, new_count):
     model = _build(impl, seed, *shape)
     count = model.count
@@ -162,7 +160,7 @@ def _param_grad_of_sum(graphdef, params, rest, x):
 _param_grad = compiled.fast_jit(_param_grad_of_sum, static_argnums=0)
 
 
-@claim(
+@conformance_property(
     "05-sgd-step-updates-params-only",
     document=DOCUMENT,
     section=Section.WHY,
@@ -172,11 +170,11 @@ _param_grad = compiled.fast_jit(_param_grad_of_sum, static_argnums=0)
     "non-gradient term such as weight decay would move it.)",
     needs=("MultiParam",),
 )
-@given(seed=seeds(), shape=vector_shapes(), data_seed=data_seeds(), lr=st.sampled_from((0.5, 0.01)))
+@given(seed=cst.seeds(), shape=cst.vector_shapes(), data_seed=cst.data_seeds(), lr=st.sampled_from((0.5, 0.01)))
 def test_sgd_step_updates_params_only(impl, seed, shape, data_seed, lr):
-    in_dim, features_ = shape
-    x = normal_array(data_seed, (in_dim,))
-    model = _build(impl, seed, in_dim, features_)
+    in_dim, features = shape
+    x = cst.normal_array(data_seed, (in_dim,))
+    model = _build(impl, seed, in_dim, features)
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
     with impl.running("grad of sum(MultiParam(x)) over nnx.Param state"):
         grads = _param_grad(graphdef, params, rest, x)
@@ -186,8 +184,8 @@ def test_sgd_step_updates_params_only(impl, seed, shape, data_seed, lr):
     k0, b0 = _array(model.kernel), _array(model.bias)
     # d sum(x K + b) / dK = x outer 1, / db = 1
     u = tolerances.unit_roundoff()
-    expect_k = k0 - lr * np.outer(x, np.ones(features_))
-    expect_b = b0 - lr * np.ones(features_)
+    expect_k = k0 - lr * np.outer(x, np.ones(features))
+    expect_b = b0 - lr * np.ones(features)
     for name, expected in (("kernel", expect_k), ("bias", expect_b)):
         # The gradient x outer 1 is a matmul: at reduced matmul precision its operands are rounded too.
         g_err = tolerances.dot_gamma(1) + u
@@ -200,7 +198,7 @@ def test_sgd_step_updates_params_only(impl, seed, shape, data_seed, lr):
     assert count == 0, f"count after an SGD step over nnx.Param is {count}, expected 0 (it is not trainable)"
 
 
-@claim(
+@conformance_property(
     "05-bias-dtype-is-float32",
     document=DOCUMENT,
     section=Section.WORKED_EXAMPLE,
@@ -208,7 +206,7 @@ def test_sgd_step_updates_params_only(impl, seed, shape, data_seed, lr):
     hint="Build the bias with jnp.zeros((out,)), whose default dtype is float32.",
     needs=("MultiParam",),
 )
-@given(seed=seeds(), shape=vector_shapes())
+@given(seed=cst.seeds(), shape=cst.vector_shapes())
 def test_bias_dtype_is_float32(impl, seed, shape):
     model = _build(impl, seed, *shape)
     dtype = _array(model.bias).dtype
@@ -218,7 +216,7 @@ def test_bias_dtype_is_float32(impl, seed, shape):
 # --- the forward function ------------------------------------------------------
 
 
-@claim(
+@conformance_property(
     "05-forward-matches-recipe",
     document=DOCUMENT,
     section=Section.PROBLEM,
@@ -226,13 +224,12 @@ def test_bias_dtype_is_float32(impl, seed, shape):
     hint="Build nnx.Rngs(int(seed)) and MultiParam(x.shape[-1], int(features)); return the module's output.",
     needs=("multi_param_forward",),
 )
-@given(seed=seeds(), shape=vector_shapes(), data_seed=data_seeds(), as_float=st.booleans())
+@given(seed=cst.seeds(), shape=cst.vector_shapes(), data_seed=cst.data_seeds(), as_float=st.booleans())
 def test_forward_matches_recipe(impl, seed, shape, data_seed, as_float):
-    in_dim, features_ = shape
-    x = normal_array(data_seed, (in_dim,))
-    args = (float(seed), x, float(features_)) if as_float else (seed, x, features_)
-    out = as_output(impl.call("multi_param_forward", *args), what="multi_param_forward", shape=(features_,))
-    kernel = constructions.scaled_normal_kernel(constructions.multi_param_normal_draw(seed, in_dim, features_), in_dim)
+    in_dim, features = shape
+    x = cst.normal_array(data_seed, (in_dim,))
+    out = forward.call(impl, "multi_param_forward", seed, x, features, shape=(features,), as_float=as_float)
+    kernel = constructions.scaled_normal_kernel(constructions.multi_param_normal_draw(seed, in_dim, features), in_dim)
     tol = tolerances.dense_chain(x[None, :], [(kernel, None)], param_rel_error=_kernel_rounding(in_dim)).rows(0)
     assert_close(out, oracles.dense(x, kernel), tol, what="multi_param_forward")
 
@@ -241,22 +238,22 @@ def test_forward_matches_recipe(impl, seed, shape, data_seed, as_float):
 
 
 class _Probe(nnx.Module):
-    def __init__(self, in_dim: int, features_: int, seed: int, plain: bool = True):
+    def __init__(self, in_dim: int, features: int, seed: int, plain: bool = True):
         # jax arrays put on the device from NumPy: built with jnp they would compile per shape.
-        self.kernel = nnx.Param(jax.device_put(np.ones((in_dim, features_), np.float32)))
+        self.kernel = nnx.Param(jax.device_put(np.ones((in_dim, features), np.float32)))
         self.count = nnx.Variable(jax.device_put(np.float32(0.0)))
         if plain:  # 0.10.0-0.10.4 refuse any state query on a module holding a bare array
-            self.plain = jax.device_put(np.full((features_,), float(seed), np.float32))  # no wrapper
+            self.plain = jax.device_put(np.full((features,), float(seed), np.float32))  # no wrapper
 
 
-@claim(
+@conformance_property(
     "05-fw-param-is-a-variable",
     document=DOCUMENT,
     section=Section.API,
     title="nnx.Param subclasses nnx.Variable, so filtering by Variable also returns Params",
     hint="Flax's Variable hierarchy changed; see flax.nnx.variablelib.",
 )
-@given(shape=vector_shapes(), seed=seeds())
+@given(shape=cst.vector_shapes(), seed=cst.seeds())
 def test_fw_param_is_a_variable(shape, seed):
     assert issubclass(nnx.Param, nnx.Variable), "nnx.Param is not a subclass of nnx.Variable"
     probe = _Probe(*shape, seed % 100, plain=False)
@@ -266,14 +263,14 @@ def test_fw_param_is_a_variable(shape, seed):
     )
 
 
-@claim(
+@conformance_property(
     "05-fw-bare-array-is-not-state",
     document=DOCUMENT,
     section=Section.PITFALLS,
     title="A jax array assigned without a wrapper is not part of nnx.state or nnx.split",
     hint="Releases that treat array attributes as pytree data put bare arrays in the state.",
 )
-@given(shape=vector_shapes(), seed=seeds())
+@given(shape=cst.vector_shapes(), seed=cst.seeds())
 def test_fw_bare_array_is_not_state(shape, seed):
     probe = _Probe(*shape, seed % 100)
     state_keys = _state_keys(nnx.state(probe))

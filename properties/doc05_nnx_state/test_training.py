@@ -12,11 +12,11 @@ from flax import nnx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.engine.registry import claim
+from conformance.engine.registry import conformance_property
 from conformance.kit import oracles, precision, tolerances
+from conformance.kit import strategies as cst
 from conformance.kit.assertions import as_output, assert_close, assert_keys
 from conformance.kit.nnx_compat import held, optimizer_step
-from conformance.kit.strategies import data_seeds, normal_array, seeds, vector_shapes
 
 from . import DOCUMENT, Section, constructions
 
@@ -51,9 +51,9 @@ def _grad_oracle(x, weights) -> dict[str, np.ndarray]:
 
 def _run_preset(shape, data_seed):
     """(x, weights, model, model(x), default gradient) for a preset MultiParam drawn from ``data_seed``."""
-    in_dim, features_ = shape
-    x, weights = normal_array(data_seed + 2, (in_dim,)), normal_array(data_seed + 3, (features_,))
-    model = constructions.preset(data_seed, in_dim, features_)
+    in_dim, features = shape
+    x, weights = cst.normal_array(data_seed + 2, (in_dim,)), cst.normal_array(data_seed + 3, (features,))
+    model = constructions.preset(data_seed, in_dim, features)
     out, grads = _output_and_default_grad()(model, x, weights)
     return x, weights, model, out, grads
 
@@ -63,7 +63,7 @@ def _assert_grads(grads, x, weights, *, what: str) -> None:
         assert_close(np.asarray(held(grads[name])), expected, _outer_tol(expected), what=f"{what} {name}")
 
 
-@claim(
+@conformance_property(
     "05-fw-grad-default-is-params",
     document=DOCUMENT,
     section=Section.WHY,
@@ -72,7 +72,7 @@ def _assert_grads(grads, x, weights, *, what: str) -> None:
     hint="nnx.grad's default wrt is nnx.Param; if count shows up in the gradient, the default filter now takes "
     "every Variable and non-trainable state would be trained.",
 )
-@given(shape=vector_shapes(), data_seed=data_seeds())
+@given(shape=cst.vector_shapes(), data_seed=cst.data_seeds())
 def test_fw_grad_default_is_params(shape, data_seed):
     x, weights, _, _, grads = _run_preset(shape, data_seed)
     assert_keys(
@@ -105,7 +105,7 @@ def _optimizer_step():
     return nnx.jit(run)
 
 
-@claim(
+@conformance_property(
     "05-fw-optimizer-updates-params-only",
     document=DOCUMENT,
     section=Section.WHY,
@@ -115,17 +115,17 @@ def _optimizer_step():
     "Param-wrapped counter that weight decay does not move means the optimizer skips Params.",
 )
 @given(
-    shape=vector_shapes(),
-    data_seed=data_seeds(),
+    shape=cst.vector_shapes(),
+    data_seed=cst.data_seeds(),
     count=st.integers(1, 1000),
     lr=st.sampled_from((0.5, 0.01)),
     decay=st.sampled_from((0.1, 0.0, 0.01)),
 )
 def test_fw_optimizer_updates_params_only(shape, data_seed, count, lr, decay):
-    in_dim, features_ = shape
-    x, weights = normal_array(data_seed + 2, (in_dim,)), normal_array(data_seed + 3, (features_,))
+    in_dim, features = shape
+    x, weights = cst.normal_array(data_seed + 2, (in_dim,)), cst.normal_array(data_seed + 3, (features,))
     models = {
-        counter: constructions.preset(data_seed, in_dim, features_, count=count, counter=counter)
+        counter: constructions.preset(data_seed, in_dim, features, count=count, counter=counter)
         for counter in (nnx.Variable, nnx.Param)
     }
     start = {name: oracles.f64(held(getattr(models[nnx.Variable], name))) for name in ("kernel", "bias")}
@@ -164,7 +164,7 @@ def test_fw_optimizer_updates_params_only(shape, data_seed, count, lr, decay):
         )
 
 
-@claim(
+@conformance_property(
     "05-fw-layers-store-params",
     document=DOCUMENT,
     section=Section.WHY,
@@ -174,17 +174,17 @@ def test_fw_optimizer_updates_params_only(shape, data_seed, count, lr, decay):
 )
 # The run's pool, not free sizes: each example traces three or four abstract programs, and a
 # default or a layout does not depend on the width.
-@given(shape=vector_shapes())
+@given(shape=cst.vector_shapes())
 def test_fw_layers_store_params(shape):
-    in_dim, features_ = shape
+    in_dim, features = shape
     # Structure only (nnx.eval_shape): a seed cannot change which types a layer uses.
     layers = {
-        f"nnx.Linear({in_dim}, {features_})": (
-            nnx.eval_shape(lambda: nnx.Linear(in_dim, features_, rngs=nnx.Rngs(0))),
+        f"nnx.Linear({in_dim}, {features})": (
+            nnx.eval_shape(lambda: nnx.Linear(in_dim, features, rngs=nnx.Rngs(0))),
             ["bias", "kernel"],
         ),
-        f"nnx.Embed({in_dim}, {features_})": (
-            nnx.eval_shape(lambda: nnx.Embed(in_dim, features_, rngs=nnx.Rngs(0))),
+        f"nnx.Embed({in_dim}, {features})": (
+            nnx.eval_shape(lambda: nnx.Embed(in_dim, features, rngs=nnx.Rngs(0))),
             ["embedding"],
         ),
     }
@@ -199,7 +199,7 @@ def test_fw_layers_store_params(shape):
 # --- the worked example's arithmetic ---------------------------------------------------
 
 
-@claim(
+@conformance_property(
     "05-fw-param-operands-act-as-arrays",
     document=DOCUMENT,
     section=Section.WORKED_EXAMPLE,
@@ -208,7 +208,7 @@ def test_fw_layers_store_params(shape):
     hint="The worked example relies on Variables acting as their arrays in arithmetic (__jax_array__ and the "
     "operators); a Param that converts to a detached or different array breaks the module or its training.",
 )
-@given(shape=vector_shapes(), data_seed=data_seeds())
+@given(shape=cst.vector_shapes(), data_seed=cst.data_seeds())
 def test_fw_param_operands_act_as_arrays(shape, data_seed):
     x, weights, model, out, grads = _run_preset(shape, data_seed)
     assert isinstance(out, jax.Array), (
@@ -225,7 +225,7 @@ def test_fw_param_operands_act_as_arrays(shape, data_seed):
     _assert_grads(grads, x, weights, what="gradient through the Param operand")
 
 
-@claim(
+@conformance_property(
     "05-fw-recipe-matches-bias-free-linear",
     document=DOCUMENT,
     section=Section.NO_MUTATION,
@@ -234,12 +234,12 @@ def test_fw_param_operands_act_as_arrays(shape, data_seed):
     hint="The document's sanity check assumes problem 1's bias-less Linear draws the same kernel. nnx.Linear "
     "draws lecun_normal (a truncated normal, rescaled), not normal / sqrt(in), so the outputs differ.",
 )
-@given(seed=seeds(), shape=vector_shapes(), data_seed=data_seeds())
+@given(seed=cst.seeds(), shape=cst.vector_shapes(), data_seed=cst.data_seeds())
 def test_fw_recipe_matches_bias_free_linear(seed, shape, data_seed):
-    in_dim, features_ = shape
-    x = normal_array(data_seed, (in_dim,))
-    recipe = constructions.scaled_normal_kernel(constructions.multi_param_normal_draw(seed, in_dim, features_), in_dim)
-    linear = constructions.bias_free_linear_kernel(seed, in_dim, features_)
+    in_dim, features = shape
+    x = cst.normal_array(data_seed, (in_dim,))
+    recipe = constructions.scaled_normal_kernel(constructions.multi_param_normal_draw(seed, in_dim, features), in_dim)
+    linear = constructions.bias_free_linear_kernel(seed, in_dim, features)
     # Both outputs in float64 from each module's kernel: the modules' own arithmetic is checked elsewhere.
     tol = tolerances.combined(
         (1.0, tolerances.dense_chain(x[None, :], [(recipe, None)]).rows(0)),

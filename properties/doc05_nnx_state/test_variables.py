@@ -8,25 +8,25 @@ from flax import nnx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.engine.registry import claim
+from conformance.engine.registry import conformance_property
 from conformance.kit import compiled
+from conformance.kit import strategies as cst
 from conformance.kit.assertions import assert_equal_arrays, assert_keys
 from conformance.kit.nnx_compat import held
-from conformance.kit.strategies import data_seeds, normal_array, vector_shapes
 
 from . import DOCUMENT, Section, checkpoint, constructions
 
 
-@claim(
+@conformance_property(
     "05-fw-variables-wrap-arrays",
     document=DOCUMENT,
     section=Section.API,
     title="nnx.Param and nnx.Variable are wrappers, not arrays: each holds the very jax.Array it was given",
     hint="A Variable that converts or copies its value (to NumPy, say) no longer wraps a JAX array.",
 )
-@given(shape=vector_shapes(), data_seed=data_seeds())
+@given(shape=cst.vector_shapes(), data_seed=cst.data_seeds())
 def test_fw_variables_wrap_arrays(shape, data_seed):
-    kernel = jax.device_put(normal_array(data_seed, shape))  # jax arrays made without compiling
+    kernel = jax.device_put(cst.normal_array(data_seed, shape))  # jax arrays made without compiling
     count = jax.device_put(np.float32(data_seed % 1000))
     for wrapper, array, what in (
         (nnx.Param(kernel), kernel, "nnx.Param(kernel)"),
@@ -47,15 +47,15 @@ class Cache(nnx.Variable):
 
 
 class _Typed(nnx.Module):
-    def __init__(self, in_dim: int, features_: int):
+    def __init__(self, in_dim: int, features: int):
         zeros = lambda *s: jax.device_put(np.zeros(s, np.float32))  # noqa: E731
-        self.kernel = nnx.Param(zeros(in_dim, features_))
+        self.kernel = nnx.Param(zeros(in_dim, features))
         self.count = nnx.Variable(zeros())
-        self.cache = Cache(zeros(features_))
-        self.mean = nnx.BatchStat(zeros(features_))
+        self.cache = Cache(zeros(features))
+        self.mean = nnx.BatchStat(zeros(features))
 
 
-@claim(
+@conformance_property(
     "05-fw-custom-variable-types",
     document=DOCUMENT,
     section=Section.API,
@@ -64,7 +64,7 @@ class _Typed(nnx.Module):
     hint="State filters select by Variable subclass; a custom type that a Param or sibling filter also takes, or "
     "that the Variable filter misses, breaks the separation the document builds on.",
 )
-@given(shape=vector_shapes(structural=True))
+@given(shape=cst.vector_shapes(structural=True))
 def test_fw_custom_variable_types(shape):
     for kind in (nnx.BatchStat, nnx.Cache, Cache):
         assert issubclass(kind, nnx.Variable) and not issubclass(kind, nnx.Param), (
@@ -86,7 +86,7 @@ def test_fw_custom_variable_types(shape):
     )
 
 
-@claim(
+@conformance_property(
     "05-fw-variables-survive-checkpoint",
     document=DOCUMENT,
     section=Section.WHY,
@@ -95,7 +95,7 @@ def test_fw_custom_variable_types(shape):
     hint="Non-trainable Variables belong to the state: saving nnx.state(model) must include count, and nnx.update "
     "must write it back.",
 )
-@given(shape=vector_shapes(), data_seed=data_seeds(), count=st.integers(1, 1000))
+@given(shape=cst.vector_shapes(), data_seed=cst.data_seeds(), count=st.integers(1, 1000))
 def test_fw_variables_survive_checkpoint(shape, data_seed, count):
     trained = constructions.preset(data_seed, *shape, count=count)
     blob = checkpoint.save(trained)
@@ -119,8 +119,8 @@ def test_fw_variables_survive_checkpoint(shape, data_seed, count):
 class _BareCount(nnx.Module):
     """kernel as nnx.Param, count as a bare jax array (the document's second and third pitfalls)."""
 
-    def __init__(self, in_dim: int, features_: int, count: float):
-        self.kernel = nnx.Param(jax.device_put(np.ones((in_dim, features_), np.float32)))
+    def __init__(self, in_dim: int, features: int, count: float):
+        self.kernel = nnx.Param(jax.device_put(np.ones((in_dim, features), np.float32)))
         self.count = jax.device_put(np.float32(count))  # no wrapper
 
     def __call__(self, x):
@@ -128,7 +128,7 @@ class _BareCount(nnx.Module):
         return x @ self.kernel[...]
 
 
-@claim(
+@conformance_property(
     "05-fw-bare-array-not-restored",
     document=DOCUMENT,
     section=Section.PITFALLS,
@@ -136,7 +136,7 @@ class _BareCount(nnx.Module):
     hint="The document says an unwrapped array is static. Releases that treat array attributes as state save "
     "and restore it like a Variable.",
 )
-@given(shape=vector_shapes(), count=st.integers(1, 1000))
+@given(shape=cst.vector_shapes(), count=st.integers(1, 1000))
 def test_fw_bare_array_not_restored(shape, count):
     blob = checkpoint.save(_BareCount(*shape, count))
     fresh = _BareCount(*shape, 0.0)
@@ -148,7 +148,7 @@ def test_fw_bare_array_not_restored(shape, count):
     )
 
 
-@claim(
+@conformance_property(
     "05-fw-bare-mutation-lost",
     document=DOCUMENT,
     section=Section.PITFALLS,
@@ -156,10 +156,10 @@ def test_fw_bare_array_not_restored(shape, count):
     hint="The document says plain attribute assignment is lost in a split/merge round trip; releases that treat "
     "array attributes as state carry the new value through nnx.jit and split/merge.",
 )
-@given(shape=vector_shapes(), data_seed=data_seeds(), under_jit=st.booleans())
+@given(shape=cst.vector_shapes(), data_seed=cst.data_seeds(), under_jit=st.booleans())
 def test_fw_bare_mutation_lost(shape, data_seed, under_jit):
     model = _BareCount(*shape, 0.0)
-    x = normal_array(data_seed, (shape[0],))
+    x = cst.normal_array(data_seed, (shape[0],))
     if under_jit:
         compiled.nnx_call(model, x)
     else:

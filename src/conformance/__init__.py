@@ -5,7 +5,7 @@ The harness, in three layers:
 - :mod:`conformance.kit`: what properties use (strategies, oracles, tolerances,
   assertions, compiled calls, FLOP counting, tree paths);
 - :mod:`conformance.engine`: loading implementations, the registry
-  (:func:`conformance.engine.registry.claim`), the pytest plugin, verdicts,
+  (:func:`conformance.engine.registry.conformance_property`), the pytest plugin, verdicts,
   reports and the runner;
 - :mod:`conformance.commands`: the ``conformance`` command and its subcommands.
 

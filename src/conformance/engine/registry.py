@@ -1,6 +1,6 @@
 """One registry of properties, each with an id, its document and section, and a hint.
 
-A property is an ordinary Hypothesis test decorated with :func:`claim`. The
+A property is an ordinary Hypothesis test decorated with :func:`conformance_property`. The
 decorator records the metadata and instruments the test so that the harness
 knows how many examples ran and which (shrunk) inputs failed last.
 """
@@ -132,7 +132,7 @@ def _instrument(test: Callable[..., Any]) -> None:
     hyp.inner_test = counted
 
 
-def claim(
+def conformance_property(
     id: str,
     *,
     document: str,
