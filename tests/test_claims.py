@@ -112,6 +112,28 @@ def test_list_json_names_each_propertys_claims_from_the_catalogue():
     assert sum(len(v) for v in listed.values()) == sum(len(c.properties) for c in CLAIMS)
 
 
+def test_one_lookup_leads_from_a_claim_to_its_code_and_its_mutants():
+    """claims --json names each checking property's module and function, and the mutants that prove it."""
+    import importlib
+
+    from conformance.engine.mutants import discover_flax_mutants, discover_mutants
+
+    proc = run_cli("claims", "--json", "--document", "05", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    claims = json.loads(proc.stdout)["documents"][0]["claims"]
+    by_mutant = {m.name: set(m.caught_by) for m in discover_mutants() + discover_flax_mutants()}
+    for c in claims:
+        assert [x["id"] for x in c["checked_by"]] == c["properties"], f"{c['id']}: checked_by and properties differ"
+        for x in c["checked_by"]:
+            fn = getattr(importlib.import_module(x["module"]), x["function"], None)
+            assert fn is not None and fn.conformance_property.id == x["id"], f"{x} does not lead to {x['id']}"
+            assert all(x["id"] in by_mutant[m] for m in x["mutants"]), f"{x['id']}: {x['mutants']}"
+            assert x["mutants"] == sorted(m for m, ids in by_mutant.items() if x["id"] in ids)
+    listed = {p["id"]: p for p in json.loads(run_cli("list", "--json", timeout=300).stdout)}
+    assert listed["05-forward-matches-recipe"]["module"].endswith("doc05_nnx_state.test_nnx_state")
+    assert listed["05-forward-matches-recipe"]["mutants"], "list --json names the mutants that must fail a property"
+
+
 # --- the validator can fail ---------------------------------------------------------
 
 PACKAGE = DocumentPackage("05", "T", "05.txt", frozenset({"Problem"}))

@@ -114,7 +114,7 @@ def test_hf_albert_passes_every_document_04_property_it_can_take(hf_env, tmp_pat
 
 def test_the_adapter_is_not_imported_by_discovery():
     code = (
-        "import sys; from conformance.commands.kill_table import discover_conforming, discover_mutants; "
+        "import sys; from conformance.engine.mutants import discover_conforming, discover_mutants; "
         "discover_conforming(); discover_mutants(); "
         "print([m for m in sys.modules if m.startswith(('transformers', 'conformance.implementations.third_party'))])"
     )

@@ -19,7 +19,7 @@ import sys
 import pytest
 from conftest import REPO, read, run_cli
 
-from conformance.commands.kill_table import discover_flax_mutants, discover_mutants
+from conformance.engine.mutants import discover_flax_mutants, discover_mutants
 from conformance.engine.registry import discover
 
 # Implementation properties that no single-defect mutant can reach, with the reason.
@@ -144,3 +144,18 @@ def test_the_kill_table_skips_only_what_would_rerun_the_references_code():
     assert stacked and not any(mutant.same_as(reference, p.needs) for p in stacked), (
         "a property that calls the mutated SharedTransformer must run"
     )
+
+
+def test_mutants_only_checks_one_new_mutant_alone(tmp_path):
+    """What a contributor runs after writing a mutant: that mutant, nothing else, and the verdict in the exit code."""
+    path = tmp_path / "one.json"
+    proc = run_cli(
+        "mutants", "--only", "m05_bias_float16", "--profile", "ci", "--max-examples", "5", "--only-declared",
+        "--json", str(path), timeout=600,
+    )  # fmt: skip
+    table = read(path)
+    assert [m["name"] for m in table["mutants"]] == ["m05_bias_float16"], table["mutants"]
+    assert table["flax_mutants"] == [] and table["conforming"] == [], "--only leaves every other implementation out"
+    assert table["mutants"][0]["killed"] and proc.returncode == 0, proc.stdout[-2000:]
+    unknown = run_cli("mutants", "--only", "m99_no_such_mutant", timeout=120)
+    assert unknown.returncode == 2 and "names no mutant" in unknown.stderr, unknown.stderr

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from conformance.properties.doc04_cross_layer.strategies import draw_cases
 
-from conformance.commands.kill_table import discover_mutants
+from conformance.engine.mutants import discover_mutants
 from conformance.kit.pools import CI_POOL_SEED, MAX_ROWS, MAX_WIDTH, draw_pool
 
 # Which pool shapes reach each size-gated mutant's defect (mirrors its GATE).

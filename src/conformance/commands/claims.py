@@ -20,11 +20,13 @@ def cmd_claims(args: argparse.Namespace) -> int:
         catalogues = load_catalogues(props)
     except CatalogueError as exc:
         raise UsageError(f"malformed claims catalogue: {exc}") from None
-    table = traceability(catalogues, props, [args.document] if args.document else None)
     if args.json:
+        from conformance.engine.mutants import proving_mutants
+
+        table = traceability(catalogues, props, [args.document] if args.document else None, proving_mutants())
         print(json.dumps(table, indent=2, ensure_ascii=False))
         return EXIT_OK
-    _print(table)
+    _print(traceability(catalogues, props, [args.document] if args.document else None))
     return EXIT_OK
 
 

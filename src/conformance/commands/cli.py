@@ -145,6 +145,14 @@ def _parser() -> argparse.ArgumentParser:
         help="examples per property, instead of the profile's",
     )
     mut.add_argument("--workers", default=str(DEFAULT_WORKERS), metavar="N")
+    mut.add_argument(
+        "--only",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="only these mutants, Flax mutants or conforming variants (a trailing * matches a prefix), "
+        "e.g. a new mutant alone",
+    )
     mut.add_argument("--compilation-cache", default=None, metavar="DIR")
     mut.add_argument(
         "--only-declared",

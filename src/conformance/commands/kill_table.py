@@ -11,64 +11,21 @@ it names in CAUGHT_BY.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
-import pkgutil
 import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
-from conformance.engine.defaults import DEFAULT_TARGET
+from conformance.engine.mutants import (
+    REFERENCE,
+    Mutant,
+    discover_conforming,
+    discover_flax_mutants,
+    discover_mutants,
+)
 from conformance.engine.outcomes import BAD
-
-CONFORMING_PACKAGE = "conformance.implementations.variants"
-MUTANT_PACKAGE = "conformance.implementations.mutants"
-FLAX_MUTANT_PACKAGE = "conformance.implementations.flax_mutants"
-REFERENCE = DEFAULT_TARGET
-
-
-@dataclass(frozen=True)
-class Mutant:
-    name: str
-    target: str
-    document: str
-    defect: str
-    caught_by: tuple[str, ...]
-    # For a defect hidden below a size: the condition on the inputs that reaches it.
-    gate: str = ""
-
-
-def _modules(package: str) -> list[str]:
-    pkg = importlib.import_module(package)
-    return sorted(f"{package}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
-
-
-def discover_mutants(package: str = MUTANT_PACKAGE, also_required: tuple[str, ...] = ()) -> list[Mutant]:
-    out = []
-    required = ("DOCUMENT", "DEFECT", "CAUGHT_BY", *also_required)
-    for target in _modules(package):
-        module = importlib.import_module(target)
-        missing = [a for a in required if not hasattr(module, a)]
-        if missing or not (module.__doc__ or "").strip():
-            raise ValueError(f"{target} lacks {', '.join(missing) or 'a docstring'}: every mutant states its defect")
-        out.append(
-            Mutant(
-                name=target.rsplit(".", 1)[-1],
-                target=target,
-                document=module.DOCUMENT,
-                defect=module.DEFECT,
-                caught_by=tuple(module.CAUGHT_BY),
-                gate=getattr(module, "GATE", ""),
-            )
-        )
-    return out
-
-
-def discover_flax_mutants() -> list[Mutant]:
-    return discover_mutants(FLAX_MUTANT_PACKAGE, also_required=("patch",))
 
 
 def run_flax_mutants(
@@ -116,10 +73,6 @@ def run_flax_mutants(
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = [r for rows in pool.map(one, mutants) for r in rows]
     return {"results": results, "partial": False}
-
-
-def discover_conforming() -> list[str]:
-    return [REFERENCE, *_modules(CONFORMING_PACKAGE)]
 
 
 def _statuses(report: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -216,35 +169,43 @@ def cmd_mutants(args: argparse.Namespace) -> int:
     from conformance.commands.console import Progress, print_kill_table
     from conformance.engine.files import write_json_atomic
     from conformance.engine.profiles import load_profile
-    from conformance.engine.registry import discover
+    from conformance.engine.registry import discover, matches
     from conformance.engine.report import load_report
-    from conformance.engine.runner import EXIT_FAILED, EXIT_OK, parse_workers, pytest_args, run_catalogue
+    from conformance.engine.runner import EXIT_FAILED, EXIT_OK, UsageError, parse_workers, pytest_args, run_catalogue
 
     load_profile(args.profile, shrink=False, max_examples=args.max_examples)  # before discover() imports the properties
-    mutants, flax_mutants = discover_mutants(), discover_flax_mutants()
-    conforming = discover_conforming()
+    mutants, flax_mutants, conforming = discover_mutants(), discover_flax_mutants(), discover_conforming()
+    if args.only:
+        mutants = [m for m in mutants if matches(m.name, args.only)]
+        flax_mutants = [m for m in flax_mutants if matches(m.name, args.only)]
+        conforming = [t for t in conforming if matches(t.rsplit(".", 1)[-1], args.only)]
+        if not (mutants or flax_mutants or conforming):
+            raise UsageError(f"--only {' '.join(args.only)} names no mutant, Flax mutant or conforming variant")
     catalogue = discover().values()
     props = [p.id for p in catalogue if p.kind == "implementation"]
     framework = [p.id for p in catalogue if p.kind == "framework"]
     run_json = os.path.join(tempfile.mkdtemp(prefix="conformance-mutants-"), "run.json")
     workers = parse_workers(args.workers)
-    with Progress(len(props) * (len(mutants) + len(conforming))) as progress:
-        # A mutant or variant that reuses the reference's exports would only rerun the reference's code.
-        run_catalogue(
-            pytest_args(
-                impls=[m.target for m in mutants] + conforming,
-                profile=args.profile,
-                json_path=run_json,
-                workers=workers,
-                kind="implementation",
-                shrink=False,
-                compilation_cache=args.compilation_cache,
-                skip_identical_to=REFERENCE,
-                only_declared=args.only_declared,
-                max_examples=args.max_examples,
-            ),
-            plugins=[progress.plugin()],
-        )
+    if mutants or conforming:
+        with Progress(len(props) * (len(mutants) + len(conforming))) as progress:
+            # A mutant or variant that reuses the reference's exports would only rerun the reference's code.
+            run_catalogue(
+                pytest_args(
+                    impls=[m.target for m in mutants] + conforming,
+                    profile=args.profile,
+                    json_path=run_json,
+                    workers=workers,
+                    kind="implementation",
+                    shrink=False,
+                    compilation_cache=args.compilation_cache,
+                    skip_identical_to=REFERENCE if REFERENCE in conforming else None,
+                    only_declared=args.only_declared,
+                    max_examples=args.max_examples,
+                ),
+                plugins=[progress.plugin()],
+            )
+    else:  # --only chose Flax mutants alone
+        write_json_atomic(run_json, {"results": [], "partial": False})
     flax_report = run_flax_mutants(
         flax_mutants,
         profile=args.profile,

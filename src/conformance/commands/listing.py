@@ -10,6 +10,7 @@ from conformance.engine.runner import EXIT_OK, UsageError
 
 def cmd_list(args: argparse.Namespace) -> int:
     from conformance.engine.claims import CatalogueError, claims_by_property, load_catalogues
+    from conformance.engine.mutants import proving_mutants
     from conformance.engine.registry import discover
 
     registry = discover()
@@ -23,7 +24,9 @@ def cmd_list(args: argparse.Namespace) -> int:
             claims = claims_by_property(load_catalogues(registry))
         except CatalogueError as exc:
             raise UsageError(f"malformed claims catalogue: {exc}") from None
-        print(json.dumps([{**p.as_dict(), "claims": claims.get(p.id, [])} for p in props], indent=2))
+        mutants = proving_mutants()
+        rows = [{**p.as_dict(), "claims": claims.get(p.id, []), "mutants": mutants.get(p.id, [])} for p in props]
+        print(json.dumps(rows, indent=2))
         return EXIT_OK
     from conformance.commands.console import properties_table
 

@@ -276,9 +276,26 @@ def _counts(
 
 
 def traceability(
-    catalogues: list[Catalogue], props: Mapping[str, Property], documents: list[str] | None = None
+    catalogues: list[Catalogue],
+    props: Mapping[str, Property],
+    documents: list[str] | None = None,
+    mutants: Mapping[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """The traceability table: per document its claims and counts, the unclaimed properties, and totals."""
+    """The traceability table: per document its claims and counts, the unclaimed properties, and totals.
+
+    Each claim also lists what checks it, ``checked_by``: every property's module and function, and the
+    mutants that must fail it (``mutants``: property id -> names), so that one lookup leads from a claim
+    to the code that checks it and the wrong implementations that prove that code.
+    """
+    mutants = mutants or {}
+
+    def checked_by(c: Claim) -> list[dict[str, Any]]:
+        return [
+            {"id": p, "module": props[p].module, "function": props[p].qualname, "mutants": mutants.get(p, [])}
+            for p in c.properties
+            if p in props
+        ]
+
     named = set(claims_by_property(catalogues))
     untraced = untraced_properties(catalogues, props)
     shown = [c for c in catalogues if not documents or c.document in documents]
@@ -292,7 +309,7 @@ def traceability(
                 "title": cat.title,
                 "source": cat.source,
                 "counts": _counts(cat.claims, doc_props, cat.unclaimed, doc_untraced, named),
-                "claims": [c.as_dict() for c in cat.claims],
+                "claims": [{**c.as_dict(), "checked_by": checked_by(c)} for c in cat.claims],
             }
         )
         out["unclaimed_properties"] += [u.as_dict() for u in cat.unclaimed]

@@ -54,6 +54,8 @@ class Property:
             "hint": self.hint,
             "needs": list(self.needs),
             "modes": list(self.modes),
+            "module": self.module,
+            "function": self.qualname,
         }
 
 
