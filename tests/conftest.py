@@ -34,7 +34,8 @@ _SLOWEST_FIRST = (
     "test_wheel_install.py",
     "test_crashes.py",
     "test_hf_albert.py",
-    "test_doc04.py",
+    "test_doc04_reading.py",
+    "test_doc04_numerics.py",
     "test_precision.py",
     "test_faults.py",
 )

@@ -73,15 +73,6 @@ def param_shapes(impl, export: str, args: tuple, share: str | None = None) -> di
         return _shapes(impl.get(export), args, share)
 
 
-def count(tree) -> tuple[int, int]:
-    """(number of parameters, bytes) of a tree of arrays or ShapeDtypeStructs."""
-    sizes = [
-        (int(np.prod(leaf.shape, dtype=np.int64)), np.dtype(leaf.dtype).itemsize)
-        for leaf in jax.tree_util.tree_leaves(tree)
-    ]
-    return sum(n for n, _ in sizes), sum(n * itemsize for n, itemsize in sizes)
-
-
 @functools.cache
 def _apply_fn(cls, args: tuple, share: str | None, x_shape: tuple):
     model = _build(cls, args, share)

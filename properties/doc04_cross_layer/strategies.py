@@ -16,7 +16,7 @@ Two kinds of property draw sizes differently:
   vary freely, and successive runs cover the range.
 
 d_ff never equals d_model, so that the two FFN projections can be told apart
-by shape (see :func:`conformance.oracles_transformer.census`).
+by shape (see :func:`.reading.units.block_structure`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
@@ -165,30 +164,3 @@ def d_ffs() -> st.SearchStrategy[int]:
 def input_scales() -> st.SearchStrategy[float]:
     """Input magnitudes; a small one makes LayerNorm's eps matter."""
     return st.sampled_from((1.0, 0.1, 10.0))
-
-
-def random_params(shapes: Any, seed: int) -> Any:
-    """Float32 values for a parameter tree, drawn from ``seed`` (the tree's structure is kept).
-
-    Kernels (ndim >= 2) are N(0, 1/fan_in) with fan_in the product of all but
-    the last axis; a 1-D leaf named ``scale`` is 1 + N(0, 0.2^2); other 1-D
-    leaves are N(0, 0.2^2). Any values serve the properties that use this
-    (they compare computations on the same parameters); these keep
-    activations at unit scale so that every nonlinearity is exercised.
-    """
-    rng = np.random.default_rng(seed)
-
-    def fill(node: Any, name: str) -> Any:
-        if hasattr(node, "keys"):
-            return {str(k): fill(node[k], str(k)) for k in sorted(node.keys(), key=str)}
-        shape = tuple(np.shape(node))
-        z = rng.standard_normal(shape)
-        if len(shape) >= 2:
-            z = z / np.sqrt(float(np.prod(shape[:-1])))
-        elif name == "scale":
-            z = 1.0 + 0.2 * z
-        else:
-            z = 0.2 * z
-        return z.astype(np.float32)
-
-    return fill(shapes, "")

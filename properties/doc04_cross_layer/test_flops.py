@@ -11,13 +11,11 @@ from conformance.engine.registry import conformance_property
 from conformance.kit import flops as flops_mod
 from conformance.kit.compiled import abstract_init
 
-from . import DOCUMENT, Section, calls, counts
+from . import DOCUMENT, Section, calls
+from . import strategies as dst
 from .calls import BLOCK, MODES, SHARED, UNSHARED
 from .constructions import DocBlock, DocScanShared, DocShared, DocUnshared
-from .strategies import (
-    CASES,
-    cases,
-)
+from .numerics import param_counts
 
 # --- FLOPs (3. Computational Complexity) ---------------------------------------------------
 
@@ -33,10 +31,10 @@ from .strategies import (
     f"the module's SHARE_MODES are not drawn.",
     needs=SHARED + UNSHARED,
 )
-@given(case=cases(), share=st.sampled_from(MODES))
+@given(case=dst.cases(), share=st.sampled_from(MODES))
 def test_flops_forward_unchanged_by_sharing(impl, case, share):
     assume(calls.supports(impl, share))
-    c = CASES[case]
+    c = dst.CASES[case]
     args = (c.num_layers, *c.dims)
     base = calls.flops(impl, "UnsharedTransformer", args, c.x_shape)
     got = calls.flops(impl, "SharedTransformer", args, c.x_shape, share)
@@ -57,9 +55,9 @@ def test_flops_forward_unchanged_by_sharing(impl, case, share):
     f"counts are XLA's, of the lowered programs, scans replayed as loops.",
     needs=BLOCK + SHARED + UNSHARED,
 )
-@given(case=cases())
+@given(case=dst.cases())
 def test_flops_model_is_l_blocks(impl, case):
-    c = CASES[case]
+    c = dst.CASES[case]
     args = (c.num_layers, *c.dims)
     block = calls.flops(impl, "TransformerBlock", c.dims, c.x_shape).flops
     want = c.num_layers * block
@@ -81,13 +79,13 @@ def test_flops_model_is_l_blocks(impl, case):
     needs=SHARED + UNSHARED,
     modes=("all",),
 )
-@given(case=cases(min_layers=2))
+@given(case=dst.cases(min_layers=2))
 def test_flops_backward_no_saving(impl, case):
-    c = CASES[case]
+    c = dst.CASES[case]
     args = (c.num_layers, *c.dims)
     base = calls.flops(impl, "UnsharedTransformer", args, c.x_shape, grad=True)
     got = calls.flops(impl, "SharedTransformer", args, c.x_shape, "all", grad=True)
-    accumulation = (c.num_layers - 1) * counts.block_params(c.d_model, c.d_ff)
+    accumulation = (c.num_layers - 1) * param_counts.block_params(c.d_model, c.d_ff)
     assert got.flops >= base.flops, (
         f"gradient FLOPs: shared {got.flops:,.0f} < unshared {base.flops:,.0f} (difference "
         f"{got.flops - base.flops:+,.0f}; gradient accumulation alone would add (L-1)P = {accumulation:,}) ({c})"
@@ -99,12 +97,12 @@ def test_flops_backward_no_saving(impl, case):
     document=DOCUMENT,
     section=Section.FLOPS,
     title="XLA's cost analysis counts an nn.scan loop body once: a not-unrolled shared scan looks like one layer; unrolled it equals the Python loop",
-    hint="This is why conformance.flops unrolls every scan before counting. If the first part fails, XLA now "
+    hint="This is why conformance.kit.flops unrolls every scan before counting. If the first part fails, XLA now "
     "multiplies by the trip count and the unrolling is no longer needed (it is still correct).",
 )
-@given(case=cases(min_layers=2))
+@given(case=dst.cases(min_layers=2))
 def test_fw_scan_body_counted_once(case):
-    c = CASES[case]
+    c = dst.CASES[case]
     args = (c.num_layers, *c.dims)
     x = jax.ShapeDtypeStruct(c.x_shape, jnp.float32)
     fwd = {}
@@ -133,9 +131,9 @@ def test_fw_scan_body_counted_once(case):
     "counts in float32, so above 2**24 FLOPs they are exact only to its rounding, which is allowed for "
     "(FlopCount.rounding); one token keeps the counts below 2**24, where they are exact.",
 )
-@given(case=cases(min_layers=2))
+@given(case=dst.cases(min_layers=2))
 def test_fw_shared_backward_pays_accumulation(case):
-    c = CASES[case]
+    c = dst.CASES[case]
     args = (c.num_layers, *c.dims)
     # (L-1)P does not depend on the number of tokens; one token keeps XLA's float32 counts exact.
     x_shape = (1, 1, c.d_model)
@@ -145,7 +143,7 @@ def test_fw_shared_backward_pays_accumulation(case):
         p = abstract_init(model, x_shape)
         loss = lambda p, x, model=model: jnp.sum(model.apply(p, x))  # noqa: E731
         by_model[name] = (flops_mod.count_flops(model.apply, p, x), flops_mod.count_flops(jax.grad(loss), p, x))
-    want = (c.num_layers - 1) * counts.block_params(c.d_model, c.d_ff)
+    want = (c.num_layers - 1) * param_counts.block_params(c.d_model, c.d_ff)
     (fs, gs), (fu, gu) = by_model["shared"], by_model["unshared"]
     forward_tol, grad_tol = fs.rounding + fu.rounding, gs.rounding + gu.rounding
     assert abs(fs.flops - fu.flops) <= forward_tol and abs(gs.flops - gu.flops - want) <= grad_tol, (

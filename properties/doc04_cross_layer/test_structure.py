@@ -15,20 +15,10 @@ from conformance.kit import trees
 from conformance.kit.assertions import assert_raises
 from conformance.kit.compiled import abstract_init
 
-from . import DOCUMENT, Section, calls, counts, layout, pieces
+from . import DOCUMENT, Section, calls, layout, reading
+from . import strategies as dst
 from .calls import BLOCK, MODES, SHARED, UNSHARED
-from .strategies import (
-    CASES,
-    DOC_D_FF,
-    DOC_D_MODEL,
-    DOC_HEADS,
-    DOC_LAYERS,
-    cases,
-    d_ffs,
-    d_models,
-    head_counts,
-    layer_counts,
-)
+from .numerics import param_counts
 
 
 @conformance_property(
@@ -40,13 +30,13 @@ from .strategies import (
     "the FFN two Dense layers with biases; each LayerNorm a scale and a bias.",
     needs=BLOCK,
 )
-@given(d_model=d_models(), num_heads=head_counts(), d_ff=d_ffs())
+@given(d_model=dst.d_models(), num_heads=dst.head_counts(), d_ff=dst.d_ffs())
 def test_params_block_is_a_f_2n(impl, d_model, num_heads, d_ff):
     args = (d_model, num_heads, d_ff)
     n, _ = trees.count_parameters(calls.param_shapes(impl, "TransformerBlock", args))
-    want = counts.block_params(d_model, d_ff)
+    want = param_counts.block_params(d_model, d_ff)
     assert n == want, (
-        f"{calls.describe('TransformerBlock', args)} has {n:,} parameters, expected A+F+2N = {want:,}; {counts.formula_note(d_model, d_ff)}"
+        f"{calls.describe('TransformerBlock', args)} has {n:,} parameters, expected A+F+2N = {want:,}; {param_counts.formula_note(d_model, d_ff)}"
     )
 
 
@@ -58,13 +48,13 @@ def test_params_block_is_a_f_2n(impl, d_model, num_heads, d_ff):
     hint="Create num_layers separate blocks (distinct names / a list of modules), each with its own parameters.",
     needs=UNSHARED,
 )
-@given(num_layers=layer_counts(), d_model=d_models(), num_heads=head_counts(), d_ff=d_ffs())
+@given(num_layers=dst.layer_counts(), d_model=dst.d_models(), num_heads=dst.head_counts(), d_ff=dst.d_ffs())
 def test_params_unshared_is_l_blocks(impl, num_layers, d_model, num_heads, d_ff):
     args = (num_layers, d_model, num_heads, d_ff)
     n, _ = trees.count_parameters(calls.param_shapes(impl, "UnsharedTransformer", args))
-    want = counts.model_params(None, num_layers, d_model, d_ff)
+    want = param_counts.model_params(None, num_layers, d_model, d_ff)
     assert n == want, (
-        f"{calls.describe('UnsharedTransformer', args)} has {n:,} parameters, expected L(A+F+2N) = {want:,}; {counts.formula_note(d_model, d_ff)}"
+        f"{calls.describe('UnsharedTransformer', args)} has {n:,} parameters, expected L(A+F+2N) = {want:,}; {param_counts.formula_note(d_model, d_ff)}"
     )
 
 
@@ -78,15 +68,15 @@ def test_params_unshared_is_l_blocks(impl, num_layers, d_model, num_heads, d_ff)
     needs=SHARED + UNSHARED,
     modes=("all",),
 )
-@given(num_layers=layer_counts(), d_model=d_models(), num_heads=head_counts(), d_ff=d_ffs())
-@example(num_layers=DOC_LAYERS, d_model=DOC_D_MODEL, num_heads=DOC_HEADS, d_ff=DOC_D_FF)
+@given(num_layers=dst.layer_counts(), d_model=dst.d_models(), num_heads=dst.head_counts(), d_ff=dst.d_ffs())
+@example(num_layers=dst.DOC_LAYERS, d_model=dst.DOC_D_MODEL, num_heads=dst.DOC_HEADS, d_ff=dst.DOC_D_FF)
 def test_params_shared_all_is_one_block(impl, num_layers, d_model, num_heads, d_ff):
     args = (num_layers, d_model, num_heads, d_ff)
     shared_n, shared_bytes = trees.count_parameters(calls.param_shapes(impl, "SharedTransformer", args, "all"))
-    want = counts.model_params("all", num_layers, d_model, d_ff)
+    want = param_counts.model_params("all", num_layers, d_model, d_ff)
     assert shared_n == want, (
         f"{calls.describe('SharedTransformer', args, 'all')} has {shared_n:,} parameters, "
-        f"expected one block, A+F+2N = {want:,}; {counts.formula_note(d_model, d_ff)}"
+        f"expected one block, A+F+2N = {want:,}; {param_counts.formula_note(d_model, d_ff)}"
     )
     unshared_n, unshared_bytes = trees.count_parameters(calls.param_shapes(impl, "UnsharedTransformer", args))
     assert unshared_n == num_layers * shared_n and unshared_bytes == num_layers * shared_bytes, (
@@ -99,11 +89,11 @@ def _assert_partial_share_count(impl, share: str, formula: str, other: str, args
     """SharedTransformer(share=...) holds the mode's count; the message says what the other mode would give."""
     num_layers, d_model, _, d_ff = args
     n, _ = trees.count_parameters(calls.param_shapes(impl, "SharedTransformer", args, share))
-    want = counts.model_params(share, num_layers, d_model, d_ff)
+    want = param_counts.model_params(share, num_layers, d_model, d_ff)
     assert n == want, (
         f"{calls.describe('SharedTransformer', args, share)} has {n:,} parameters, expected {formula} = "
         f"{want:,} (sharing the {other} instead would give "
-        f"{counts.model_params(other, num_layers, d_model, d_ff):,}); {counts.formula_note(d_model, d_ff)}"
+        f"{param_counts.model_params(other, num_layers, d_model, d_ff):,}); {param_counts.formula_note(d_model, d_ff)}"
     )
 
 
@@ -117,7 +107,7 @@ def _assert_partial_share_count(impl, share: str, formula: str, other: str, args
     needs=SHARED,
     modes=("ffn",),
 )
-@given(num_layers=layer_counts(), d_model=d_models(), num_heads=head_counts(), d_ff=d_ffs())
+@given(num_layers=dst.layer_counts(), d_model=dst.d_models(), num_heads=dst.head_counts(), d_ff=dst.d_ffs())
 def test_params_share_ffn(impl, num_layers, d_model, num_heads, d_ff):
     _assert_partial_share_count(impl, "ffn", "L(A+2N)+F", "attention", (num_layers, d_model, num_heads, d_ff))
 
@@ -132,7 +122,7 @@ def test_params_share_ffn(impl, num_layers, d_model, num_heads, d_ff):
     needs=SHARED,
     modes=("attention",),
 )
-@given(num_layers=layer_counts(), d_model=d_models(), num_heads=head_counts(), d_ff=d_ffs())
+@given(num_layers=dst.layer_counts(), d_model=dst.d_models(), num_heads=dst.head_counts(), d_ff=dst.d_ffs())
 def test_params_share_attention(impl, num_layers, d_model, num_heads, d_ff):
     _assert_partial_share_count(impl, "attention", "A+L(F+2N)", "ffn", (num_layers, d_model, num_heads, d_ff))
 
@@ -158,19 +148,19 @@ _LAYOUT = {  # pieces (attention, fc1, fc2, LayerNorm) per model, as functions o
     needs=BLOCK + SHARED + UNSHARED,
 )
 @given(
-    num_layers=layer_counts(),
-    d_model=d_models(),
-    num_heads=head_counts(),
-    d_ff=d_ffs(),
+    num_layers=dst.layer_counts(),
+    d_model=dst.d_models(),
+    num_heads=dst.head_counts(),
+    d_ff=dst.d_ffs(),
     model=st.sampled_from(("unshared",) + MODES),
 )
 def test_sharing_layout_by_piece(impl, num_layers, d_model, num_heads, d_ff, model):
     args = (num_layers, d_model, num_heads, d_ff)
     export, share = ("UnsharedTransformer", None) if model == "unshared" else ("SharedTransformer", model)
     assume(calls.supports(impl, share))
-    sigs = pieces.block_signatures(impl, (d_model, num_heads, d_ff))
-    got, stray = pieces.count(calls.param_shapes(impl, export, args, share), sigs)
-    want = dict(zip(layout.PIECES, _LAYOUT[model](num_layers)))
+    sigs = layout.block_signatures(impl, (d_model, num_heads, d_ff))
+    got, stray = reading.count_pieces(calls.param_shapes(impl, export, args, share), sigs)
+    want = dict(zip(reading.PIECES, _LAYOUT[model](num_layers)))
     assert got == want and not stray, (
         f"{calls.describe(export, args, share)} holds "
         + ", ".join(f"{p} x{'(not whole pieces)' if n is None else n}" for p, n in got.items())
@@ -195,8 +185,8 @@ def test_sharing_layout_by_piece(impl, num_layers, d_model, num_heads, d_ff, mod
 )
 @given(
     share=st.sampled_from(("none", "ALL", "Ffn", "attn", "block", "", "ffn ", "layers", "mlp")),
-    num_layers=layer_counts(),
-    d_model=d_models(),
+    num_layers=dst.layer_counts(),
+    d_model=dst.d_models(),
 )
 def test_share_unknown_mode_raises(impl, share, num_layers, d_model):
     args = (num_layers, d_model, 2, 2 * d_model)
@@ -218,9 +208,9 @@ def test_share_unknown_mode_raises(impl, share, num_layers, d_model):
     "the module's SHARE_MODES are not drawn.",
     needs=BLOCK + SHARED + UNSHARED,
 )
-@given(case=cases(), model=st.sampled_from(("block", "unshared") + MODES))
+@given(case=dst.cases(), model=st.sampled_from(("block", "unshared") + MODES))
 def test_models_preserve_shape(impl, case, model):
-    c = CASES[case]
+    c = dst.CASES[case]
     if model == "block":
         export, args, share = "TransformerBlock", c.dims, None
     elif model == "unshared":

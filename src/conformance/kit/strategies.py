@@ -118,3 +118,30 @@ def normal_tree(data_seed: int, shapes: Any) -> Any:
 
 def permutation(data_seed: int, n: int) -> np.ndarray:
     return np.random.default_rng(data_seed + 1).permutation(n)
+
+
+def random_params(shapes: Any, seed: int) -> Any:
+    """Float32 values for a parameter tree, drawn from ``seed`` (the tree's structure is kept).
+
+    Kernels (ndim >= 2) are N(0, 1/fan_in) with fan_in the product of all but
+    the last axis; a 1-D leaf named ``scale`` is 1 + N(0, 0.2^2); other 1-D
+    leaves are N(0, 0.2^2). Any values serve the properties that use this
+    (they compare computations on the same parameters); these keep
+    activations at unit scale so that every nonlinearity is exercised.
+    """
+    rng = np.random.default_rng(seed)
+
+    def fill(node: Any, name: str) -> Any:
+        if hasattr(node, "keys"):
+            return {str(k): fill(node[k], str(k)) for k in sorted(node.keys(), key=str)}
+        shape = tuple(np.shape(node))
+        z = rng.standard_normal(shape)
+        if len(shape) >= 2:
+            z = z / np.sqrt(float(np.prod(shape[:-1])))
+        elif name == "scale":
+            z = 1.0 + 0.2 * z
+        else:
+            z = 0.2 * z
+        return z.astype(np.float32)
+
+    return fill(shapes, "")
