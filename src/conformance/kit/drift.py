@@ -1,4 +1,4 @@
-"""Tolerances measured rather than bounded: how far float32 drifts from float64 on these very inputs.
+"""Drift bounds: tolerances from how far float32 drifts from float64 on these very inputs, measured, not bounded.
 
 A worst-case rounding bound (:mod:`conformance.kit.tolerances`) charges every
 term of a dot product its full ``gamma_k |x||W|``; at widths in the hundreds,
@@ -60,7 +60,7 @@ def row_bound(drift: np.ndarray, expected: np.ndarray) -> np.ndarray:
     return np.broadcast_to(DRIFT_MARGIN * row, expected.shape).copy()
 
 
-def measured(float32_run: Callable[[int], np.ndarray], expected: np.ndarray) -> np.ndarray:
+def drift_bound(float32_run: Callable[[int], np.ndarray], expected: np.ndarray) -> np.ndarray:
     """:func:`row_bound` of the largest drift of ``float32_run(order)`` from ``expected`` over the orders.
 
     ``float32_run`` computes the same quantity as ``expected`` (float64) in float32, contracting
@@ -78,7 +78,7 @@ def dense_chain(
     layers: Sequence[tuple[object, object | None]],
     between: Callable[[np.ndarray], np.ndarray] = lambda z: np.maximum(z, 0),
 ) -> np.ndarray:
-    """The measured bound for ``x W1 + b1 -> between -> ... -> x Wn + bn`` (last pre-activation).
+    """The drift bound for ``x W1 + b1 -> between -> ... -> x Wn + bn`` (last pre-activation).
 
     A 1-Lipschitz activation after the last layer (relu) cannot enlarge the error, so the bound
     also holds for its output.
@@ -99,7 +99,7 @@ def dense_chain(
                 y = between(y)
         return y
 
-    return measured(run, expected)
+    return drift_bound(run, expected)
 
 
 def shared_dense_grads(x: object, kernel: object, bias: object) -> dict[str, np.ndarray]:
@@ -127,7 +127,7 @@ def shared_dense_grads(x: object, kernel: object, bias: object) -> dict[str, np.
         }
 
     runs = [run(order) for order in range(ORDERS)]
-    return {name: measured(lambda order: runs[order][name], expected[name]) for name in expected}  # noqa: B023 - called at once
+    return {name: drift_bound(lambda order: runs[order][name], expected[name]) for name in expected}  # noqa: B023 - called at once
 
 
 def _sum_rows(a: np.ndarray, order: int) -> np.ndarray:
