@@ -248,3 +248,40 @@ def test_an_unreadable_layout_is_an_error_that_names_the_hook(tmp_path):
                 "could not read the parameter layout" in r["message"] and "PARAM_ROLES" in r["message"]
                 for r in got.values()
             )
+
+
+# --- a model's layers, by behaviour ---------------------------------------------------------------
+
+
+def test_a_stacks_layers_are_read_in_the_order_the_model_runs_them():
+    c = CASES[1]
+    args = (3, *c.dims)
+    ref = impl_of("conformance.implementations.reference")
+    stack = layout.model_stack(ref, "SharedTransformer", args, "ffn")
+    assert [layer.attention.where for layer in stack.layers] == [f"/layers_{i}/attention" for i in range(3)]
+    assert {layer.ffn.where for layer in stack.layers} == {"/ffn"} and stack.shared("ffn")
+    assert stack.out_of_order() is None
+    reversed_ = layout.model_stack(impl_of("conformance.implementations.mutants.m04_unshared_reversed"),
+                                   "UnsharedTransformer", args)  # fmt: skip
+    assert [layer.ln2.where for layer in reversed_.layers] == [f"/layers_{i}/norm2" for i in (2, 1, 0)]
+    assert "not in the order they sit" in reversed_.out_of_order()
+
+
+def test_stacked_layers_are_read_slice_by_slice():
+    c = CASES[1]
+    scan = impl_of("conformance.implementations.variants.scan_transformer")
+    stack = layout.model_stack(scan, "UnsharedTransformer", (3, *c.dims))
+    assert [layer.attention.index for layer in stack.layers] == [0, 1, 2]
+    values = random_params(calls.param_shapes(scan, "UnsharedTransformer", (3, *c.dims)), 0)
+    read = stack.read(values)
+    written = stack.write(calls.param_shapes(scan, "UnsharedTransformer", (3, *c.dims)), read)
+    assert all(
+        np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(written), jax.tree_util.tree_leaves(values))
+    )
+
+
+def test_parameters_that_never_reach_the_output_fail_the_reading():
+    c = CASES[1]
+    repeated = impl_of("conformance.implementations.mutants.m04_unshared_first_layer_repeated")
+    with pytest.raises(AssertionError, match="never affect the output"):
+        layout.model_stack(repeated, "UnsharedTransformer", (3, *c.dims))

@@ -74,6 +74,21 @@ def param_shapes(impl, export: str, args: tuple, share: str | None = None) -> di
 
 
 @functools.cache
+def _init_fn(cls, args: tuple, share: str | None):
+    model = _build(cls, args, share)
+    d_model = args[0] if len(args) == 3 else args[1]
+    # jax.jit's defaults, not fast_jit: the optimisation level moves the last bit of a truncated-normal draw.
+    return jax.jit(lambda key: model.init(key, jnp.zeros((*X_SHAPE, d_model), jnp.float32))["params"])
+
+
+def init(impl, export: str, args: tuple, seed: int, share: str | None = None) -> dict:
+    """``export(*args).init(PRNGKey(seed), x)['params']`` as NumPy arrays (compiled once per class and size)."""
+    with impl.running(f"{describe(export, args, share)}.init"):
+        params = _init_fn(impl.get(export), args, share)(jax.random.PRNGKey(seed))
+    return jax.tree_util.tree_map(np.asarray, params)
+
+
+@functools.cache
 def _apply_fn(cls, args: tuple, share: str | None, x_shape: tuple):
     model = _build(cls, args, share)
     return fast_jit(lambda params, x: model.apply({"params": params}, x))

@@ -118,6 +118,19 @@ def doc_block_params(values: BlockParams) -> dict:
     return _fill(tree, shapes)
 
 
+def doc_block_values(tree: dict) -> BlockParams:
+    """The inverse of :func:`doc_block_params`: a DocBlock params (or gradient) tree as float64 BlockParams."""
+
+    def pair(node: dict, names: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
+        return tuple(np.asarray(node[n], np.float64) for n in names)
+
+    return BlockParams(
+        **{n: pair(tree["attention"][n], ("kernel", "bias")) for n in ("query", "key", "value", "out")},
+        **{n: pair(tree[n], ("kernel", "bias")) for n in ("fc1", "fc2")},
+        **{n: pair(tree[n], ("scale", "bias")) for n in ("norm1", "norm2")},
+    )
+
+
 def _fill(values: dict, shapes: dict) -> dict:
     return {
         k: _fill(values[k], v) if is_map(v) else np.asarray(values[k], np.float32).reshape(v.shape)

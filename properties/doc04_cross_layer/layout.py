@@ -39,3 +39,12 @@ def block_signatures(impl, dims: tuple[int, int, int]) -> reading.Signatures:
     """What each piece of the block looks like, for counting pieces in models (see :mod:`.reading.pieces`)."""
     checked_shapes(impl, dims)
     return reading.block_signatures(impl, dims)
+
+
+def model_stack(
+    impl, export: str, args: tuple, share: str | None = None, x_shape: tuple | None = None
+) -> reading.Stack:
+    """The layers of ``export(*args)`` in the order it runs them (see :mod:`.reading.stack`), probed on inputs of
+    ``x_shape``."""
+    args = tuple(int(a) for a in args)
+    return reading.read_stack(impl, export, args, share, block_roles(impl, args[1:]), x_shape)

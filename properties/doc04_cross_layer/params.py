@@ -32,6 +32,10 @@ class BlockParams:
     def head_dim(self) -> int:
         return int(self.query[1].shape[1])
 
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """Every array, in field order (kernel before bias, scale before bias)."""
+        return tuple(a for f in fields(self) for a in getattr(self, f.name))
+
     def as_float32(self) -> BlockParams:
         """The same values rounded to float32 (and held in float64), as an implementation would store them."""
         return BlockParams(

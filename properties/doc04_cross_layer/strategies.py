@@ -52,6 +52,11 @@ class Case:
     def x_shape(self) -> tuple[int, int, int]:
         return (self.batch, self.seq, self.d_model)
 
+    @property
+    def longest_contraction(self) -> int:
+        """The longest sum in a forward or backward pass through a block: a width, the sequence, or every token."""
+        return max(self.d_model, self.d_ff, self.seq, self.batch * self.seq)
+
     def __str__(self) -> str:
         return (
             f"L={self.num_layers}, d_model={self.d_model}, heads={self.num_heads}, "
@@ -112,6 +117,11 @@ CASES: Sequence[Case] = _RunCases()
 def cases(min_layers: int = 1) -> st.SearchStrategy[int]:
     """An index into :data:`CASES` (an int; the reproduce command carries the pool seed)."""
     return st.deferred(lambda: st.sampled_from([i for i, c in enumerate(CASES) if c.num_layers >= min_layers]))
+
+
+def block_sizes() -> st.SearchStrategy[tuple[int, int, int, int, int]]:
+    """(d_model, num_heads, d_ff, batch, seq) of one of the run's cases: for properties that lower, not run, a block."""
+    return st.deferred(lambda: st.sampled_from(sorted({(*c.dims, c.batch, c.seq) for c in CASES})))
 
 
 def pooled_d_models() -> st.SearchStrategy[int]:

@@ -10,10 +10,10 @@ import numpy as np
 from hypothesis import given
 
 from conformance.engine.registry import conformance_property
-from conformance.kit import precision, trees
 from conformance.kit import strategies as cst
+from conformance.kit import trees
 from conformance.kit.assertions import as_output, assert_close
-from conformance.kit.tolerances import MARGIN, Tolerance, combined, dot_gamma
+from conformance.kit.tolerances import combined
 
 from . import DOCUMENT, Section, calls, layout, reading
 from . import strategies as dst
@@ -133,34 +133,6 @@ def test_unshared_with_copied_block_equals_shared(impl, case, seed, data_seed):
     )
 
 
-# Reverse mode through L blocks: each gradient entry is a sum over B*S positions of
-# products through about 8 dot products per block (length <= k = max(d, d_ff, S, B*S)),
-# so a float32 gradient is within about 8 L gamma_k of the exact one, relative to the
-# gradients' overall magnitude G = max over all leaves of sum_l |g_l|. That worst case is
-# ~1e-2 G at 12 layers; the drift measured on the suite's construction (:mod:`.numerics.drift`)
-# is far smaller, and the tolerance is the smaller of the two. Both are normwise over the
-# whole block, not per leaf: some entries are exactly 0 in exact arithmetic (softmax ignores
-# the key bias) and are pure rounding in float32.
-def _grad_tolerance(c, shape: tuple, magnitude: float, measured: drift.GradientDrift | None) -> Tolerance:
-    k = max(c.d_model, c.d_ff, c.seq, c.batch * c.seq)
-    rel = 2 * MARGIN * 8 * c.num_layers * dot_gamma(k)
-    worst = (
-        f"worst case 2 x {MARGIN:g} x 8 L gamma_k x G = {rel:.3g} x {magnitude:.3g} = {rel * magnitude:.3g} "
-        f"(L={c.num_layers}, k={k}, u=2^-24)"
-    )
-    drift_part = (
-        "no drift measured: the suite could not read the block's parameters as the document's"
-        if measured is None
-        else f"drift {measured.describe(magnitude)}"
-    )
-    bound = rel * magnitude if measured is None else min(rel * magnitude, measured.bound(magnitude))
-    return Tolerance(
-        bound=np.full(shape, bound),
-        derivation=f"normwise over the block, G = max over its leaves of sum_l |layer gradient|: "
-        f"min({worst}; {drift_part}); {precision.describe()}",
-    )
-
-
 def _gradient_drift(impl, c, block_params, x, r, shared_out) -> drift.GradientDrift | None:
     """The float32 gradient drift of the suite's construction holding the block's params, read as the
     oracle reads them (of several readings, the one whose output is nearest the shared model's)."""
@@ -211,7 +183,7 @@ def test_shared_grad_is_sum_of_layer_grads(impl, case, seed, data_seed):
         assert_close(
             got,
             want,
-            _grad_tolerance(c, np.shape(want), magnitude, measured),
+            oracles.gradient_tolerance(c.num_layers, c.longest_contraction, np.shape(want), magnitude, measured),
             scale=magnitude,
             what=f"gradient of the shared block's {name} (expected the sum over {c.num_layers} layers)",
         )

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import jax
@@ -33,7 +34,7 @@ from conformance.kit import drift as kit_drift
 from conformance.kit.compiled import fast_jit
 from conformance.kit.tolerances import unit_roundoff
 
-from ..constructions import DocShared, DocUnshared, doc_block_params
+from ..constructions import DocShared, DocUnshared, doc_block_params, doc_block_values
 from ..params import BlockParams
 from . import block
 from .nonlinearities import PYTORCH_LAYER_NORM_EPS
@@ -95,25 +96,34 @@ class Float32Arithmetic:
         return np.float32(0.5) * f * (1 + _erf32(f / np.float32(math.sqrt(2.0))))
 
 
+def per_layer(p: BlockParams | Sequence[BlockParams], num_layers: int) -> list[BlockParams]:
+    """Each layer's parameters: ``p`` in every layer, or ``p`` itself when it is already one per layer."""
+    if isinstance(p, BlockParams):
+        return [p] * num_layers
+    if len(p) != num_layers:
+        raise ValueError(f"{len(p)} layers of parameters for a stack of {num_layers}")
+    return list(p)
+
+
 def output_drift(
-    x: np.ndarray, p: BlockParams, num_layers: int, expected: np.ndarray, eps: float, approximate_gelu: bool = False
+    x: np.ndarray, layers: Sequence[BlockParams], expected: np.ndarray, eps: float, approximate_gelu: bool = False
 ) -> np.ndarray:
     """Per element, the larger distance of two float32 runs of the stack from the float64 ``expected``."""
     worst = np.zeros_like(expected)
     for reverse in (False, True):
         arithmetic = Float32Arithmetic(reverse, eps, approximate_gelu)
         y = np.asarray(x, np.float32)
-        for _ in range(num_layers):
-            y = block.forward(y, p, arithmetic)
+        for layer in layers:
+            y = block.forward(y, layer, arithmetic)
         worst = np.maximum(worst, np.abs(y.astype(np.float64) - expected))
     return worst
 
 
 def output_drift_bound(
-    x: np.ndarray, p: BlockParams, num_layers: int, expected: np.ndarray, eps: float, approximate_gelu: bool = False
+    x: np.ndarray, layers: Sequence[BlockParams], expected: np.ndarray, eps: float, approximate_gelu: bool = False
 ) -> np.ndarray:
     """DRIFT_MARGIN x (each token row's largest drift + 4 u |row|): the tolerance for a float32 run."""
-    return kit_drift.row_bound(output_drift(x, p, num_layers, expected, eps, approximate_gelu), expected)
+    return kit_drift.row_bound(output_drift(x, layers, expected, eps, approximate_gelu), expected)
 
 
 # --- gradients ---------------------------------------------------------------------------------
@@ -125,17 +135,18 @@ _x64 = jax.enable_x64 if hasattr(jax, "enable_x64") else jax.experimental.enable
 
 @functools.cache
 def _gradients_fn(num_layers: int, dims: tuple[int, int, int], dtype: str):
-    del dtype  # in the key only: one program per (case, dtype), each compiled once per run
+    """The construction's gradients: the shared model holding ``block``, the unshared one holding ``layers``.
+
+    One program serves both the shared-gradient drift and the per-layer oracle, compiled once per case and dtype.
+    """
+    del dtype  # in the key only
     shared, unshared = DocShared(num_layers, *dims), DocUnshared(num_layers, *dims)
 
-    def grads(block_params, x, cotangent):
+    def grads(block, layers, x, cotangent):
         def pull(model, params):
             return jax.vjp(lambda p: model.apply({"params": p}, x), params)[1](cotangent)[0]
 
-        return (
-            pull(shared, {"shared_block": block_params}),
-            pull(unshared, {f"layers_{i}": block_params for i in range(num_layers)}),
-        )
+        return pull(shared, {"shared_block": block}), pull(unshared, layers)
 
     return fast_jit(grads)
 
@@ -148,9 +159,10 @@ def construction_gradients(
     dims = tuple(int(v) for v in dims)
     params = doc_block_params(values)
     cast = lambda a: np.asarray(a, dtype)  # noqa: E731
+    block = jax.tree_util.tree_map(cast, params)
     with _x64(np.dtype(dtype) == np.float64):
         shared, per_layer = _gradients_fn(num_layers, dims, np.dtype(dtype).name)(
-            jax.tree_util.tree_map(cast, params), cast(x), cast(r)
+            block, {f"layers_{i}": block for i in range(num_layers)}, cast(x), cast(r)
         )
     layers = [jax.tree_util.tree_leaves(per_layer[f"layers_{i}"]) for i in range(num_layers)]
     total = [np.sum([np.asarray(g, np.float64) for g in gs], axis=0) for gs in zip(*layers)]
@@ -163,26 +175,27 @@ def _largest_gap(a: list, b: list) -> float:
 
 @dataclass(frozen=True)
 class GradientDrift:
-    """The construction's float32 gradient drift: the largest |g32 - g64| over all leaves.
+    """The construction's float32 gradient drift: for each gradient compared, the largest |g32 - g64| over
+    all its leaves.
 
     Normwise, because a leaf's rounding is not bounded by its own size: the key
     bias's gradient is exactly 0 in exact arithmetic (softmax ignores it) and
     pure rounding in float32.
     """
 
-    shared: float
-    unshared_sum: float
+    parts: tuple[tuple[str, float], ...]
 
     def bound(self, magnitude: float) -> float:
-        """DRIFT_MARGIN x (both drifts) + 4 u G: the normwise tolerance for the difference of the two gradients."""
-        return kit_drift.DRIFT_MARGIN * (self.shared + self.unshared_sum) + 4 * unit_roundoff(np.float32) * magnitude
+        """DRIFT_MARGIN x (the drifts) + 4 u G: the normwise tolerance for a difference of these gradients."""
+        total = sum(v for _, v in self.parts)
+        return kit_drift.DRIFT_MARGIN * total + 4 * unit_roundoff(np.float32) * magnitude
 
     def describe(self, magnitude: float) -> str:
+        drifts = " + ".join(f"of the {name} {value:.3g}" for name, value in self.parts)
         return (
-            f"{kit_drift.DRIFT_MARGIN:g} x (float32 drift of the shared gradient {self.shared:.3g} + of the unshared "
-            f"per-layer sum {self.unshared_sum:.3g}) + 4u x G {magnitude:.3g} = {self.bound(magnitude):.3g}, "
-            f"drift = largest |float32 - float64| over the leaves of the suite's Flax construction holding "
-            f"the same block params"
+            f"{kit_drift.DRIFT_MARGIN:g} x (float32 drift {drifts}) + 4u x G {magnitude:.3g} = "
+            f"{self.bound(magnitude):.3g}, drift = largest |float32 - float64| over the leaves of the suite's "
+            f"Flax construction holding the same block params"
         )
 
 
@@ -190,4 +203,26 @@ def gradient_drift(num_layers: int, dims: tuple[int, int, int], values: BlockPar
     """The construction's gradient drift for block params ``values``, input ``x`` and cotangent ``r``."""
     s32, u32 = construction_gradients(num_layers, dims, values, x, r, np.float32)
     s64, u64 = construction_gradients(num_layers, dims, values, x, r, np.float64)
-    return GradientDrift(_largest_gap(s32, s64), _largest_gap(u32, u64))
+    return GradientDrift(
+        (("shared gradient", _largest_gap(s32, s64)), ("unshared per-layer sum", _largest_gap(u32, u64)))
+    )
+
+
+def _stack_gradients(dims: tuple[int, int, int], layers: Sequence[BlockParams], x, r, dtype) -> list[BlockParams]:
+    cast = lambda a: np.asarray(a, dtype)  # noqa: E731
+    params = jax.tree_util.tree_map(cast, {f"layers_{i}": doc_block_params(v) for i, v in enumerate(layers)})
+    with _x64(np.dtype(dtype) == np.float64):
+        _, grads = _gradients_fn(len(layers), dims, np.dtype(dtype).name)(params["layers_0"], params, cast(x), cast(r))
+    return [doc_block_values(grads[f"layers_{i}"]) for i in range(len(layers))]
+
+
+def stack_gradients(
+    dims: tuple[int, int, int], layers: Sequence[BlockParams], x, r
+) -> tuple[list[BlockParams], GradientDrift]:
+    """d(sum(out * r))/d each layer's parameters, layers in running order, from the suite's construction in
+    float64 (the oracle), and how far its float32 run drifts from that."""
+    dims = tuple(int(v) for v in dims)
+    exact = _stack_gradients(dims, layers, x, r, np.float64)
+    rounded = _stack_gradients(dims, layers, x, r, np.float32)
+    gap = max(_largest_gap(list(a.arrays()), list(b.arrays())) for a, b in zip(exact, rounded))
+    return exact, GradientDrift((("per-layer gradients", gap),))

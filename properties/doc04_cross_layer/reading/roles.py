@@ -109,7 +109,10 @@ class BlockRoles:
 
     def write(self, shapes: Any, values: BlockParams) -> Any:
         """A params tree shaped like ``shapes`` holding ``values`` (float32) at every role."""
-        tree = map_leaves(lambda a: np.zeros(np.shape(a), np.float32), shapes)
+        return self.fill(map_leaves(lambda a: np.zeros(np.shape(a), np.float32), shapes), values)
+
+    def fill(self, tree: Any, values: BlockParams) -> Any:
+        """A copy of ``tree`` (concrete arrays) with ``values`` (float32) at every role, the rest as it was."""
         for p, field in FIELDS.items():
             for role, value in zip(_pair(p), getattr(values, field)):
                 tree = self.refs[role].write(tree, value)

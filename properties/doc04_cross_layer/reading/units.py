@@ -55,35 +55,42 @@ class LayoutUnreadable(Exception):
 @dataclass(frozen=True)
 class Ref:
     """A leaf read as an (in, out) matrix (``split`` leading axes are 'in'), or as a flat vector
-    (``split=0``), optionally only the output columns ``cols`` (a fused projection's slice)."""
+    (``split=0``), optionally only the output columns ``cols`` (a fused projection's slice), and for
+    layers stacked along a leading axis (``nn.scan``) only the slice ``index`` of that axis."""
 
     path: str
     split: int = 0
     cols: tuple[int, ...] | None = None
     note: str = ""
+    index: int | None = None
 
     def __str__(self) -> str:
-        return self.path if self.cols is None else f"{self.path}[{self.note or 'columns'}]"
+        where = self.path if self.index is None else f"{self.path}[{self.index}]"
+        return where if self.cols is None else f"{where}[{self.note or 'columns'}]"
 
     def _matrix(self, a: np.ndarray) -> np.ndarray:
         return a.reshape(int(np.prod(a.shape[: self.split], dtype=np.int64)), -1) if self.split else a.reshape(1, -1)
 
     def read(self, tree: Any) -> np.ndarray:
         """float64 (in, out) matrix, or a vector for ``split=0``."""
-        m = self._matrix(np.asarray(get_path(tree, self.path), np.float64))
+        a = np.asarray(get_path(tree, self.path), np.float64)
+        m = self._matrix(a if self.index is None else a[self.index])
         if self.cols is not None:
             m = m[:, list(self.cols)]
         return m if self.split else m.reshape(-1)
 
     def write(self, tree: Any, value: Any) -> Any:
-        """A copy of ``tree`` with ``value`` (float32) at this leaf or in its columns."""
+        """A copy of ``tree`` with ``value`` (float32) at this leaf, its slice or its columns."""
         leaf = get_path(tree, self.path)
-        full = np.array(leaf, np.float32) if self.cols is not None else np.zeros(np.shape(leaf), np.float32)
-        m = self._matrix(full)
+        keep = self.cols is not None or self.index is not None  # the rest of the leaf stays as it is
+        full = np.array(leaf, np.float32) if keep else np.zeros(np.shape(leaf), np.float32)
+        part = full if self.index is None else full[self.index]
+        m = self._matrix(part).copy()
         cols = slice(None) if self.cols is None else list(self.cols)
         v = np.asarray(value, np.float32)
         m[:, cols] = v if v.ndim == 0 else v.reshape(m.shape[0], -1)
-        return set_paths(tree, [self.path], m.reshape(np.shape(leaf)))
+        part[...] = m.reshape(part.shape)
+        return set_paths(tree, [self.path], full)
 
 
 # --- units ------------------------------------------------------------------------------------

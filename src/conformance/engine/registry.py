@@ -78,7 +78,21 @@ class ExampleLog:
 
 # Property arguments that are sizes; their values make up an example's shape.
 SIZE_ARGS = frozenset(
-    {"shape", "case", "num_layers", "d_model", "num_heads", "d_ff", "hidden", "in_dim", "n", "batch", "seq", "features"}
+    {
+        "shape",
+        "sizes",
+        "case",
+        "num_layers",
+        "d_model",
+        "num_heads",
+        "d_ff",
+        "hidden",
+        "in_dim",
+        "n",
+        "batch",
+        "seq",
+        "features",
+    }
 )
 
 # The package that holds the catalogue: one subpackage per document, property modules named test_*.
