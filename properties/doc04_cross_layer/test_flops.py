@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from conformance.engine.registry import conformance_property
@@ -151,3 +153,61 @@ def test_fw_shared_backward_pays_accumulation(case):
         f"{gs.flops:,.0f} vs {gu.flops:,.0f}: difference {gs.flops - gu.flops:+,.0f}, expected (L-1)P = {want:,} "
         f"within XLA's float32 rounding {grad_tol:,.0f} ({c}, one token)"
     )
+
+
+def _wider_ff(d: int, d_ff: int) -> int:
+    """A second FFN width, different from d_ff and never d or 3d (the pieces are told apart by shape)."""
+    return next(w for w in (2 * d_ff, 2 * d_ff + 1, 2 * d_ff + 2) if w not in (d, 3 * d))
+
+
+def _ffn_slope(flops_at, d: int, d_ff: int) -> tuple[float, int]:
+    """FLOPs per unit of d_ff, from two blocks that differ only in d_ff: the attention and LayerNorms cancel."""
+    wider = _wider_ff(d, d_ff)
+    return (flops_at(wider) - flops_at(d_ff)) / (wider - d_ff), wider
+
+
+@conformance_property(
+    "04-flops-ffn-is-4bsd-dff",
+    document=DOCUMENT,
+    section=Section.FLOPS,
+    title="The FFN's two matmuls cost 4·B·S·d_model·d_ff FLOPs (2·B·S·d_model·d_ff multiply-adds): a block's forward "
+    "FLOPs grow by 4·B·S·d_model per unit of d_ff, plus only the FFN's elementwise work (bias, GELU)",
+    hint="The FFN is Dense(d_ff) -> GELU -> Dense(d_model), each matmul computed once. Counts are XLA's, of lowered "
+    "programs. The formula leaves out the bias adds and the GELU (XLA counts c FLOPs per FFN element per token, c "
+    "measured on the suite's own Flax block; up to 2c, and at least c + 16, is allowed for another exact GELU); "
+    "relative to the matmuls that is c / (4 d_model), small at real widths. The document writes the formula with L "
+    "for the sequence length, the letter it uses for the number of layers elsewhere.",
+    needs=BLOCK,
+)
+@given(sizes=dst.block_sizes())
+@example(sizes=(dst.DOC_D_MODEL, dst.DOC_HEADS, dst.DOC_D_FF, 2, 128))  # the document's block, 128-token sequences
+def test_flops_ffn_is_4bsd_dff(impl, sizes):
+    d_model, num_heads, d_ff, b, s = sizes
+    x_shape = (b, s, d_model)
+
+    def impl_flops(width: int) -> float:
+        return calls.flops(impl, "TransformerBlock", (d_model, num_heads, width), x_shape).flops
+
+    def doc_flops(width: int) -> float:
+        return _doc_block_flops(d_model, num_heads, width, x_shape)
+
+    slope, wider = _ffn_slope(impl_flops, d_model, d_ff)
+    doc_slope, _ = _ffn_slope(doc_flops, d_model, d_ff)
+    matmuls = 4 * b * s * d_model
+    per_element = (doc_slope - matmuls) / (b * s)
+    allowed = max(2 * per_element, per_element + 16)
+    low, high = matmuls, matmuls + allowed * b * s
+    assert low <= slope <= high, (
+        f"TransformerBlock({d_model}, {num_heads}, d_ff) on input {x_shape}: forward FLOPs grow by {slope:,.1f} per "
+        f"unit of d_ff (d_ff {d_ff} -> {wider}); the two FFN matmuls account for 4 B S d = {matmuls:,}, and the "
+        f"elementwise work for at most {allowed:g} per token (the suite's Flax block: {per_element:g}), so expected "
+        f"{low:,} to {high:,.0f}; the formula 4 B S d d_ff is within {per_element / (4 * d_model):.2%} of the FFN's "
+        f"count at this width"
+    )
+
+
+@functools.cache
+def _doc_block_flops(d: int, heads: int, d_ff: int, x_shape: tuple) -> float:
+    model = DocBlock(d, heads, d_ff)
+    p = abstract_init(model, x_shape)
+    return flops_mod.lowered_flops(model.apply, p, jax.ShapeDtypeStruct(x_shape, jnp.float32)).flops

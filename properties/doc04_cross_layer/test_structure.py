@@ -5,8 +5,10 @@ Every claim here is read from ``jax.eval_shape``: nothing is compiled, so sizes 
 
 from __future__ import annotations
 
+import flax.serialization
 import jax
 import jax.numpy as jnp
+import numpy as np
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
@@ -82,6 +84,45 @@ def test_params_shared_all_is_one_block(impl, num_layers, d_model, num_heads, d_
     assert unshared_n == num_layers * shared_n and unshared_bytes == num_layers * shared_bytes, (
         f"unshared/shared: {unshared_n:,}/{shared_n:,} parameters and {unshared_bytes:,}/{shared_bytes:,} bytes, "
         f"expected a ratio of exactly L={num_layers} for both"
+    )
+
+
+# Checkpoints are written for real (zeros of each model's shapes); past this many parameter bytes the
+# property draws other sizes, so that a run never serialises gigabytes.
+MAX_CHECKPOINT_BYTES = 2**28
+
+
+def _checkpoint_bytes(shapes) -> tuple[int, int]:
+    """(size of flax.serialization.to_bytes of zeros shaped like ``shapes``, parameter bytes in it)."""
+    zeros = jax.tree_util.tree_map(lambda a: np.zeros(a.shape, a.dtype), shapes)
+    return len(flax.serialization.to_bytes(zeros)), trees.count_parameters(shapes)[1]
+
+
+@conformance_property(
+    "04-checkpoint-shrinks-by-l",
+    document=DOCUMENT,
+    section=Section.PARAMETER_COUNT,
+    title="On disk, SharedTransformer(share='all')'s checkpoint (flax.serialization.to_bytes of its params) is 1/L "
+    "of UnsharedTransformer's, up to the serialisation's framing",
+    hint="Store the shared block once; a checkpoint holds what the params tree holds. The allowance is the "
+    "framing msgpack adds to each checkpoint (its size less its parameter bytes), relative to the parameter bytes.",
+    needs=SHARED + UNSHARED,
+    modes=("all",),
+)
+@given(num_layers=dst.layer_counts(), d_model=dst.d_models(), num_heads=dst.head_counts(), d_ff=dst.d_ffs())
+@example(num_layers=dst.DOC_LAYERS, d_model=dst.DOC_D_MODEL, num_heads=dst.DOC_HEADS, d_ff=dst.DOC_D_FF)
+def test_checkpoint_shrinks_by_l(impl, num_layers, d_model, num_heads, d_ff):
+    args = (num_layers, d_model, num_heads, d_ff)
+    unshared_shapes = calls.param_shapes(impl, "UnsharedTransformer", args)
+    assume(trees.count_parameters(unshared_shapes)[1] <= MAX_CHECKPOINT_BYTES)
+    shared, shared_raw = _checkpoint_bytes(calls.param_shapes(impl, "SharedTransformer", args, "all"))
+    unshared, unshared_raw = _checkpoint_bytes(unshared_shapes)
+    framing = (shared - shared_raw) / max(shared_raw, 1) + (unshared - unshared_raw) / max(unshared_raw, 1)
+    ratio = unshared / shared
+    assert abs(ratio - num_layers) <= num_layers * framing, (
+        f"checkpoints of {calls.describe('SharedTransformer', args, 'all')} and the unshared model: "
+        f"{shared:,} and {unshared:,} bytes, a ratio of {ratio:.4g}; expected L = {num_layers} within "
+        f"{num_layers * framing:.3g} (the framing of both checkpoints relative to their parameter bytes)"
     )
 
 
