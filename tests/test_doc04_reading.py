@@ -285,3 +285,17 @@ def test_parameters_that_never_reach_the_output_fail_the_reading():
     repeated = impl_of("conformance.implementations.mutants.m04_unshared_first_layer_repeated")
     with pytest.raises(AssertionError, match="never affect the output"):
         layout.model_stack(repeated, "UnsharedTransformer", (3, *c.dims))
+
+
+def test_trees_keep_the_keys_an_implementation_chose():
+    """nnx.List layers handed over through nnx.bridge are keyed by int; paths name them by their string form."""
+    from conformance.kit import trees
+
+    tree = {"layers": {0: {"w": np.zeros(2)}, 1: {"w": np.ones(2)}}, "top": {"b": np.zeros(1)}}
+    assert np.array_equal(trees.get_path(tree, "/layers/1/w"), np.ones(2))
+    edited = trees.set_paths(tree, ["/layers/0/w"], np.full(2, 7.0))
+    assert list(edited["layers"]) == [0, 1] and np.array_equal(edited["layers"][0]["w"], np.full(2, 7.0))
+    assert list(random_params(tree, 0)["layers"]) == [0, 1]
+    assert set(trees.flat_shapes(tree)) == {"/layers/0/w", "/layers/1/w", "/top/b"}
+    with pytest.raises(KeyError, match="no key '2'"):
+        trees.get_path(tree, "/layers/2/w")

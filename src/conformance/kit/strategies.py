@@ -133,7 +133,7 @@ def random_params(shapes: Any, seed: int) -> Any:
 
     def fill(node: Any, name: str) -> Any:
         if hasattr(node, "keys"):
-            return {str(k): fill(node[k], str(k)) for k in sorted(node.keys(), key=str)}
+            return {k: fill(node[k], str(k)) for k in sorted(node.keys(), key=str)}  # the tree's own keys
         shape = tuple(np.shape(node))
         z = rng.standard_normal(shape)
         if len(shape) >= 2:
