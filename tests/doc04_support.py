@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+from conformance.properties.doc04_cross_layer.strategies import Case
 
 from conformance.engine.loading import Implementation, load_implementation
 
@@ -28,3 +29,9 @@ def impl_of(name, **exports):
     module = types.ModuleType(name)
     module.__dict__.update(exports)
     return Implementation(target=name, name=name, module=module, path=None)
+
+
+# Fixed sizes for the tests of reading and numerics (the pool's cases change with the ranges): two layers and
+# two heads, and the deep case of earlier pools (head size 2, where a per-head fused projection is hard to read).
+SMALL = Case(num_layers=2, d_model=4, num_heads=2, d_ff=8, batch=2, seq=3)
+DEEP = Case(num_layers=8, d_model=8, num_heads=4, d_ff=14, batch=4, seq=3)

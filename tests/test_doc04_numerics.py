@@ -17,7 +17,7 @@ from conformance.properties.doc04_cross_layer.constructions import (
 from conformance.properties.doc04_cross_layer.numerics import drift, nonlinearities, oracles, param_counts
 from conformance.properties.doc04_cross_layer.strategies import CASES, Case
 from conftest import run_cli
-from doc04_support import impl_of, shapes_of
+from doc04_support import DEEP, impl_of, shapes_of
 
 from conformance.kit import flops
 from conformance.kit.strategies import random_params
@@ -99,7 +99,7 @@ def test_cost_dict_accepts_the_old_list_form():
 
 
 def test_shared_scan_and_loop_have_equal_unrolled_flops():
-    c = CASES[2]
+    c = DEEP
     x = jax.ShapeDtypeStruct(c.x_shape, jnp.float32)
     counts = []
     for model in (DocScanShared(c.num_layers, *c.dims), DocShared(c.num_layers, *c.dims)):

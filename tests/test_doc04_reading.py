@@ -16,9 +16,8 @@ from conformance.properties.doc04_cross_layer.constructions import (
     DocUnshared,
 )
 from conformance.properties.doc04_cross_layer.numerics import oracles
-from conformance.properties.doc04_cross_layer.strategies import CASES
 from conftest import run_cli
-from doc04_support import USERS, impl_of, packed, shapes_of
+from doc04_support import DEEP, SMALL, USERS, impl_of, packed, shapes_of
 from flax import linen as nn
 
 from conformance.kit.strategies import random_params
@@ -27,7 +26,7 @@ from conformance.kit.strategies import random_params
 
 
 def test_block_structure_sorts_a_blocks_units_by_width():
-    c = CASES[1]
+    c = SMALL
     st = reading.block_structure(shapes_of(DocBlock(*c.dims), c), *c.dims, "DocBlock")
     assert [u.path.rsplit("/", 1)[-1] for u in st.attention] == ["key", "out", "query", "value"]
     assert (st.fc1.path, st.fc2.path, [u.path for u in st.norms]) == ("/fc1", "/fc2", ["/norm1", "/norm2"])
@@ -39,7 +38,7 @@ def test_block_structure_rejects_equal_widths():
 
 
 def test_a_layout_without_pairs_is_unreadable_not_wrong():
-    c = CASES[1]
+    c = SMALL
     impl = impl_of("packed_unhinted", TransformerBlock=packed.TransformerBlock)
     with pytest.raises(reading.LayoutUnreadable, match=r"could not read the parameter layout.*PARAM_ROLES"):
         layout.block_roles(impl, c.dims)
@@ -47,7 +46,7 @@ def test_a_layout_without_pairs_is_unreadable_not_wrong():
 
 
 def test_a_block_with_missing_parameters_fails_the_claim():
-    c = CASES[1]
+    c = SMALL
     with pytest.raises(AssertionError, match=r"holds 156 parameters.*A\+F\+2N = 172"):
         layout.block_roles(impl_of("conformance.implementations.mutants.m04_no_attention_bias"), c.dims)
 
@@ -113,9 +112,9 @@ PER_HEAD_HD2 = "per-head fused QKV at head size 2 can be misread by the probes (
 
 
 @pytest.mark.parametrize("target", LAYOUTS)
-@pytest.mark.parametrize("case", [1, 2])
+@pytest.mark.parametrize("case", [1, 2])  # SMALL, DEEP
 def test_roles_are_found_by_behaviour_and_read_the_oracles_function(target, case):
-    c = CASES[case]
+    c = {1: SMALL, 2: DEEP}[case]
     impl = impl_of(target, **({"TransformerBlock": _HeadInterleaved} if target == "head-interleaved" else {}))
     found = layout.block_roles(impl, c.dims)
     assert found.source == "probes" and found.ln_order_known
@@ -133,7 +132,7 @@ def test_roles_are_found_by_behaviour_and_read_the_oracles_function(target, case
 
 
 def test_param_roles_reads_what_the_probes_cannot():
-    c = CASES[2]
+    c = DEEP
     impl = impl_of("packed", TransformerBlock=packed.TransformerBlock, PARAM_ROLES=packed.PARAM_ROLES)
     found = layout.block_roles(impl, c.dims)
     assert found.source == "PARAM_ROLES" and str(found.refs["k.bias"]) == "/attention/bk"
@@ -146,7 +145,7 @@ def test_param_roles_reads_what_the_probes_cannot():
 
 
 def test_param_roles_that_name_no_leaf_are_reported_as_unreadable():
-    c = CASES[1]
+    c = SMALL
     wrong = {**packed.PARAM_ROLES, "q.kernel": "attention/query"}
     impl = impl_of("packed_wrong", TransformerBlock=packed.TransformerBlock, PARAM_ROLES=wrong)
     with pytest.raises(reading.LayoutUnreadable, match=r"q\.kernel: no leaf ./attention/query."):
@@ -154,7 +153,7 @@ def test_param_roles_that_name_no_leaf_are_reported_as_unreadable():
 
 
 def test_a_pre_ln_block_is_read_and_then_fails_the_oracle():
-    c = CASES[1]
+    c = SMALL
     impl = impl_of("conformance.implementations.mutants.m04_pre_ln")
     found = layout.block_roles(impl, c.dims)  # readable: attention by its kills, scales by their initial ones
     assert not found.ln_order_known and str(found.refs["ln1.scale"]).endswith("/scale")
@@ -166,7 +165,7 @@ def test_a_pre_ln_block_is_read_and_then_fails_the_oracle():
 
 
 def test_pieces_are_counted_by_the_blocks_own_units_also_when_stacked():
-    c = CASES[2]
+    c = DEEP
 
     class Body(nn.Module):
         @nn.compact
@@ -201,7 +200,7 @@ def test_pieces_are_counted_by_the_blocks_own_units_also_when_stacked():
 
 
 def test_find_layers_in_an_unshared_model():
-    c = CASES[2]
+    c = DEEP
     slots = reading.find_layers(shapes_of(DocUnshared(c.num_layers, *c.dims), c), shapes_of(DocBlock(*c.dims), c))
     assert slots == [(f"/layers_{i}", None) for i in range(c.num_layers)]
 
@@ -254,7 +253,7 @@ def test_an_unreadable_layout_is_an_error_that_names_the_hook(tmp_path):
 
 
 def test_a_stacks_layers_are_read_in_the_order_the_model_runs_them():
-    c = CASES[1]
+    c = SMALL
     args = (3, *c.dims)
     ref = impl_of("conformance.implementations.reference")
     stack = layout.model_stack(ref, "SharedTransformer", args, "ffn")
@@ -268,7 +267,7 @@ def test_a_stacks_layers_are_read_in_the_order_the_model_runs_them():
 
 
 def test_stacked_layers_are_read_slice_by_slice():
-    c = CASES[1]
+    c = SMALL
     scan = impl_of("conformance.implementations.variants.scan_transformer")
     stack = layout.model_stack(scan, "UnsharedTransformer", (3, *c.dims))
     assert [layer.attention.index for layer in stack.layers] == [0, 1, 2]
@@ -281,7 +280,7 @@ def test_stacked_layers_are_read_slice_by_slice():
 
 
 def test_parameters_that_never_reach_the_output_fail_the_reading():
-    c = CASES[1]
+    c = SMALL
     repeated = impl_of("conformance.implementations.mutants.m04_unshared_first_layer_repeated")
     with pytest.raises(AssertionError, match="never affect the output"):
         layout.model_stack(repeated, "UnsharedTransformer", (3, *c.dims))

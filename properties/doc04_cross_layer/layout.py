@@ -14,6 +14,7 @@ from conformance.kit.trees import count_parameters
 
 from . import calls, reading
 from .numerics import oracles, param_counts
+from .reading import degenerate
 
 
 def checked_shapes(impl, dims: tuple[int, int, int]) -> Any:
@@ -30,8 +31,12 @@ def checked_shapes(impl, dims: tuple[int, int, int]) -> Any:
 
 
 def block_roles(impl, dims: tuple[int, int, int]) -> reading.BlockRoles:
-    """Where each of the block's 16 roles sits (see :mod:`.reading.roles`)."""
-    checked_shapes(impl, dims)
+    """Where each of the block's 16 roles sits (see :mod:`.reading.roles`; width 1: :mod:`.reading.degenerate`)."""
+    dims = tuple(int(v) for v in dims)
+    shapes = checked_shapes(impl, dims)
+    if dims[0] == 1 and impl.option("PARAM_ROLES") is None:
+        found = block_roles(impl, degenerate.companion(dims))
+        return degenerate.block_roles(found, dims, shapes, calls.describe("TransformerBlock", dims))
     return reading.block_roles(impl, dims, oracles.block)
 
 
@@ -47,4 +52,9 @@ def model_stack(
     """The layers of ``export(*args)`` in the order it runs them (see :mod:`.reading.stack`), probed on inputs of
     ``x_shape``."""
     args = tuple(int(a) for a in args)
+    if args[1] == 1 and impl.option("PARAM_ROLES") is None:
+        wider = (args[0], *degenerate.companion(args[1:]))
+        found = model_stack(impl, export, wider, share, None if x_shape is None else (*x_shape[:-1], 2))
+        shapes = calls.param_shapes(impl, export, args, share)
+        return degenerate.stack(found, args[1:], shapes, calls.describe(export, args, share))
     return reading.read_stack(impl, export, args, share, block_roles(impl, args[1:]), x_shape)

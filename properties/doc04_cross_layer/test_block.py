@@ -34,10 +34,12 @@ ROW_VAR_RANGE = (0.99, 1.0 + 1e-4)
     hint=f"The document's code is post-LN: x = LN1(x + MHA(x)); x = LN2(x + FFN(x)); its 'Pre-LN' comment is wrong. "
     f"A pre-LN block (x + MHA(LN(x))) returns unnormalised rows. Limits: |mean| <= {ROW_MEAN_TOL:g}, "
     f"variance in [{ROW_VAR_RANGE[0]}, {ROW_VAR_RANGE[1]}] (eps/variance <= 1%, rounding O(d u)). "
-    f"Other parameters are random.",
+    f"Other parameters are random. A row of one element has variance 0 (LayerNorm returns its bias), so "
+    f"width 1 is not drawn.",
     needs=BLOCK,
 )
-@given(case=dst.cases(), seed=cst.seeds(), data_seed=cst.data_seeds(), scale=dst.input_scales())
+@dst.at_real_sizes(seed=0, data_seed=0, scale=1.0)
+@given(case=dst.cases(min_d_model=2), seed=cst.seeds(), data_seed=cst.data_seeds(), scale=dst.input_scales())
 def test_block_output_rows_normalised(impl, case, seed, data_seed, scale):
     c = dst.CASES[case]
     d = c.d_model
@@ -68,6 +70,7 @@ def test_block_output_rows_normalised(impl, case, seed, data_seed, scale):
     "GELU and eps variants are left to 04-block-gelu-is-exact and 04-block-layernorm-eps-is-pytorch.",
     needs=BLOCK,
 )
+@dst.at_real_sizes(seed=0, data_seed=0, scale=1.0)
 @given(case=dst.cases(), seed=cst.seeds(), data_seed=cst.data_seeds(), scale=dst.input_scales())
 def test_block_matches_oracle(impl, case, seed, data_seed, scale):
     c = dst.CASES[case]
@@ -96,6 +99,7 @@ def test_block_matches_oracle(impl, case, seed, data_seed, scale):
     "is accepted here: 04-block-layernorm-eps-is-pytorch judges the eps.",
     needs=BLOCK,
 )
+@dst.at_real_sizes(seed=0, data_seed=0)
 @given(case=dst.cases(), seed=cst.seeds(), data_seed=cst.data_seeds())
 def test_block_gelu_is_exact(impl, case, seed, data_seed):
     c = dst.CASES[case]
@@ -147,6 +151,7 @@ def test_block_gelu_is_exact(impl, case, seed, data_seed):
     "sqrt(1e-5), so the second one normalises rows of variance ~1e-5, where eps 1e-6 gives outputs ~35% larger.",
     needs=BLOCK,
 )
+@dst.at_real_sizes(data_seed=0, scale=1.0)
 @given(case=dst.cases(), data_seed=cst.data_seeds(), scale=dst.input_scales())
 def test_block_layernorm_eps_is_pytorch(impl, case, data_seed, scale):
     c = dst.CASES[case]

@@ -54,8 +54,8 @@ def stack(
         f"|actual-expected| <= min({MARGIN:g} x first-order float32 bound propagated through "
         f"{num_layers} post-LN block(s) [gamma_k|x||W| per projection, softmax, exact-GELU "
         f"(Lipschitz {GELU_LIPSCHITZ}) and LayerNorm (eps {eps:g}) terms], {kit_drift.DRIFT_MARGIN:g} x "
-        f"(the token row's largest drift of two float32 NumPy runs of the same blocks, contracting in "
-        f"opposite orders, from the float64 oracle + 4u|row|)); u=2^-24, {precision.describe()}"
+        f"(the token row's largest drift of {kit_drift.ORDERS} float32 NumPy runs of the same blocks, contracting in "
+        f"different orders, from the float64 oracle + 4u|row|)); u=2^-24, {precision.describe()}"
     )
     return y.value, Tolerance(bound=np.minimum(MARGIN * y.error, drift), derivation=how)
 

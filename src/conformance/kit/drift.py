@@ -83,16 +83,31 @@ def dense_chain(
     A 1-Lipschitz activation after the last layer (relu) cannot enlarge the error, so the bound
     also holds for its output.
     """
+    # A kernel used by several layers (document 01's shared Dense) is converted and permuted once: at
+    # widths in the thousands each copy is tens of megabytes.
+    converted: dict[tuple[int, str], np.ndarray] = {}
+
+    def as_(kernel: object, kind: str, order: int = 0) -> np.ndarray:
+        key = (id(kernel), f"{kind}{order}")
+        if key not in converted:
+            if kind == "f64":
+                converted[key] = np.asarray(kernel, np.float64)
+            else:
+                rounded = round_operand(kernel)
+                converted[key] = rounded[contraction_order(rounded.shape[0], order)]
+        return converted[key]
+
     expected = np.asarray(x, dtype=np.float64)
     for i, (kernel, bias) in enumerate(layers):
-        expected = expected @ np.asarray(kernel, np.float64) + (0.0 if bias is None else np.asarray(bias, np.float64))
+        expected = expected @ as_(kernel, "f64") + (0.0 if bias is None else np.asarray(bias, np.float64))
         if i < len(layers) - 1:
             expected = between(expected)
 
     def run(order: int) -> np.ndarray:
         y = np.asarray(x, dtype=np.float32)
         for i, (kernel, bias) in enumerate(layers):
-            y = matmul(y, np.asarray(kernel), order)
+            w = as_(kernel, "f32", order)
+            y = np.matmul(round_operand(y)[..., contraction_order(w.shape[0], order)], w, dtype=np.float32)
             if bias is not None:
                 y = y + np.asarray(bias, dtype=np.float32)
             if i < len(layers) - 1:

@@ -71,8 +71,11 @@ def dense_chain(
     h = _abs(x)
     # The input is exact: no error to carry into the first layer (and no product of zeros).
     err = param_err = floor = None  # param_err: the part of err that comes from rounded parameters
+    absolute: dict[int, np.ndarray] = {}  # a kernel shared by several layers is converted once
     for kernel, bias in layers:
-        w = _abs(kernel)
+        w = absolute.setdefault(id(kernel), None)
+        if w is None:
+            w = absolute[id(kernel)] = _abs(kernel)
         k = w.shape[0]
         prod = h @ w
         b = 0.0 if bias is None else _abs(bias)

@@ -60,7 +60,7 @@ def _use_pool(config: pytest.Config) -> int:
         seed = config.getoption("pool_seed")
     else:
         seed = pools.CI_POOL_SEED if pool == "fixed" else secrets.randbelow(2**31)
-    pools.use_pool(seed, free=pool == "free")
+    pools.use_pool(seed, free=pool == "free", sizes=os.environ.get(pools.SIZES_ENV, "real"))
     return seed
 
 
