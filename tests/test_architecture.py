@@ -23,6 +23,8 @@ COMMANDS = {
     "conformance.commands.bench",
     "conformance.commands.releases.command",
     "conformance.commands.claims",
+    "conformance.commands.bisect",
+    "conformance.commands.diff",
 }
 
 
