@@ -7,6 +7,7 @@ columns a binary search visits).
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -175,7 +176,7 @@ def run_column(
             env,
             workshop.root,
             workshop.args,
-            logs / f"{column.env_name}.pytest.log",
+            logs / f"{column.env_name}.{_slug(column.label)}.pytest.log",  # builds may share an environment
             lambda n: phase("running properties", n),
         )
     versions = (report or {}).get("versions", {})
@@ -188,3 +189,7 @@ def run_column(
     out["summary"] = summarize(out["results"])
     out["seconds"] = round(time.monotonic() - start, 1)
     return out
+
+
+def _slug(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.]+", "-", label).strip("-")

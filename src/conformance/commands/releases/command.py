@@ -33,8 +33,8 @@ from conformance.engine.outcomes import BAD
 from conformance.engine.runner import EXIT_USAGE, UsageError
 
 from . import page, render
+from .builds import Column, plan, prepare
 from .builds import parse_spec as parse_build
-from .builds import plan, prepare
 from .columns import Workshop, add_run_options, run_column, workshop_from
 from .environments import prune
 from .execution import catalogue
@@ -82,7 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_options(parser)
 
 
-def _columns(args: argparse.Namespace, workshop: Workshop) -> list[Any]:
+def _columns(args: argparse.Namespace, workshop: Workshop) -> list[Column]:
     table = load_compat()
     if args.newest < 0:
         raise UsageError("--newest must be >= 0")

@@ -190,6 +190,12 @@ timeout), with both messages. <code>conformance diff OLD.json NEW.json</code> co
 _BADGE = ' <span class="badge">regressed</span>'
 
 
+def _message(result: dict[str, Any] | None) -> str:
+    if result is None:
+        return "(not in this column)"
+    return result.get("message") or "(no message)"
+
+
 def _changes(matrix: dict[str, Any]) -> str:
     """One collapsible block per pair of adjacent columns: each changed claim, both statuses and messages."""
     blocks = []
@@ -197,9 +203,9 @@ def _changes(matrix: dict[str, Any]) -> str:
         regressed = any(c.regressed for c in pair.changes)
         rows_html = "".join(
             f"<tr><td><code>{_e(c.id)}</code>{_BADGE if c.regressed else ''}"
-            f"</td><td>{_chip(c.old['status']) if c.old else 'absent'}<pre>{_e((c.old or {}).get('message', ''))}"
+            f"</td><td>{_chip(c.old['status']) if c.old else 'absent'}<pre>{_e(_message(c.old))}"
             f"</pre></td><td>{_chip(c.new['status']) if c.new else 'absent'}"
-            f"<pre>{_e((c.new or {}).get('message', ''))}</pre></td></tr>"
+            f"<pre>{_e(_message(c.new))}</pre></td></tr>"
             for c in pair.changes
         )
         table = (
