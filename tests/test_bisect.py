@@ -97,6 +97,7 @@ def test_commits_between_two_checkouts_of_one_repository(tmp_path):
         (["bisect", "05-fw-bare-array-is-not-state"], "give either ID --flax A B, or --expectations alone"),
         (["bisect", "--expectations", "05-x"], "give either ID --flax A B, or --expectations alone"),
         (["bisect", "09-nothing", "--flax", "0.8.5", "0.12.8"], "unknown property id 09-nothing"),
+        (["bisect", "01-fw-*", "--flax", "0.8.5", "0.12.8"], "unknown property id 01-fw-* (name one id"),
         (["bisect", "01-fw-inline-dense-not-shared", "--flax", "0.12.8", "0.8.5"], "name the older release first"),
         (["bisect", "01-fw-inline-dense-not-shared", "--flax", "0.8.5", "0.9.9"], "no jax/jaxlib pair for flax 0.9.9"),
     ],

@@ -14,8 +14,8 @@ error).
 of expected verdict must be found at the range's first release.
 
 Exit status: 0 when the search finished (a change found, or none between the
-ends; with ``--expectations``, every range confirmed), 1 when an environment
-could not be built or a range was not confirmed, 2 for usage errors.
+ends; with ``--expectations``, every range confirmed), 1 when a candidate
+could not be built or given an environment, or a range was not confirmed, 2 for usage errors.
 """
 
 from __future__ import annotations
@@ -85,7 +85,10 @@ class Prober:
         return plan([(spec, build)], None, self.table, self.workshop.lock)[0]
 
     def verdict(self, candidate: str, repo: Path | None = None) -> str:
-        column = self.column(candidate, repo)
+        try:
+            column = self.column(candidate, repo)
+        except UsageError as exc:  # a build in the middle that cannot be made (a commit that does not build)
+            raise EnvironmentFailed(f"{candidate}: {exc}") from None
         print(f"  probing flax {column.label} · jax {column.pair.jax} ...", flush=True)
         ran = run_column(column, self.workshop, self.expected)
         if "env_failed" in ran:
@@ -211,8 +214,8 @@ def run(args: argparse.Namespace) -> int:
         if one_search == args.expectations or (args.expectations and (args.property or args.flax)):
             raise UsageError("give either ID --flax A B, or --expectations alone")
         workshop = workshop_from(args)
-        if not args.expectations and not catalogue([args.property]):
-            raise UsageError(f"unknown property id {args.property} (see `conformance list`)")
+        if not args.expectations and args.property not in {e.id for e in catalogue([args.property])}:
+            raise UsageError(f"unknown property id {args.property} (name one id; see `conformance list`)")
     except UsageError as exc:
         print(f"conformance bisect: {exc}")
         return EXIT_USAGE
