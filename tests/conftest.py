@@ -49,6 +49,17 @@ def run_cli(*args: str, timeout: float = 600, env: dict | None = None) -> subpro
     )
 
 
+def git(repo: str | os.PathLike[str], *args: str) -> str:
+    """Run git in ``repo`` as a throwaway author; its output, stripped. For tests that build repositories."""
+    done = subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=test", "-c", "user.email=test@example.invalid", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
 # Slowest first, so that two workers finish together: the kill table alone takes about half of
 # `make test`, and started last it would run after everything else. Modules whose module-scoped
 # fixture is expensive (the kill table, a venv) run on one worker (`make test` uses --dist loadgroup).
@@ -57,12 +68,19 @@ _SLOWEST_FIRST = (
     "test_wheel_install.py",
     "test_crashes.py",
     "test_hf_albert.py",
+    "test_local_builds.py",
     "test_doc04_reading.py",
     "test_doc04_numerics.py",
     "test_precision.py",
     "test_faults.py",
 )
-_ONE_WORKER = ("test_mutation.py", "test_wheel_install.py", "test_hf_albert.py", "test_crashes.py")
+_ONE_WORKER = (
+    "test_mutation.py",
+    "test_wheel_install.py",
+    "test_hf_albert.py",
+    "test_crashes.py",
+    "test_local_builds.py",
+)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's worker turns xdist_group markers into groups

@@ -33,6 +33,8 @@ COMMANDS = {
     "conformance.commands.bench",
     "conformance.commands.releases.command",
     "conformance.commands.claims",
+    "conformance.commands.bisect",
+    "conformance.commands.diff",
 }
 # What a document package may import of the harness.
 CATALOGUE_MAY_USE = ("conformance.kit", "conformance.engine.registry", "conformance.engine.contract")

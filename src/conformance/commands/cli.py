@@ -40,6 +40,7 @@ def _positive(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from conformance.commands import bisect, diff
     from conformance.commands.releases import command as releases
     from conformance.engine.profiles import PROFILES
     from conformance.kit.precision import PRECISIONS
@@ -161,8 +162,14 @@ def _parser() -> argparse.ArgumentParser:
         "fail it; the table then lists no other kills)",
     )
 
-    mx = sub.add_parser("matrix", help="run the framework claims across Flax releases")
+    mx = sub.add_parser("matrix", help="run the catalogue across Flax builds (releases, wheels, checkouts) and jax")
     releases.add_arguments(mx)
+
+    bi = sub.add_parser("bisect", help="find the first Flax build where one property's verdict changes")
+    bisect.add_arguments(bi)
+
+    df = sub.add_parser("diff", help="what changed between two run reports or two matrix reports")
+    diff.add_arguments(df)
     return p
 
 
@@ -193,6 +200,14 @@ def main(argv: list[str] | None = None) -> int:
             from conformance.commands.releases import command as releases
 
             return releases.run(args)
+        if args.command == "bisect":
+            from conformance.commands import bisect
+
+            return bisect.run(args)
+        if args.command == "diff":
+            from conformance.commands import diff
+
+            return diff.run(args)
     except UsageError as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -65,8 +65,8 @@ def claims_coverage() -> str:
 def divergences() -> str:
     from conformance.engine.expectations import load_expectations
 
-    rows = [[f"`{d.property}`", f"`{d.flax}`", d.reason.replace("|", "\\|")] for d in load_expectations()]
-    return _table(["property", "Flax releases", "what the release does"], rows)
+    rows = [[f"`{d.property}`", f"`{d.flax}`", d.status, d.reason.replace("|", "\\|")] for d in load_expectations()]
+    return _table(["property", "Flax releases", "expected status", "what the release does"], rows)
 
 
 def profiles() -> str:

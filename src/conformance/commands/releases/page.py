@@ -10,14 +10,20 @@ from conformance.commands.releases.render import (
     MISSING,
     STYLE,
     all_expected,
+    build_text,
     cells,
+    changed_cells,
+    changes_title,
     column_label,
+    columns,
+    command_line,
     counts_text,
     notes,
     rows,
     summary_of,
     verdict_text,
 )
+from conformance.engine.changes import adjacent
 
 _CSS = """
 :root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#f6f8fa;--card:#fff}
@@ -70,6 +76,13 @@ tr.sum td.claim{text-align:left;font-weight:600;color:var(--fg);background:#fafb
 .notes summary{cursor:pointer;font-weight:600}
 .notes pre{white-space:pre-wrap;margin:8px 0 0;font-size:12px}
 .envs td,.envs th{text-align:left;font-size:13px}
+td.cell.chg{box-shadow:inset 3px 0 0 #0969da}td.cell.reg{box-shadow:inset 3px 0 0 #b3261e}
+.changes details.chg{background:#fff;border:1px solid var(--line);border-radius:8px;margin:0 0 8px;padding:8px 12px}
+.changes summary{cursor:pointer;font-weight:600}.changes summary.reg{color:#b3261e}
+.changes table{margin-top:8px}.changes td{vertical-align:top;font-size:12.5px}
+.changes pre{white-space:pre-wrap;margin:0;font-size:11.5px;max-height:220px;overflow:auto}
+.badge{display:inline-block;padding:1px 8px;border-radius:999px;font-size:11px;font-weight:700;
+ background:#ffdcd8;color:#b3261e}
 footer{color:var(--muted);font-size:12px;margin-top:28px}
 """
 
@@ -93,6 +106,7 @@ def html(matrix: dict[str, Any]) -> str:
         f"<th>{_e(column_label(v)[0])}<small>jax {_e(v['jax'])} · jaxlib {_e(v['jaxlib'])}</small></th>"
         for v in versions
     )
+    changed = changed_cells(matrix)
     body, document = [], None
     for row in rows(matrix):
         if row.document != document:
@@ -105,21 +119,23 @@ def html(matrix: dict[str, Any]) -> str:
             f'<td class="claim"><code>{_e(row.id)}</code><span class="kind">{_e(row.kind)}</span>'
             f'<span class="title">{_e(row.title)}</span></td>'
         ]
-        for i, version in enumerate(versions):
-            r = grid.get((version["flax"], row.id))
+        for i, (name, _) in enumerate(columns(matrix)):
+            r = grid.get((name, row.id))
             side = "l" if i < len(versions) / 2 else "r"  # the popover opens towards the middle
+            if (name, row.id) in changed:  # differs from the column on its left
+                side += " reg" if changed[(name, row.id)] else " chg"
             if r is None:
                 tds.append(f'<td class="cell">{_chip("missing", short=True)}</td>')
             elif r["status"] == "passed" or not r.get("message"):
-                tds.append(f'<td class="cell">{_chip(r["status"], short=True)}</td>')
+                tds.append(f'<td class="cell {side}">{_chip(r["status"], short=True)}</td>')
             else:
-                note = of_cell[(version["flax"], row.id)]
+                note = of_cell[(name, row.id)]
                 tds.append(
                     f'<td class="cell {side}" title="{_e(r["message"])}"><details><summary>'
                     f"{_chip(r['status'], f' <sup>{note.n}</sup>', short=True)}</summary>"
                     f'<div class="pop">{_e(r["message"])}</div></details></td>'
                 )
-        clean = all((r := grid.get((v["flax"], row.id))) is not None and r["status"] == "passed" for v in versions)
+        clean = all((r := grid.get((n, row.id))) is not None and r["status"] == "passed" for n, _ in columns(matrix))
         body.append(f'<tr class="{"clean" if clean else "flagged"}">' + "".join(tds) + "</tr>")
     sums = "".join(f"<td>{_e(counts_text(v.get('summary') or summary_of(v)))}</td>" for v in versions)
     body.insert(0, f'<tr class="sum"><td class="claim">Summary</td>{sums}</tr>')
@@ -133,11 +149,11 @@ def html(matrix: dict[str, Any]) -> str:
         or "<p>None: every claim holds on every release tested.</p>"
     )
     envs = "".join(
-        f"<tr><td>{_e(v['flax'])}</td><td>{_e(v['jax'])}</td><td>{_e(v['jaxlib'])}</td>"
+        f"<tr><td>{_e(name)}</td><td>{_e(build_text(v))}</td><td>{_e(v['jax'])}</td><td>{_e(v['jaxlib'])}</td>"
         f"<td>{_e(v.get('note', ''))}</td></tr>"
-        for v in versions
+        for name, v in columns(matrix)
     )
-    command = "conformance matrix --flax " + " ".join(v["flax"] for v in versions)
+    command = command_line(matrix)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
@@ -157,9 +173,49 @@ implementation <code>{_e(matrix.get("implementation", "?"))}</code> · Hypothesi
 </table></div>
 <h2>Divergences and failures</h2>
 <div class="notes">{note_html}</div>
+<h2>Changes between adjacent columns</h2>
+<p class="sub">Every claim whose verdict differs from the column on its left (marked in the grid by a blue
+edge, a red one where it regressed: from passed, expected or not provided to failed, error, crashed or
+timeout), with both messages. <code>conformance diff OLD.json NEW.json</code> compares two reports the same way.</p>
+<div class="changes">{_changes(matrix)}</div>
 <h2>Environments</h2>
-<div class="wrap envs"><table><thead><tr><th>flax</th><th>jax</th><th>jaxlib</th><th>note</th></tr></thead>
+<div class="wrap envs"><table><thead><tr><th>flax</th><th>build</th><th>jax</th><th>jaxlib</th><th>note</th>
+</tr></thead>
 <tbody>{envs}</tbody></table></div>
 <footer>Generated by <code>{_e(command)}</code>. Hover a cell for its message, or click it to expand.</footer>
 </main></body></html>
 """
+
+
+_BADGE = ' <span class="badge">regressed</span>'
+
+
+def _message(result: dict[str, Any] | None) -> str:
+    if result is None:
+        return "(not in this column)"
+    return result.get("message") or "(no message)"
+
+
+def _changes(matrix: dict[str, Any]) -> str:
+    """One collapsible block per pair of adjacent columns: each changed claim, both statuses and messages."""
+    blocks = []
+    for pair in adjacent(matrix):
+        regressed = any(c.regressed for c in pair.changes)
+        rows_html = "".join(
+            f"<tr><td><code>{_e(c.id)}</code>{_BADGE if c.regressed else ''}"
+            f"</td><td>{_chip(c.old['status']) if c.old else 'absent'}<pre>{_e(_message(c.old))}"
+            f"</pre></td><td>{_chip(c.new['status']) if c.new else 'absent'}"
+            f"<pre>{_e(_message(c.new))}</pre></td></tr>"
+            for c in pair.changes
+        )
+        table = (
+            f"<table><thead><tr><th>claim</th><th>{_e(pair.old_name)}</th><th>{_e(pair.new_name)}</th></tr></thead>"
+            f"<tbody>{rows_html}</tbody></table>"
+            if pair.changes
+            else ""
+        )
+        blocks.append(
+            f'<details class="chg"{" open" if regressed else ""}><summary class="{"reg" if regressed else ""}">'
+            f"{_e(changes_title(pair))}</summary>{table}</details>"
+        )
+    return "".join(blocks) or "<p>One column: nothing to compare.</p>"
