@@ -23,6 +23,7 @@ COMMANDS = {
     "conformance.commands.bench",
     "conformance.commands.releases.command",
     "conformance.commands.claims",
+    "conformance.commands.merge",
 }
 
 
