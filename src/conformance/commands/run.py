@@ -139,10 +139,11 @@ def _run_many(
 ) -> dict:
     from conformance.commands.batch_progress import BatchProgress
     from conformance.engine import runner
-    from conformance.engine.batch import run_batch
+    from conformance.engine.batch import TargetError, run_batch
     from conformance.engine.batch.cluster import ClusterError
-    from conformance.engine.defaults import CACHE_ENV_VAR
+    from conformance.engine.defaults import CACHE_ENV_VAR, default_max_memory_mib
     from conformance.engine.files import write_json_atomic
+    from conformance.engine.profiles import DATABASE_DIR, DATABASE_ENV
 
     deadline = runner.parse_deadline(args.deadline)
     options = {
@@ -153,11 +154,16 @@ def _run_many(
         "pool_seed": _pool_seed(args),
         "precision": args.precision,
         "emulate_precision": args.emulate_precision,
-        "max_memory": args.max_memory,
+        # Several tasks at once share the machine as one run's workers do.
+        "max_memory": args.max_memory
+        if args.max_memory is not None or args.cluster
+        else default_max_memory_mib(workers),
         "max_examples": args.max_examples,
         "deadline": "auto" if deadline == "auto" else "0",
     }
     deadline_at = time.time() + float(deadline) if deadline != "auto" and float(deadline) > 0 else None
+    if args.cluster is None:  # every task replays and records in this directory's example database
+        os.environ.setdefault(DATABASE_ENV, str(DATABASE_DIR.resolve()))
     with BatchProgress(enabled=True) as progress:
         try:
             report = run_batch(
@@ -174,7 +180,7 @@ def _run_many(
                 on_event=progress.event,
                 on_done=progress.done,
             )
-        except ClusterError as exc:
+        except (ClusterError, TargetError) as exc:
             raise UsageError(str(exc)) from None
     if args.json:
         write_json_atomic(args.json, report)

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, settings
@@ -16,6 +17,9 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 
 PROFILES = ("default", "ci", "dev", "thorough")
 DATABASE_DIR = Path(".conformance") / "examples"
+# Where the database is when not under the working directory: a run of several implementations
+# gives each a scratch folder as its working directory, and names the run's database here.
+DATABASE_ENV = "CONFORMANCE_EXAMPLES_DIR"
 
 _COMMON = dict(
     # JAX compiles on first use of a shape; a per-example deadline would flag that.
@@ -35,8 +39,8 @@ _COMMON = dict(
 )
 
 
-def register_profiles(database_dir: Path = DATABASE_DIR) -> None:
-    db = DirectoryBasedExampleDatabase(str(database_dir))
+def register_profiles(database_dir: Path | None = None) -> None:
+    db = DirectoryBasedExampleDatabase(str(database_dir or os.environ.get(DATABASE_ENV) or DATABASE_DIR))
     settings.register_profile("default", max_examples=100, database=db, **_COMMON)
     settings.register_profile("ci", max_examples=100, derandomize=True, database=None, **_COMMON)
     settings.register_profile("dev", max_examples=20, database=db, **_COMMON)

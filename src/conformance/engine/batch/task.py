@@ -29,12 +29,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from conformance.engine.batch.events import EventReader, EventWriter
-from conformance.engine.batch.targets import Target
+from conformance.engine.batch.targets import Target, TargetError
 from conformance.engine.defaults import CACHE_ENV_VAR, DEFAULT_TARGET, DEFAULT_TIMEOUT
 
 FRAMEWORK = "framework"
@@ -72,7 +72,6 @@ class Outcome:
     problem_status: str = "crashed"  # the verdict those properties get
     seconds: float = 0.0
     spec: str | None = None  # the path the implementation was loaded from, where it was shipped
-    log_tail: str = field(default="", repr=False)
 
 
 def ship(target: Target) -> tuple[tuple[str, bytes], ...]:
@@ -96,7 +95,7 @@ def ship(target: Target) -> tuple[tuple[str, bytes], ...]:
     )
     size = sum(p.stat().st_size for _, p in files)
     if size > MAX_SHIPPED_BYTES:
-        raise ValueError(f"{target.spec}: {size} bytes to ship, more than {MAX_SHIPPED_BYTES} (run it locally)")
+        raise TargetError(f"{target.spec}: {size} bytes to send to the cluster, more than {MAX_SHIPPED_BYTES}")
     return tuple((name, p.read_bytes()) for name, p in files)
 
 
@@ -226,7 +225,6 @@ def execute(
             outcome.problem = f"the task's process ended with exit code {proc.returncode}" + (
                 f": {tail.splitlines()[-1]}" if tail else ""
             )
-            outcome.log_tail = tail
         outcome.seconds = time.monotonic() - started
         return outcome
     finally:
