@@ -188,3 +188,14 @@ def test_the_page_is_self_contained_with_every_message():
     assert page.startswith("<!DOCTYPE html>") and not re.search(r"<(script|link|img)\b", page)
     assert '<div class="pop">off by one\nworst at 0</div>' in page
     assert page.count("<th title=") == 2 and "Framework properties (flax 0.12.8, run once)" in page
+
+
+def test_a_task_stopped_by_an_interrupt_keeps_what_it_reported_and_is_incomplete():
+    target = Target("slow", "slow.py")
+    task = Task(target.name, target, (IMPL_ID, "05-initial-values-follow-recipe"))
+    props = {**PROPS, "05-initial-values-follow-recipe": discover()["05-initial-values-follow-recipe"]}
+    stopped = Outcome(task, report={"results": [_result(IMPL_ID, "passed", "slow")]}, interrupted=True)
+    stopped.problem = "the task's process ended with exit code -9"  # ended by the interrupt, not by itself
+    report = combine([task], [stopped], props, targets=[target], run={}, interrupted=True)
+    assert [(r["id"], r["status"]) for r in report["results"]] == [(IMPL_ID, "passed")]
+    assert report["partial"] and report["implementations"][0]["outcome"] == "incomplete"

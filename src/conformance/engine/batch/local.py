@@ -36,6 +36,14 @@ def run_local(
         for future in pending:
             future.cancel()
         stop_all()
+        # What the stopped tasks reported before the interrupt stays in the (partial) report.
+        for future in pending:
+            if not future.cancelled():
+                outcome = future.result()
+                outcome.interrupted = True
+                outcomes.append(outcome)
+                if on_done is not None:
+                    on_done(outcome)
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

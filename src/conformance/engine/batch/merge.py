@@ -6,8 +6,8 @@ report's keys, so that whatever reads one reads the other:
 - ``implementation``: the implementation's description when there is exactly one, else null;
 - ``implementations``: every implementation, each with ``name`` (its key in ``results``),
   ``target``, ``path``, ``provides``, ``config_changes``, ``load_error`` (null, or why it
-  could not be imported), ``summary`` (verdicts of its properties by status) and ``outcome``
-  (:data:`OUTCOMES`);
+  could not be imported), ``complete`` (false when an interrupt left properties unreported),
+  ``summary`` (verdicts of its properties by status) and ``outcome`` (:data:`OUTCOMES`);
 - ``framework``: the framework properties' ``summary`` (they run once, whatever the implementations);
 - ``results``: every verdict, each with ``implementation`` (a name above, or null for a framework
   property), as in a single run;
@@ -104,6 +104,8 @@ def _task_results(outcome: Outcome, props: dict[str, Property], interrupted: boo
         results += [
             _missing_verdict(p, name, ERROR, f"cannot load implementation: {outcome.load_error}") for p in missing
         ]
+    elif outcome.interrupted:  # stopped by the run's interrupt: what it did not report stays unreported
+        return results, True
     elif outcome.problem:
         results += [_missing_verdict(p, name, outcome.problem_status, outcome.problem) for p in missing]
     elif not interrupted:
@@ -153,7 +155,7 @@ def combine(
         results += found
         partial = partial or incomplete
         if task.target is not None:
-            described[task.target.name] = _describe(outcome)
+            described[task.target.name] = {**_describe(outcome), "complete": not incomplete}
     # Every implementation is listed, even with no task (no implementation property was selected).
     listed = [
         described.get(t.name)
@@ -196,7 +198,7 @@ def _outcome(description: dict[str, Any], results: list[dict[str, Any]], partial
         return CANNOT_LOAD
     if any(r["status"] in BAD for r in results):
         return FAILED_SOME
-    if partial and not results:
+    if (partial and not results) or description.get("complete") is False:
         return INCOMPLETE
     if not results:
         return NOTHING_RAN

@@ -72,6 +72,7 @@ class Outcome:
     problem_status: str = "crashed"  # the verdict those properties get
     seconds: float = 0.0
     spec: str | None = None  # the path the implementation was loaded from, where it was shipped
+    interrupted: bool = False  # stopped by an interrupt of the run: what it did not report stays unreported
 
 
 def ship(target: Target) -> tuple[tuple[str, bytes], ...]:
