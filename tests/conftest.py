@@ -33,12 +33,13 @@ _SLOWEST_FIRST = (
     "test_mutation.py",
     "test_wheel_install.py",
     "test_crashes.py",
+    "test_many.py",
     "test_hf_albert.py",
     "test_doc04.py",
     "test_precision.py",
     "test_faults.py",
 )
-_ONE_WORKER = ("test_mutation.py", "test_wheel_install.py", "test_hf_albert.py", "test_crashes.py")
+_ONE_WORKER = ("test_mutation.py", "test_wheel_install.py", "test_hf_albert.py", "test_crashes.py", "test_many.py")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's worker turns xdist_group markers into groups

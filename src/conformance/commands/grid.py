@@ -52,6 +52,10 @@ def _first_line(message: str) -> str:
     return (lines or [""])[0][:160]
 
 
+def _failure_line(r: dict[str, Any]) -> Text:
+    return Text(f"  {r['status']} {r['id']}: ", style=RICH.get(r["status"], "bold")) + Text(_first_line(r["message"]))
+
+
 def print_grid(report: dict[str, Any], *, written: list[str]) -> None:
     ids = implementation_ids(report)
     cells = statuses(report)
@@ -82,20 +86,16 @@ def print_grid(report: dict[str, Any], *, written: list[str]) -> None:
         console.print(f"[bold]framework properties[/] (flax {version}, run once): {counts_text(fw['summary'])}")
     for r in report["results"]:
         if r["implementation"] is None and r["status"] in BAD:
-            console.print(
-                f"  [{RICH[r['status']]}]{r['status']}[/] {r['id']}: {_first_line(r['message'])}", markup=True
-            )
+            console.print(_failure_line(r))
     for d in report["implementations"]:
         if d.get("load_error"):
-            console.print(f"[bold]{d['name']}[/] cannot load: {d['load_error']}", markup=True)
+            console.print(Text(d["name"], style="bold") + Text(f" cannot load: {d['load_error']}"))
             continue
         mine = [r for r in report["results"] if r["implementation"] == d["name"] and r["status"] in BAD]
         if mine:
-            console.print(f"[bold]{d['name']}[/] ({d['target']})")
+            console.print(Text(d["name"], style="bold") + Text(f" ({d['target']})"))
         for r in mine:
-            console.print(
-                Text(f"  {r['status']} {r['id']}: ", style=RICH[r["status"]]) + Text(_first_line(r["message"]))
-            )
+            console.print(_failure_line(r))
     by_reason: dict[str, list[str]] = {}
     for s in report.get("skipped") or []:
         by_reason.setdefault(s["reason"], []).append(Path(s["path"]).name)
