@@ -67,6 +67,7 @@ _SLOWEST_FIRST = (
     "test_mutation.py",
     "test_wheel_install.py",
     "test_crashes.py",
+    "test_many.py",
     "test_hf_albert.py",
     "test_local_builds.py",
     "test_doc04_reading.py",
@@ -80,6 +81,7 @@ _ONE_WORKER = (
     "test_hf_albert.py",
     "test_crashes.py",
     "test_local_builds.py",
+    "test_many.py",
 )
 
 

@@ -35,6 +35,7 @@ COMMANDS = {
     "conformance.commands.claims",
     "conformance.commands.bisect",
     "conformance.commands.diff",
+    "conformance.commands.merge",
 }
 # What a document package may import of the harness.
 CATALOGUE_MAY_USE = ("conformance.kit", "conformance.engine.registry", "conformance.engine.contract")

@@ -17,6 +17,11 @@ Figures (see the README's Performance section):
 - parallel_speedup: the default run's wall time at 1 worker over 2 workers.
 - warm_wall_s: the default run again with --compilation-cache pointing at a
   cache the run before it filled (a separate figure: wall_s is always cold).
+- extra_impl_ratio: what each implementation past the first adds to a run of
+  several, as a fraction of one implementation's run: (T5 - T1) / 4 / T1, with T1
+  the reference alone and T5 the reference and the first four conforming variants
+  in one run, both at --max-examples 20 (to keep the figure's cost to a few
+  minutes), cold, 2 workers. Target: at most 0.5.
 
 Details go to stderr, the figures to stdout as the last line.
 """
@@ -51,6 +56,8 @@ def _run(
     cache: str | None = None,
     profile: str = "ci",
     check: bool = True,
+    impls: tuple[str, ...] = (),
+    max_examples: int | None = None,
 ) -> dict:
     work = Path(tempfile.mkdtemp(prefix="conformance-bench-"))
     counts = work / "compiles"
@@ -72,6 +79,10 @@ def _run(
     ]
     for o in only:
         cmd += ["--only", o]
+    if impls:
+        cmd += ["--impl", *impls]
+    if max_examples is not None:
+        cmd += ["--max-examples", str(max_examples)]
     if cache:
         cmd += ["--compilation-cache", cache]
     start = time.perf_counter()
@@ -168,6 +179,26 @@ def coverage() -> None:
     )
 
 
+EXTRA_IMPL_EXAMPLES = 20
+
+
+def _extra_impl_ratio() -> float:
+    """(T5 - T1) / 4 / T1: each implementation past the first, as a fraction of one implementation's run."""
+    from conformance.engine.mutants import discover_conforming
+
+    five = tuple(discover_conforming()[:5])
+    one = _run(workers=2, impls=five[:1], max_examples=EXTRA_IMPL_EXAMPLES)
+    many = _run(workers=2, impls=five, max_examples=EXTRA_IMPL_EXAMPLES)
+    ratio = (many["wall"] - one["wall"]) / (len(five) - 1) / one["wall"]
+    print(
+        f"several implementations at --max-examples {EXTRA_IMPL_EXAMPLES}: one {one['wall']:.1f} s, "
+        f"{len(five)} ({', '.join(t.rsplit('.', 1)[-1] for t in five)}) {many['wall']:.1f} s: "
+        f"{(many['wall'] - one['wall']) / (len(five) - 1):.1f} s per implementation past the first",
+        file=sys.stderr,
+    )
+    return round(ratio, 3)
+
+
 def main() -> None:
     if sys.argv[1:] == ["coverage"]:
         return coverage()
@@ -207,6 +238,7 @@ def main() -> None:
         f"({warm['cache_hits']} programs loaded, {warm['compiles']} compiled)",
         file=sys.stderr,
     )
+    extra_impl_ratio = _extra_impl_ratio()
     figures = {
         "properties": len(results),
         "examples_per_property": 100,
@@ -220,6 +252,7 @@ def main() -> None:
         "warm_wall_s": round(warm["wall"], 2),
         "shapes_covered": sum(len(s) for s in shape_coverage(default["report"]).values()),
         "tolerance_ratio_max": round(audit[0][1], 6) if audit else None,
+        "extra_impl_ratio": extra_impl_ratio,
     }
     print(json.dumps(figures))
 

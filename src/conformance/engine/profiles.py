@@ -7,6 +7,7 @@ of profiles is generated from it (``make docs``).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,9 @@ def profile_named(name: str) -> Profile:
 
 
 DATABASE_DIR = Path(".conformance") / "examples"
+# Where the database is when not under the working directory: a run of several implementations
+# gives each a scratch folder as its working directory, and names the run's database here.
+DATABASE_ENV = "CONFORMANCE_EXAMPLES_DIR"
 
 _COMMON = dict(
     # JAX compiles on first use of a shape; a per-example deadline would flag that.
@@ -62,8 +66,8 @@ _COMMON = dict(
 )
 
 
-def register_profiles(database_dir: Path = DATABASE_DIR) -> None:
-    db = DirectoryBasedExampleDatabase(str(database_dir))
+def register_profiles(database_dir: Path | None = None) -> None:
+    db = DirectoryBasedExampleDatabase(str(database_dir or os.environ.get(DATABASE_ENV) or DATABASE_DIR))
     for p in PROFILE_TABLE:
         settings.register_profile(
             p.name, max_examples=p.examples, derandomize=p.derandomized, database=db if p.database else None, **_COMMON

@@ -12,49 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.commands.verdict_style import MISSING, RICH, STYLE, TERM, counts_text
 from conformance.engine.changes import ColumnPair, adjacent, column_key, column_names
 from conformance.engine.outcomes import STATUSES
-
-# status -> (symbol, short label, foreground, background)
-STYLE = {
-    "passed": ("✓", "passed", "#1a7f37", "#dafbe1"),
-    "expected_divergence": ("≈", "expected divergence", "#7d4e00", "#fff4c2"),
-    "failed": ("✗", "FAILED", "#b3261e", "#ffdcd8"),
-    "error": ("!", "ERROR", "#8a1c12", "#ffc9c2"),
-    "crashed": ("☠", "CRASHED", "#6e3fc9", "#f1e6ff"),
-    "timeout": ("◔", "TIMEOUT", "#a04100", "#ffe4cc"),
-    "not_provided": ("–", "not provided", "#57606a", "#eef1f4"),
-}
-# short cell labels for the terminal grid
-TERM = {
-    "passed": "✓ pass",
-    "expected_divergence": "≈ expected",
-    "failed": "✗ FAIL",
-    "error": "! ERROR",
-    "crashed": "☠ CRASH",
-    "timeout": "◔ TIMEOUT",
-    "not_provided": "– n/p",
-}
-# cell labels in the HTML grid: a quiet tick for passes, so that everything else stands out
-CELL = {
-    "passed": "✓",
-    "expected_divergence": "≈ expected",
-    "failed": "✗ failed",
-    "error": "! error",
-    "crashed": "☠ crashed",
-    "timeout": "◔ timeout",
-    "not_provided": "– n/p",
-}
-RICH = {
-    "passed": "green",
-    "expected_divergence": "yellow",
-    "failed": "bold red",
-    "error": "bold red",
-    "crashed": "bold magenta",
-    "timeout": "bold red",
-    "not_provided": "dim",
-}
-MISSING = ("·", "not run", "#8c959f", "#ffffff")
 
 
 @dataclass
@@ -144,11 +104,6 @@ def changes_title(pair: ColumnPair) -> str:
 def _stable(message: str, flax: str) -> str:
     """A message with its release number blanked, so the same divergence on two releases is one note."""
     return message.replace(f"flax {flax}", "flax <V>")
-
-
-def counts_text(summary: dict[str, int]) -> str:
-    parts = [f"{summary[s]} {s}" for s in STATUSES if summary.get(s)]
-    return ", ".join(parts) or "no results"
 
 
 def column_label(version: dict[str, Any]) -> tuple[str, str]:
