@@ -17,6 +17,8 @@ Figures (see the README's Performance section):
 - parallel_speedup: the default run's wall time at 1 worker over 2 workers.
 - warm_wall_s: the default run again with --compilation-cache pointing at a
   cache the run before it filled (a separate figure: wall_s is always cold).
+- wall_ratio_vs_small_pools: wall_s over the same run drawing the pools of
+  earlier releases (CONFORMANCE_POOL_SIZES=small): what reaching real sizes costs.
 - extra_impl_ratio: what each implementation past the first adds to a run of
   several, as a fraction of one implementation's run: (T5 - T1) / 4 / T1, with T1
   the reference alone and T5 the reference and the first four conforming variants
@@ -39,6 +41,7 @@ from pathlib import Path
 from conformance.engine.defaults import CACHE_ENV_VAR
 from conformance.engine.plugin import COMPILE_COUNT_ENV
 from conformance.kit.naive import NAIVE_ENV
+from conformance.kit.pools import SIZES_ENV
 
 NAIVE_SUBSET = (
     "01-forward-matches-construction",
@@ -58,11 +61,12 @@ def _run(
     check: bool = True,
     impls: tuple[str, ...] = (),
     max_examples: int | None = None,
+    pool_sizes: str = "real",
 ) -> dict:
     work = Path(tempfile.mkdtemp(prefix="conformance-bench-"))
     counts = work / "compiles"
     counts.mkdir()
-    env = {**os.environ, COMPILE_COUNT_ENV: str(counts), NAIVE_ENV: "1" if naive else "0"}
+    env = {**os.environ, COMPILE_COUNT_ENV: str(counts), NAIVE_ENV: "1" if naive else "0", SIZES_ENV: pool_sizes}
     env.pop("JAX_COMPILATION_CACHE_DIR", None)
     env.pop(CACHE_ENV_VAR, None)  # cold unless this run names its cache
     cmd = [
@@ -217,6 +221,12 @@ def main() -> None:
         "most compilations (both workers): " + ", ".join(f"{n} {nodeid.split('::')[-1]}" for nodeid, n in busiest),
         file=sys.stderr,
     )
+    small = _run(workers=2, pool_sizes="small")
+    print(
+        f"the same run on the pools of earlier releases (rows to 64, widths to 512, document 04 to 8 tokens): "
+        f"{small['wall']:.1f} s wall, {small['compiles']} compilations",
+        file=sys.stderr,
+    )
     audit = tolerance_audit(default["report"])
     print("tolerance audit (max bound / max |expected|, float32):", file=sys.stderr)
     _print_audit(audit)
@@ -253,6 +263,7 @@ def main() -> None:
         "shapes_covered": sum(len(s) for s in shape_coverage(default["report"]).values()),
         "tolerance_ratio_max": round(audit[0][1], 6) if audit else None,
         "extra_impl_ratio": extra_impl_ratio,
+        "wall_ratio_vs_small_pools": round(default["wall"] / small["wall"], 2),
     }
     print(json.dumps(figures))
 

@@ -86,6 +86,33 @@ def profiles() -> str:
     return _table(["profile", "examples", "shapes", "inputs", "example database", "for"], rows)
 
 
+def ranges() -> str:
+    """What the pools draw from, axis by axis (kit.pools and document 04's strategies)."""
+    from conformance.kit import pools
+    from conformance.properties.doc04_cross_layer import strategies as dst
+
+    top = pools.top_quarter
+    rows = [
+        ["01, 02, 03, 05", "rows, batch", f"1–{pools.MAX_ROWS}", top(pools.MAX_ROWS)],
+        ["01, 02, 03, 05", "widths (in, out, square)", f"1–{pools.MAX_WIDTH}", top(pools.MAX_WIDTH)],
+        ["04", "batch", f"1–{dst.MAX_BATCH}", top(dst.MAX_BATCH)],
+        ["04", "sequence", f"1–{dst.MAX_SEQ}", top(dst.MAX_SEQ)],
+        ["04", "heads (dividing d_model)", f"1–{dst.MAX_HEADS}", top(dst.MAX_HEADS)],
+        ["04", "d_model", f"1–{dst.MAX_D_MODEL}", top(dst.MAX_D_MODEL)],
+        ["04", "d_ff (never d_model or 3 d_model)", f"1–{dst.MAX_D_FF}", top(dst.MAX_D_FF)],
+        ["04", "layers", f"1–{dst.MAX_LAYERS}", top(dst.MAX_LAYERS)],
+    ]
+    real = ", ".join(
+        f"L={c.num_layers}, d_model={c.d_model}, {c.num_heads} heads, d_ff={c.d_ff}, {c.seq} tokens"
+        for c in dst.REAL_SIZE_CASES.values()
+    )
+    return _table(["documents", "axis", "range", "every pool reaches at least"], rows) + (
+        f"\nEvery pool also holds the value 1 of every axis. The oracle's budget per example: "
+        f"{pools.BUDGET:,} multiply-adds for a dense shape, {dst.CASE_BUDGET:,} for a document-04 case. The "
+        f"`thorough` profile adds one example per numeric document-04 property at each of: {real}.\n"
+    )
+
+
 def catalogue() -> str:
     from conformance.engine.mutants import discover_conforming, discover_flax_mutants, discover_mutants
     from conformance.engine.registry import discover
@@ -104,6 +131,7 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "claims-coverage": claims_coverage,
     "divergences": divergences,
     "profiles": profiles,
+    "ranges": ranges,
     "catalogue": catalogue,
 }
 
