@@ -174,6 +174,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="examples per property, instead of the profile's",
     )
+    mut.add_argument(
+        "--conforming-examples",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="examples per property for the reference and the conforming variants (default: as for the mutants); "
+        "every big shape of the pool is still met once",
+    )
     mut.add_argument("--workers", default=str(DEFAULT_WORKERS), metavar="N")
     mut.add_argument(
         "--only",

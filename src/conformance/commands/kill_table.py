@@ -186,26 +186,39 @@ def cmd_mutants(args: argparse.Namespace) -> int:
     framework = [p.id for p in catalogue if p.kind == "framework"]
     run_json = os.path.join(tempfile.mkdtemp(prefix="conformance-mutants-"), "run.json")
     workers = parse_workers(args.workers)
-    if mutants or conforming:
-        with Progress(len(props) * (len(mutants) + len(conforming))) as progress:
+    # One session for mutants and variants alike, unless the variants run their own number of examples.
+    conforming_examples = args.conforming_examples or args.max_examples
+    sessions = (
+        [([m.target for m in mutants] + conforming, args.max_examples)]
+        if conforming_examples == args.max_examples
+        else [([m.target for m in mutants], args.max_examples), (conforming, conforming_examples)]
+    )
+    parts = []
+    for n, (impls, examples) in enumerate(s for s in sessions if s[0]):
+        parts.append(f"{run_json}.{n}")
+        session = pytest_args(
+            impls=impls,
+            profile=args.profile,
+            json_path=parts[-1],
+            workers=workers,
+            kind="implementation",
+            shrink=False,
+            compilation_cache=args.compilation_cache,
             # A mutant or variant that reuses the reference's exports would only rerun the reference's code.
-            run_catalogue(
-                pytest_args(
-                    impls=[m.target for m in mutants] + conforming,
-                    profile=args.profile,
-                    json_path=run_json,
-                    workers=workers,
-                    kind="implementation",
-                    shrink=False,
-                    compilation_cache=args.compilation_cache,
-                    skip_identical_to=REFERENCE if REFERENCE in conforming else None,
-                    only_declared=args.only_declared,
-                    max_examples=args.max_examples,
-                ),
-                plugins=[progress.plugin()],
-            )
-    else:  # --only chose Flax mutants alone
-        write_json_atomic(run_json, {"results": [], "partial": False})
+            skip_identical_to=REFERENCE if REFERENCE in impls else None,
+            only_declared=args.only_declared,
+            max_examples=examples,
+        )
+        with Progress(len(props) * len(impls)) as progress:
+            run_catalogue(session, plugins=[progress.plugin()])
+    reports = [load_report(p) for p in parts]
+    write_json_atomic(
+        run_json,
+        {
+            "results": [r for rep in reports for r in rep["results"]],
+            "partial": any(rep.get("partial", False) for rep in reports),
+        },
+    )
     flax_report = run_flax_mutants(
         flax_mutants,
         profile=args.profile,
