@@ -11,7 +11,7 @@ from conformance.engine.runner import UsageError
 def cmd_run(args: argparse.Namespace) -> int:
     from conformance.commands.console import Progress, print_run
     from conformance.engine import registry, runner
-    from conformance.engine.loading import LoadError, load_implementation, resolve_target
+    from conformance.engine.loading import resolve_target
     from conformance.engine.profiles import load_profile
     from conformance.engine.report import load_report
 
@@ -28,11 +28,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     load_profile(
         args.profile if not args.example else "replay", max_examples=None if args.example else args.max_examples
     )
+    # The implementation is not imported here: the plugin loads it where it runs (in the workers, or in a
+    # process of its own), so that nothing it does reaches this process's report and exit status.
     target = resolve_target(args.impl)
-    try:
-        impl = load_implementation(target)
-    except LoadError as exc:
-        raise UsageError(f"cannot load implementation: {exc}") from None
     props = registry.discover()
     unknown = registry.unknown_patterns(args.only or (), props)
     if unknown:
@@ -57,6 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 deadline=runner.parse_deadline(args.deadline),
                 max_memory=args.max_memory,
                 max_examples=args.max_examples,
+                isolate_calls=args.isolate_calls,
             ),
             plugins=[progress.plugin()],
         )
@@ -68,5 +67,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         from conformance.commands.repro import write_repro_scripts
 
         write_repro_scripts(report, args.repro_dir)
-    print_run(report, impl_description=f"{impl.target} ({impl.path})", json_path=args.json)
+    impl = report["implementation"] or {"target": target, "path": None}
+    print_run(report, impl_description=f"{impl['target']} ({impl['path']})", json_path=args.json)
     return runner.report_exit_code(report)
