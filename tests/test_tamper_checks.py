@@ -168,3 +168,20 @@ def test_every_status_has_a_look_in_every_view():
     }
     missing = {name: sorted(set(STATUSES) - set(view)) for name, view in views.items() if set(STATUSES) - set(view)}
     assert not missing, f"statuses with no look: {missing}"
+
+
+def test_what_a_worker_sends_that_is_not_a_verdict_is_read_as_tampered():
+    from conformance.engine.plugin.tamper_watch import _readable, _stand_in
+
+    assert _readable("not json") is None and _readable('{"id": "x", "status": "great"}') is None
+    assert _readable('{"id": "x", "status": "passed", "document": "01", "run": "rm -rf"}') == {
+        "id": "x",
+        "status": "passed",
+        "document": "01",
+    }, "fields a verdict does not have must not reach the recorder"
+    stand_in = _stand_in("properties/doc05_nnx_state/test_nnx_state.py::test_forward_matches_recipe[impl]")
+    assert (stand_in["id"], stand_in["status"], stand_in["implementation"]) == (
+        "05-forward-matches-recipe",
+        "tampered",
+        "impl",
+    ), stand_in

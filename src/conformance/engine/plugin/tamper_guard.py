@@ -31,7 +31,6 @@ from conformance.engine.plugin.scheduling import impl_of
 from conformance.engine.plugin.verdicts import USER_KEY
 from conformance.engine.tamper import Snapshot, origin
 
-GUARD = pytest.StashKey["Guard"]()
 SEAL_KEY = "conformance-seal"  # the user property that carries a verdict's seal
 FINAL_KEY = "conformance_tamper"  # the worker's last word, in xdist's workeroutput
 RUN_KEY = "conformance_tamper_key"  # workerinput: the run's HMAC key
@@ -200,7 +199,6 @@ def install(config: pytest.Config) -> Guard | None:
     if not runs_catalogue(config):
         return None
     guard = Guard(config)
-    config.stash[GUARD] = guard
     config.pluginmanager.register(guard, "conformance-tamper-guard")
     guard.before_import()
     return guard

@@ -17,6 +17,7 @@ worker cannot reach the report or the exit status. This plugin:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 from typing import Any
@@ -24,7 +25,8 @@ from typing import Any
 import pytest
 
 from conformance.engine import judge_digest, registry
-from conformance.engine.outcomes import TAMPERED
+from conformance.engine.outcomes import STATUSES, TAMPERED, Result
+from conformance.engine.plugin.recorder import property_of_nodeid
 from conformance.engine.plugin.stash import REPORT
 from conformance.engine.plugin.tamper_guard import (
     FINAL_KEY,
@@ -68,8 +70,9 @@ class Watch:
     def _check_seal(self, payload: str, sealed: str | None) -> list[str]:
         try:
             seal = json.loads(sealed) if sealed is not None else {}
-        except json.JSONDecodeError:
+        except (TypeError, json.JSONDecodeError):
             seal = {}
+        seal = seal if isinstance(seal, dict) else {}
         if not judge_digest.seal_holds(self.key, payload, seal.get("digest"), seal.get("seal")):
             return ["the verdict's seal does not hold: it was changed after the judge composed it"]
         return judge_digest.differences(self.expected, seal["digest"])
@@ -80,8 +83,8 @@ class Watch:
         if USER_KEY not in found:
             return
         index, payload = found[USER_KEY]
-        result = json.loads(payload)
-        if hasattr(report, "node"):  # sent by a worker
+        result = _readable(payload) or _stand_in(report.nodeid)
+        if hasattr(report, "node"):  # sent by a worker: what the recorder reads is what was checked here
             problems = self._check_seal(payload, found.get(SEAL_KEY, (0, None))[1])
             if problems:
                 culprit = [result["implementation"]] if result.get("implementation") else None
@@ -90,7 +93,7 @@ class Watch:
                     result["message"] = tampered_message(result["id"], culprit or [], problems, result["status"])
                     result["extra"] = {**result.get("extra", {}), "reported": result["status"]}
                     result["status"] = TAMPERED
-                report.user_properties[index] = (USER_KEY, json.dumps(result, default=str))
+            report.user_properties[index] = (USER_KEY, json.dumps(result, default=str))
         if result["status"] == TAMPERED:
             extra = result.get("extra", {})
             self._note(list(extra.get("tamper_findings", [])), extra.get("tampered_by") or None)
@@ -136,6 +139,38 @@ class Watch:
                 result.message = tampered_message(result.id, self.culprits, findings, reported)
                 result.status = TAMPERED
         run.finish(partial=run.partial)
+
+
+_FIELDS = {f.name for f in dataclasses.fields(Result)}
+
+
+def _readable(payload: Any) -> dict[str, Any] | None:
+    """A verdict as the judge composes it, or None: what a worker sends is not trusted to be one."""
+    try:
+        result = json.loads(payload)
+    except (TypeError, json.JSONDecodeError):
+        return None
+    if not isinstance(result, dict) or not isinstance(result.get("id"), str) or result.get("status") not in STATUSES:
+        return None
+    if not isinstance(result.get("extra", {}), dict):
+        return None
+    return {k: v for k, v in result.items() if k in _FIELDS}
+
+
+def _stand_in(nodeid: str) -> dict[str, Any]:
+    """In place of something that is not a verdict: a ``tampered`` one for the property the node ran."""
+    found = property_of_nodeid(nodeid)
+    prop, param = found if found is not None else (None, None)
+    return Result(
+        id=prop.id if prop else nodeid,
+        document=prop.document if prop else "",
+        kind=prop.kind if prop else "implementation",
+        title=prop.title if prop else "",
+        status=TAMPERED,
+        implementation=param,
+        message=f"[{prop.id if prop else nodeid}] tampered: the worker sent something that is not a verdict",
+        extra={"reported": "nothing readable"},
+    ).as_dict()
 
 
 def _specific_first(finding: str) -> int:
