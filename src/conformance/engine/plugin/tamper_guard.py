@@ -79,7 +79,7 @@ class Guard:
 
     def before_import(self) -> None:
         """Import the catalogue (it is the judge) and take the judge's state, before any implementation runs."""
-        registry.discover()
+        registry.discover(skip_broken=True)  # a module that does not import here is a collection error, as before
         self.judge_modules = frozenset(sys.modules)
         self.baseline_hooks = self._hookimpls()
         self.snapshot = Snapshot.take(probes=self._probes())
@@ -108,6 +108,8 @@ class Guard:
         return {
             "pytest's hooks (added from outside the judge, or removed)": self._foreign_hooks,
             "Hypothesis' loaded profile": lambda: (settings.get_current_profile_name(), settings.default),
+            # which properties run, their timeout, the profile: read again at collection, after the import
+            "pytest's options": lambda: repr(sorted(vars(self.config.option).items())),
             "the trace and profile functions": lambda: (
                 sys.gettrace(),
                 sys.getprofile(),

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import secrets
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,7 +48,7 @@ class Watch:
     def __init__(self, config: pytest.Config, guard: Guard | None):
         self.config = config
         self.guard = guard  # this process's own, when it judges too (--workers 0)
-        registry.discover()  # the digest covers the catalogue: the workers import all of it
+        registry.discover(skip_broken=True)  # the digest covers the catalogue: the workers import all of it
         self.files = SuiteFiles.take()
         self.key = secrets.token_hex(16)
         self.names = judge_digest.names_to_digest()
@@ -118,6 +119,29 @@ class Watch:
         if last["findings"]:
             self._note(last["findings"], last["culprits"] or None)
 
+    def _without_verdict(self, run: Any) -> list[tuple[registry.Property, str | None]]:
+        """Selected properties that got no verdict, as a selection changed in the workers would leave them.
+
+        Only for a run of the whole catalogue by the suite's own options (``conformance run``): pytest's
+        own narrowing (a path, ``-k``) and the kill table's skipping are not known here.
+        """
+        config = self.config
+        narrowed = config.getoption("keyword") or config.getoption("markexpr")
+        skipping = config.getoption("skip_identical_to") or config.getoption("only_declared")
+        whole = [Path(a).resolve() for a in config.args] == [registry.properties_dir().resolve()]
+        if run.partial or narrowed or skipping or not whole:
+            return []
+        props = [
+            p
+            for p in registry.discover(skip_broken=True).values()
+            if registry.selected(p, only=config.getoption("only"), kind=config.getoption("kind"))
+        ]
+        names = [i["name"] for i in run.implementations]
+        have = {(r.id, r.implementation if r.kind == "implementation" else None) for r in run.results}
+        return [
+            (p, n) for p in props for n in (names if p.kind == "implementation" else [None]) if (p.id, n) not in have
+        ]
+
     @pytest.hookimpl(trylast=True)  # after the recorder has every verdict
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.guard is not None:
@@ -128,6 +152,12 @@ class Watch:
         if changed:
             self._note(changed, None)
         run = self.config.stash.get(REPORT, None)
+        missing = self._without_verdict(run) if run is not None else []
+        if missing:
+            self._note([f"no verdict arrived for {len(missing)} selected properties: {_listed(missing)}"], None)
+            for prop, name in missing:
+                result = _stand_in_for(prop, name, "no verdict arrived for it")
+                run.results.append(Result(**result))
         if run is None or not (self.everyone or self.culprits):
             return
         findings = sorted(self.findings, key=_specific_first)
@@ -161,21 +191,30 @@ def _stand_in(nodeid: str) -> dict[str, Any]:
     """In place of something that is not a verdict: a ``tampered`` one for the property the node ran."""
     found = property_of_nodeid(nodeid)
     prop, param = found if found is not None else (None, None)
+    return _stand_in_for(prop, param, "the worker sent something that is not a verdict", nodeid)
+
+
+def _stand_in_for(prop: registry.Property | None, name: str | None, why: str, nodeid: str = "") -> dict[str, Any]:
     return Result(
         id=prop.id if prop else nodeid,
         document=prop.document if prop else "",
         kind=prop.kind if prop else "implementation",
         title=prop.title if prop else "",
         status=TAMPERED,
-        implementation=param,
-        message=f"[{prop.id if prop else nodeid}] tampered: the worker sent something that is not a verdict",
-        extra={"reported": "nothing readable"},
+        implementation=name,
+        message=f"[{prop.id if prop else nodeid}] tampered: {why}",
+        extra={"reported": "no verdict"},
     ).as_dict()
 
 
 def _specific_first(finding: str) -> int:
     """What changed, then a broken seal, then modules whose digest differs (a consequence of the others)."""
     return 2 if "differs from the judge's own copy" in finding else 1 if "seal" in finding else 0
+
+
+def _listed(missing: list[tuple[registry.Property, str | None]], shown: int = 6) -> str:
+    names = [f"{prop.id} [{name}]" if name else prop.id for prop, name in missing]
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def install(config: pytest.Config, guard: Guard | None) -> Watch | None:
