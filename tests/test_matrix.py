@@ -76,10 +76,10 @@ def test_missing_pair_exits_2_before_building_anything(capsys, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_usage_errors_exit_2():
-    with pytest.raises(SystemExit) as missing:
-        _parse()
-    assert missing.value.code == 2
+def test_usage_errors_exit_2(capsys):
+    assert command.run(_parse()) == runner.EXIT_USAGE
+    assert "name the builds to test: --flax BUILD [BUILD ...] and/or --newest N" in capsys.readouterr().err
+    assert command.run(_parse("--newest", "-1")) == runner.EXIT_USAGE
     with pytest.raises(SystemExit) as bad_profile:
         _parse("--flax", "0.12.8", "--profile", "nope")
     assert bad_profile.value.code == 2
@@ -151,7 +151,8 @@ def test_cache_key_is_stable_and_tracks_pins_and_python():
         reqs, "CPython 3.11.7 x86_64", ("transformers==4.47.1",)
     )
     assert re.fullmatch(r"[0-9a-f]{16}", key)
-    assert environments.env_name(Pair("0.12.8", "0.10.2", "0.10.2")) == "flax-0.12.8-jax-0.10.2"
+    held = environments.cache_key(reqs, "CPython 3.11.7 x86_64", constraints=["optax==0.2.8"])
+    assert held not in (key, with_extra), "a local build's constraints are part of its recipe"
 
 
 def test_an_env_is_reused_only_with_a_matching_stamp(tmp_path):
@@ -350,3 +351,33 @@ def test_reports_of_a_clean_matrix():
     assert "every divergence is an expected one" in matrix_render.markdown(clean)
     assert "None: every claim holds" in matrix_page.html(clean)
     assert results.exit_code(clean) == runner.EXIT_OK
+
+
+def test_newest_releases_and_a_jax_axis_make_one_column_per_build_and_jax(tmp_path):
+    from conformance.commands.releases.columns import workshop_from
+
+    args = _parse("--newest", "2", "--flax", "0.12.8@0.10.1", "--jax", "0.10.0", "--cache-dir", str(tmp_path))
+    columns = command._columns(args, workshop_from(args))
+    newest = pairs.newest(pairs.load_compat(), 2)
+    assert [(c.label, c.pair.jax, c.asked_as) for c in columns] == [
+        (newest[0], "0.10.0", f"{newest[0]}@0.10.0"),
+        (newest[1], "0.10.0", f"{newest[1]}@0.10.0"),
+        ("0.12.8", "0.10.1", "0.12.8@0.10.1"),
+    ]
+    assert not any(tmp_path.iterdir()), "planning releases builds nothing"
+
+
+def test_prune_keeps_only_what_the_run_used(tmp_path):
+    for name in ("flax-0.12.8-jax-0.10.2", "flax-0.13.0-local-aaaa-jax-0.10.2", "flax-0.13.0-local-bbbb-jax-0.10.2"):
+        (tmp_path / name / "bin").mkdir(parents=True)
+    for name in ("aaaa", "bbbb", ".incoming-x"):
+        (tmp_path / "builds" / name).mkdir(parents=True)
+    (tmp_path / "logs").mkdir()
+    gone = environments.prune(tmp_path, {"flax-0.12.8-jax-0.10.2", "flax-0.13.0-local-bbbb-jax-0.10.2"}, {"bbbb"})
+    assert gone == ["flax-0.13.0-local-aaaa-jax-0.10.2", "builds/aaaa"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "builds",
+        "flax-0.12.8-jax-0.10.2",
+        "flax-0.13.0-local-bbbb-jax-0.10.2",
+        "logs",
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import REPO
+from conftest import DOCUMENTS_MISSING, documents_dir
 
 from conformance.engine.contract import BY_NAME
 from conformance.engine.expectations import load_expectations
@@ -110,7 +110,7 @@ def test_property_cites_a_section_its_document_package_names(prop):
     )
 
 
-DOCS = REPO.parent / "shared" / "docs"
+DOCS = documents_dir()
 
 
 def _headings(path):
@@ -118,7 +118,7 @@ def _headings(path):
     return {line.strip().lstrip("#").strip() for line in path.read_text().splitlines() if line.strip()}
 
 
-@pytest.mark.skipif(not DOCS.is_dir(), reason=f"the source documents are not at {DOCS}")
+@pytest.mark.skipif(DOCS is None, reason=DOCUMENTS_MISSING)
 @pytest.mark.parametrize("package", sorted({p.module.rsplit(".", 1)[0] for p in PROPS.values()}))
 def test_section_names_are_the_documents_own_headings(package):
     import importlib

@@ -154,16 +154,17 @@ def test_the_wire_carries_arrays_and_refuses_anything_else():
 
 
 def test_every_status_has_a_look_in_every_view():
-    from conformance.commands import console
+    from conformance.commands import console, verdict_style
     from conformance.commands.releases import render
     from conformance.engine.outcomes import STATUSES
 
     views = {
         "terminal table": console.STYLE,
-        "matrix page": render.STYLE,
-        "matrix grid": render.TERM,
-        "matrix cells": render.CELL,
-        "matrix colours": render.RICH,
+        "pages (matrix, implementations)": verdict_style.STYLE,
+        "terminal grids": verdict_style.TERM,
+        "page cells": verdict_style.CELL,
+        "terminal colours": verdict_style.RICH,
+        "grid marks": verdict_style.GLYPH,
         "matrix Markdown": render.MD_ICON,
     }
     missing = {name: sorted(set(STATUSES) - set(view)) for name, view in views.items() if set(STATUSES) - set(view)}

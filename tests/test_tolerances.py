@@ -27,7 +27,7 @@ def test_dense_chain_bound_covers_float32_and_is_far_below_a_real_defect(width):
     wrong = oracles.relu(oracles.dense(oracles.relu(oracles.dense(x, k, b)), k.T, b))
     if width > 1:
         assert (np.abs(wrong - expected) > tol.bound).any(), "the bound is too loose to see a transposed kernel"
-    # The measured drift keeps the bound near float32's real error, far below a percent of the output.
+    # The drift bound keeps the bound near float32's real error, far below a percent of the output.
     assert tol.bound.max() < 1e-3 * max(1.0, np.abs(expected).max()), f"bound {tol.bound.max()} is not float32-tight"
 
 
@@ -44,8 +44,8 @@ def _shapes(count: int):
         yield int(rng.integers(1, 65)), int(rng.choice([rng.integers(1, 513), 2 ** rng.integers(0, 10)]))
 
 
-def test_xla_float32_stays_inside_the_measured_bound_at_every_size():
-    """The measured bound comes from NumPy's float32; XLA sums in other orders (blocked, FMA) and must
+def test_xla_float32_stays_inside_the_drift_bound_at_every_size():
+    """The drift bound comes from NumPy's float32; XLA sums in other orders (blocked, FMA) and must
     stay inside it, at every size and input scale the pools draw, or the bound would reject correct code."""
     worst = 0.0
     for i, (n, width) in enumerate(_shapes(40)):
@@ -60,7 +60,7 @@ def test_xla_float32_stays_inside_the_measured_bound_at_every_size():
         used = float((np.abs(got - expected) / np.maximum(bound, 1e-300)).max())
         worst = max(worst, used)
         assert used <= 1.0, f"XLA's float32 result at rows={n}, width={width} uses {used:.2f} of its bound"
-    print(f"largest share of the measured bound that XLA's float32 used: {worst:.3f}")
+    print(f"largest share of the drift bound that XLA's float32 used: {worst:.3f}")
 
 
 @pytest.mark.parametrize("width", [64, 512])
@@ -86,7 +86,7 @@ def _dense_inputs(i: int, n: int, width: int):
     return x, k, (0.5 * rng.standard_normal(width)).astype(np.float32)
 
 
-def test_xla_gradients_stay_inside_their_measured_bound_and_a_small_error_does_not():
+def test_xla_gradients_stay_inside_their_drift_bound_and_a_small_error_does_not():
     """The shared kernel's gradient (document 01): XLA's backprop stays inside the bound at every size,
     and a gradient off by 0.1% at one call site falls outside it."""
     worst, checked = 0.0, 0
@@ -140,7 +140,7 @@ def test_batch_mean_bound_holds_for_xla_and_sees_one_row_left_out():
         assert (np.abs(short - expected) > tol.bound).any(), f"a mean without the first row passes at {rows}x{d}"
 
 
-def test_parameter_rounding_is_added_to_the_measured_bound():
+def test_parameter_rounding_is_added_to_the_drift_bound():
     """A kernel the implementation derived in float32 (scaled by 1/sqrt(in)) is off by a few u per element:
     the bound allows exactly that, and stays far below the output."""
     x, k, _ = _dense_inputs(3, 1, 300)
@@ -170,7 +170,7 @@ def test_a_width_one_chain_allows_one_rounding_of_the_hidden_value():
 def test_derivation_is_stated():
     tol = tolerances.dense_chain(np.ones((1, 3)), [(np.ones((3, 3)), None)])
     assert "gamma_k" in tol.derivation and "2^-24" in tol.derivation and "float32" in tol.derivation
-    assert "measured" in tol.derivation and "contraction orders" in tol.derivation
+    assert "drift bound" in tol.derivation and "contraction orders" in tol.derivation
 
 
 def test_unit_roundoff_follows_the_dtype():

@@ -11,7 +11,8 @@ import jax
 import numpy as np
 import pytest
 from conformance.implementations.transformer import SharedTransformer, TransformerBlock, UnsharedTransformer
-from conformance.properties.doc04_cross_layer import counts, layout, oracle
+from conformance.properties.doc04_cross_layer.numerics import oracles, param_counts
+from conformance.properties.doc04_cross_layer.params import BlockParams
 
 torch = pytest.importorskip("torch")
 tnn = torch.nn
@@ -63,10 +64,10 @@ def test_document_code_has_the_formula_counts_not_the_printed_ones():
     unshared, shared = _count(DocUnshared(L, d, h, d_ff)), _count(DocShared(L, d, h, d_ff))
     assert (unshared, shared) == (37_828_608, 3_152_384)
     assert (unshared, shared) != (50_468_352, 4_205_824)  # the document's printed figures
-    assert _count(DocTransformerBlock(d, h, d_ff)) == counts.block_params(d, d_ff)
+    assert _count(DocTransformerBlock(d, h, d_ff)) == param_counts.block_params(d, d_ff)
 
 
-def _to_suite(block: DocTransformerBlock, heads: int) -> layout.BlockParams:
+def _to_suite(block: DocTransformerBlock, heads: int) -> BlockParams:
     """torch weights in the suite's layout (Flax MHA: (d, H, hd) q/k/v kernels, (H, hd, d) out kernel)."""
     g = {k: v.detach().double().numpy() for k, v in block.state_dict().items()}
     w, b = g["attention.in_proj_weight"], g["attention.in_proj_bias"]
@@ -76,7 +77,7 @@ def _to_suite(block: DocTransformerBlock, heads: int) -> layout.BlockParams:
         n: (w[i * d : (i + 1) * d].T.reshape(d, heads, hd), b[i * d : (i + 1) * d].reshape(heads, hd))
         for i, n in enumerate(("query", "key", "value"))
     }
-    return layout.BlockParams(
+    return BlockParams(
         **proj,
         out=(g["attention.out_proj.weight"].T.reshape(heads, hd, d), g["attention.out_proj.bias"]),
         fc1=(g["ffn.0.weight"].T, g["ffn.0.bias"]),
@@ -86,7 +87,7 @@ def _to_suite(block: DocTransformerBlock, heads: int) -> layout.BlockParams:
     )
 
 
-def _to_reference(values: layout.BlockParams) -> dict:
+def _to_reference(values: BlockParams) -> dict:
     f = lambda pair, a="kernel": {a: np.float32(pair[0]), "bias": np.float32(pair[1])}  # noqa: E731
     return {
         "attention": {n: f(getattr(values, n)) for n in ("query", "key", "value", "out")},
@@ -107,7 +108,7 @@ def test_oracle_and_reference_match_the_document_code(L, d, h, d_ff):
     with torch.no_grad():
         want = shared(torch.from_numpy(x)).numpy()
     values = _to_suite(shared.shared_block, h)
-    expected, tol = oracle.stack(x, values, L)
+    expected, tol = oracles.stack(x, values, L)
     assert (np.abs(want - expected) <= tol.bound).all()
     block = _to_reference(values)
     got = np.asarray(SharedTransformer(L, d, h, d_ff).apply({"params": {"shared_block": block}}, x))

@@ -24,6 +24,7 @@ CAUGHT_BY = (
     "04-shared-all-is-block-applied-l-times",
     "04-unshared-with-copied-block-equals-shared",
     "04-shared-grad-is-sum-of-layer-grads",
+    "04-checkpoint-shrinks-by-l",
 )
 
 

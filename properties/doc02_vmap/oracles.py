@@ -52,8 +52,8 @@ def running_mean(x: object) -> tuple[np.ndarray, tolerances.Tolerance]:
         rows = x32[..., drift.contraction_order(s, order), :]
         return np.float32(share) * (rows.sum(axis=-2, dtype=np.float32) / np.float32(s))
 
-    measured = drift.measured(float32_run, expected) + tolerances.MARGIN * u * share * np.abs(x).mean(axis=-2)
+    drifted = drift.drift_bound(float32_run, expected) + tolerances.MARGIN * u * share * np.abs(x).mean(axis=-2)
     return expected, tolerances.Tolerance(
-        np.minimum(tolerances.MARGIN * err, measured),
-        f"the smaller of [{how}] and the measured [{drift.describe()} + {tolerances.MARGIN:g} x one rounding per term]",
+        np.minimum(tolerances.MARGIN * err, drifted),
+        f"the smaller of [{how}] and the drift bound [{drift.describe()} + {tolerances.MARGIN:g} x one rounding per term]",
     )

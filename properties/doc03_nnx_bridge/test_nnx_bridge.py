@@ -12,26 +12,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.engine.registry import conformance_property
-from conformance.kit import compiled, forward, oracles, tolerances
+from conformance.kit import compiled, forward, tolerances
 from conformance.kit import strategies as cst
 from conformance.kit.assertions import assert_close, assert_equal_arrays, assert_tree_shapes
 from conformance.kit.nnx_compat import assign, state_leaf_shape
+from conformance.kit.oracles import dense
 
-from . import DOCUMENT, Section, constructions
+from . import DOCUMENT, Section, constructions, oracles
 
 
 def _two_modules(impl, seed, x, features, as_float=False):
     return forward.call(impl, "shared_params_two_modules", seed, x, features, shape=(features,), as_float=as_float)
-
-
-def _twice(x, kernel):
-    """Bound for nnx(x) + linen(x): two independently rounded products, one addition."""
-    one = tolerances.dense_chain(x[None, :], [(kernel, None)])
-    u = tolerances.unit_roundoff()
-    return tolerances.Tolerance(
-        bound=(2 * one.bound + u * 2 * np.abs(oracles.dense(x[None, :], kernel)))[0],
-        derivation=f"2 x [{one.derivation}] + u*|sum| for the addition",
-    )
 
 
 def _both_halves(seed, shape, data_seed):
@@ -68,7 +59,9 @@ def test_output_is_twice_nnx(impl, seed, shape, data_seed, as_float):
     x = cst.normal_array(data_seed, (in_dim,))
     out = _two_modules(impl, seed, x, features, as_float)
     kernel = constructions.nnx_linear_kernel(seed, in_dim, features)
-    assert_close(out, 2.0 * oracles.dense(x, kernel), _twice(x, kernel), what="shared_params_two_modules")
+    assert_close(
+        out, 2.0 * dense(x, kernel), oracles.twice_dense_tolerance(x, kernel), what="shared_params_two_modules"
+    )
 
 
 @conformance_property(
@@ -94,7 +87,11 @@ def test_output_linear_in_x(impl, seed, shape, data_seed, a, c):
     lhs = _two_modules(impl, seed, mixed, features)
     rhs = a * _two_modules(impl, seed, x, features).astype(np.float64) + c * _two_modules(impl, seed, y, features)
     kernel = constructions.nnx_linear_kernel(seed, in_dim, features)
-    tol = tolerances.combined((1.0, _twice(mixed, kernel)), (a, _twice(x, kernel)), (c, _twice(y, kernel)))
+    tol = tolerances.combined(
+        (1.0, oracles.twice_dense_tolerance(mixed, kernel)),
+        (a, oracles.twice_dense_tolerance(x, kernel)),
+        (c, oracles.twice_dense_tolerance(y, kernel)),
+    )
     # mixed was rounded to float32: its rounding error enters through 2|K|.
     rounding = tolerances.Tolerance(
         bound=2 * tolerances.unit_roundoff() * np.abs(mixed.astype(np.float64)) @ np.abs(kernel) * tolerances.MARGIN,

@@ -1,5 +1,6 @@
 """Weight tying, document 03's first use case: one (vocab, d) table looked up as the embedding and
-reused, transposed, as the output projection. The models and their NumPy float64 oracle.
+reused, transposed, as the output projection. The inputs and the two tied models (their float64
+oracle is :func:`.oracles.tied_lm`).
 
 The loss is sum(W * logits) for a fixed weight matrix W, so that every logit
 has its own cotangent and the two uses of the table get different gradients.
@@ -16,8 +17,6 @@ from flax import linen as nn
 from flax import nnx
 
 from conformance.kit import strategies as cst
-from conformance.kit import tied_embedding, tolerances
-from conformance.kit.oracles import f64
 
 TOKENS = 5  # sequence length: one shape per (vocab, d)
 
@@ -26,17 +25,6 @@ def inputs(data_seed: int, vocab: int, d: int) -> tuple[np.ndarray, np.ndarray, 
     """(table (vocab, d), tokens (TOKENS,), loss weights (TOKENS, vocab)), all from one seed."""
     tokens = np.random.default_rng(data_seed).integers(0, vocab, TOKENS).astype(np.int32)
     return cst.normal_array(data_seed, (vocab, d)), tokens, cst.normal_array(data_seed + 1, (TOKENS, vocab))
-
-
-def oracle(table, tokens, weights) -> tuple[np.ndarray, np.ndarray, tolerances.Tolerance, tolerances.Tolerance]:
-    """logits = E[t] @ E^T and d sum(W * logits) / dE = W^T E[t] (head) + scatter_t(W E) (lookup), with bounds."""
-    logits_tol = tolerances.dense_chain(f64(table)[tokens], [(table.T, None)])
-    return (
-        tied_embedding.logits(tokens, table),
-        tied_embedding.grads(tokens, table, weights)["total"],
-        logits_tol,
-        tied_embedding.grads_tolerance(tokens, table, weights),
-    )
 
 
 # --- the two tied models ---------------------------------------------------------------

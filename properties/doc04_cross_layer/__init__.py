@@ -1,9 +1,20 @@
 """Document 04: ALBERT-style cross-layer parameter sharing, ported from PyTorch to Flax Linen.
 
-The package holds everything that is this document's: its constructions,
-oracles, size strategies and property modules. Section names are the
-document's own headings (tests/test_registry.py checks them against the
-document when it is available).
+The package holds everything that is this document's:
+
+- ``test_*.py``: the properties, one module per topic (block, sharing, structure, FLOPs, framework);
+- ``reading/``: where an implementation keeps each piece of the block, found by shape and behaviour
+  (or named by its ``PARAM_ROLES``), whatever its module names and nesting;
+- ``numerics/``: the block's maths, its float64 oracle with its tolerances, float32 drift, and the
+  parameter-count formulas;
+- ``params.py``: one block's parameters in the suite's layout, what ``reading`` hands to ``numerics``
+  (the two subpackages never import each other: tests/test_architecture.py);
+- ``layout.py``: the block's parameter count checked, then read with the oracle to settle ties;
+- ``calls.py``: building and calling the implementation's models, compiled once per size;
+- ``constructions.py``: the document's architecture built from Flax's own modules;
+- ``probes.py``, ``strategies.py``: probe parameters, and the run's cases and sizes.
+
+Section names are the document's own headings (tests/test_registry.py checks them against the document).
 """
 
 DOCUMENT = "04"

@@ -73,13 +73,19 @@ def param_shapes(impl, export: str, args: tuple, share: str | None = None) -> di
         return _shapes(impl.get(export), args, share)
 
 
-def count(tree) -> tuple[int, int]:
-    """(number of parameters, bytes) of a tree of arrays or ShapeDtypeStructs."""
-    sizes = [
-        (int(np.prod(leaf.shape, dtype=np.int64)), np.dtype(leaf.dtype).itemsize)
-        for leaf in jax.tree_util.tree_leaves(tree)
-    ]
-    return sum(n for n, _ in sizes), sum(n * itemsize for n, itemsize in sizes)
+@functools.cache
+def _init_fn(cls, args: tuple, share: str | None):
+    model = _build(cls, args, share)
+    d_model = args[0] if len(args) == 3 else args[1]
+    # jax.jit's defaults, not fast_jit: the optimisation level moves the last bit of a truncated-normal draw.
+    return jax.jit(lambda key: model.init(key, jnp.zeros((*X_SHAPE, d_model), jnp.float32))["params"])
+
+
+def init(impl, export: str, args: tuple, seed: int, share: str | None = None) -> dict:
+    """``export(*args).init(PRNGKey(seed), x)['params']`` as NumPy arrays (compiled once per class and size)."""
+    with impl.running(f"{describe(export, args, share)}.init"):
+        params = _init_fn(impl.get(export), args, share)(jax.random.PRNGKey(seed))
+    return jax.tree_util.tree_map(np.asarray, params)
 
 
 @functools.cache

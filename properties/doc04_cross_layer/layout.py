@@ -1,252 +1,60 @@
-"""Where document 04's pieces sit in an implementation's parameter tree, read from shapes alone.
+"""An implementation's block layout as the properties use it: its parameter count checked, then read.
 
-Nothing here trusts a module name. A *unit* is the set of leaves of one node
-(what a Flax ``Dense``, ``DenseGeneral`` or ``LayerNorm`` owns, whatever it is
-called and however deeply it is nested):
-
-- a dense unit holds one kernel (ndim >= 2) and one bias shaped like the
-  kernel's trailing axes; the split between the two gives its widths
-  ``in = prod(kernel.shape[:k])``, ``out = prod(kernel.shape[k:])``, so
-  ``(d, d)``, ``(d, H, hd)``, ``(H, hd, d)`` and a fused ``(d, 3d)`` are all
-  read as (in, out) matrices, as Flax stores them;
-- a norm unit holds two leaves of shape ``(d,)`` (scale and bias, which
-  :mod:`.roles` tells apart);
-- anything else is stray.
-
-:func:`block_structure` sorts one block's units into document 04's pieces by
-width: fc1 is the (d -> d_ff) unit, fc2 the (d_ff -> d) unit, attention the
-(d -> d) and (d -> 3d) units. Which projection is q, k, v or out, and which
-norm is LN1, is behaviour, not shape: :mod:`.roles` finds that out.
-
-:class:`BlockParams` is one block's parameters in the suite's own layout,
-which mirrors Flax's modules (query/key/value kernel (d, H, hd), bias (H, hd);
-out kernel (H, hd, d), bias (d,); fc1, fc2, norm1, norm2). Layer slots
-(:func:`find_layers`) say where each layer's copy of a block sits in a model.
+:mod:`.reading` finds which leaf is which piece; this module first holds the
+block to the document's parameter count (a block with missing or extra
+parameters fails that claim outright, rather than being misread), and gives the
+reader the float64 oracle it uses to settle a fused projection's columns.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
+from conformance.kit.trees import count_parameters
 
-from conformance.kit.trees import as_dicts, flat_shapes, get_path, is_map, map_leaves, multiplicity, set_paths
+from . import calls, reading
+from .numerics import oracles, param_counts
+from .reading import degenerate
 
-PIECES = ("attention", "fc1", "fc2", "norm")
 
-
-class LayoutUnreadable(Exception):
-    """The suite could not tell which of an implementation's parameters is which piece of the block.
-
-    Not a failed claim: the verdict is ``error``, and the message says how to
-    name the pieces with ``PARAM_ROLES``.
-    """
-
-    def __init__(self, what: str, detail: str):
-        super().__init__(
-            f"the suite could not read the parameter layout of {what}: {detail}. This is not a verdict on the "
-            f"maths: export PARAM_ROLES from the implementation module to say which leaf is which (README, "
-            f"'Plugging in a third-party model')"
+def checked_shapes(impl, dims: tuple[int, int, int]) -> Any:
+    """The block's abstract params; AssertionError if it does not hold the document's A+F+2N parameters."""
+    d, _, d_ff = dims
+    shapes = calls.param_shapes(impl, "TransformerBlock", dims)
+    n, want = count_parameters(shapes)[0], param_counts.block_params(d, d_ff)
+    if n != want:
+        raise AssertionError(
+            f"{calls.describe('TransformerBlock', dims)} holds {n:,} parameters, the document's block "
+            f"A+F+2N = {want:,} ({param_counts.formula_note(d, d_ff)}), so they cannot be its pieces"
         )
+    return shapes
 
 
-@dataclass(frozen=True)
-class BlockParams:
-    """One block's parameters in the suite's layout (float64 copies of float32 values)."""
-
-    query: tuple[np.ndarray, np.ndarray]
-    key: tuple[np.ndarray, np.ndarray]
-    value: tuple[np.ndarray, np.ndarray]
-    out: tuple[np.ndarray, np.ndarray]
-    fc1: tuple[np.ndarray, np.ndarray]
-    fc2: tuple[np.ndarray, np.ndarray]
-    norm1: tuple[np.ndarray, np.ndarray]
-    norm2: tuple[np.ndarray, np.ndarray]
+def block_roles(impl, dims: tuple[int, int, int]) -> reading.BlockRoles:
+    """Where each of the block's 16 roles sits (see :mod:`.reading.roles`; width 1: :mod:`.reading.degenerate`)."""
+    dims = tuple(int(v) for v in dims)
+    shapes = checked_shapes(impl, dims)
+    if dims[0] == 1 and impl.option("PARAM_ROLES") is None:
+        found = block_roles(impl, degenerate.companion(dims))
+        return degenerate.block_roles(found, dims, shapes, calls.describe("TransformerBlock", dims))
+    return reading.block_roles(impl, dims, oracles.block)
 
 
-# --- references to leaves, or to columns of them ------------------------------------------
+def block_signatures(impl, dims: tuple[int, int, int]) -> reading.Signatures:
+    """What each piece of the block looks like, for counting pieces in models (see :mod:`.reading.pieces`)."""
+    checked_shapes(impl, dims)
+    return reading.block_signatures(impl, dims)
 
 
-@dataclass(frozen=True)
-class Ref:
-    """A leaf read as an (in, out) matrix (``split`` leading axes are 'in'), or as a flat vector
-    (``split=0``), optionally only the output columns ``cols`` (a fused projection's slice)."""
-
-    path: str
-    split: int = 0
-    cols: tuple[int, ...] | None = None
-    note: str = ""
-
-    def __str__(self) -> str:
-        return self.path if self.cols is None else f"{self.path}[{self.note or 'columns'}]"
-
-    def _matrix(self, a: np.ndarray) -> np.ndarray:
-        return a.reshape(int(np.prod(a.shape[: self.split], dtype=np.int64)), -1) if self.split else a.reshape(1, -1)
-
-    def read(self, tree: Any) -> np.ndarray:
-        """float64 (in, out) matrix, or a vector for ``split=0``."""
-        m = self._matrix(np.asarray(get_path(tree, self.path), np.float64))
-        if self.cols is not None:
-            m = m[:, list(self.cols)]
-        return m if self.split else m.reshape(-1)
-
-    def write(self, tree: Any, value: Any) -> Any:
-        """A copy of ``tree`` with ``value`` (float32) at this leaf or in its columns."""
-        leaf = get_path(tree, self.path)
-        full = np.array(leaf, np.float32) if self.cols is not None else np.zeros(np.shape(leaf), np.float32)
-        m = self._matrix(full)
-        cols = slice(None) if self.cols is None else list(self.cols)
-        v = np.asarray(value, np.float32)
-        m[:, cols] = v if v.ndim == 0 else v.reshape(m.shape[0], -1)
-        return set_paths(tree, [self.path], m.reshape(np.shape(leaf)))
-
-
-# --- units ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Unit:
-    """The leaves of one node: ``leaves`` maps leaf name to shape (the unit's signature)."""
-
-    path: str
-    leaves: tuple[tuple[str, tuple[int, ...]], ...]
-    kind: str = "other"  # "dense", "norm" or "other"
-    kernel: Ref | None = None
-    bias: Ref | None = None
-    n_in: int = 0
-    n_out: int = 0
-
-    def leaf(self, name: str) -> str:
-        return f"{self.path}/{name}"
-
-    def names(self) -> list[str]:
-        return [self.leaf(n) for n, _ in self.leaves]
-
-
-def _dense(path: str, leaves: dict[str, tuple[int, ...]]) -> Unit | None:
-    if len(leaves) != 2:
-        return None
-    for kn, bn in (tuple(leaves), tuple(leaves)[::-1]):
-        ks, bs = leaves[kn], leaves[bn]
-        if len(ks) >= 2 and 1 <= len(bs) < len(ks) and ks[len(ks) - len(bs) :] == bs:
-            k = len(ks) - len(bs)
-            return Unit(
-                path,
-                tuple(sorted(leaves.items())),
-                "dense",
-                Ref(f"{path}/{kn}", k),
-                Ref(f"{path}/{bn}"),
-                int(np.prod(ks[:k])),
-                int(np.prod(bs)),
-            )
-    return None
-
-
-def units(tree: Any, width: int | None = None) -> list[Unit]:
-    """Every unit of ``tree``; with ``width``, two ``(width,)`` leaves make a norm unit."""
-    by_parent: dict[str, dict[str, tuple[int, ...]]] = {}
-    for path, shape in flat_shapes(tree).items():
-        parent, _, name = path.rpartition("/")
-        by_parent.setdefault(parent, {})[name] = shape
-    out = []
-    for parent in sorted(by_parent):
-        leaves = by_parent[parent]
-        unit = _dense(parent, leaves)
-        if unit is None and width is not None and len(leaves) == 2 and all(s == (width,) for s in leaves.values()):
-            unit = Unit(parent, tuple(sorted(leaves.items())), "norm", n_in=width, n_out=width)
-        out.append(unit or Unit(parent, tuple(sorted(leaves.items()))))
-    return out
-
-
-@dataclass(frozen=True)
-class BlockStructure:
-    """One block's units sorted into pieces by width."""
-
-    attention: tuple[Unit, ...]  # four (d -> d) units, or one (d -> 3d) and one (d -> d)
-    fc1: Unit
-    fc2: Unit
-    norms: tuple[Unit, Unit]
-
-    def piece_of(self) -> dict[tuple, str]:
-        """Unit signature -> piece (for counting pieces in a model, see :mod:`.pieces`)."""
-        out = {u.leaves: "attention" for u in self.attention}
-        out.update({self.fc1.leaves: "fc1", self.fc2.leaves: "fc2"})
-        out.update({u.leaves: "norm" for u in self.norms})
-        return out
-
-
-def summary(found: list[Unit], d: int, d_ff: int) -> str:
-    def name(u: Unit) -> str:
-        if u.kind == "dense":
-            return f"{u.path} ({u.n_in}->{u.n_out})"
-        return f"{u.path} ({u.kind}: {', '.join(f'{n}{s}' for n, s in u.leaves)})"
-
-    return "; ".join(name(u) for u in found) + f" (d_model={d}, d_ff={d_ff})"
-
-
-def block_structure(tree: Any, d: int, heads: int, d_ff: int, what: str) -> BlockStructure:
-    """The block's pieces by width; :class:`LayoutUnreadable` if its units do not sort into them."""
-    if d_ff in (d, 3 * d):
-        raise ValueError(f"d_ff={d_ff} cannot be told from attention widths by shape (d_model={d})")
-    found = units(tree, d)
-    by = {"fc1": [], "fc2": [], "plain": [], "fused": [], "norm": [], "stray": []}
-    for u in found:
-        key = {(d, d_ff): "fc1", (d_ff, d): "fc2", (d, d): "plain", (d, 3 * d): "fused"}.get((u.n_in, u.n_out), "stray")
-        by["norm" if u.kind == "norm" else key if u.kind == "dense" else "stray"].append(u)
-    attention_ok = (len(by["plain"]), len(by["fused"])) in ((4, 0), (1, 1))
-    if by["stray"] or not attention_ok or len(by["fc1"]) != 1 or len(by["fc2"]) != 1 or len(by["norm"]) != 2:
-        raise LayoutUnreadable(
-            what,
-            "its parameters do not sort by shape into four (d->d) attention projections "
-            "(or one fused (d->3d) and one (d->d)) with biases, a (d->d_ff) and a (d_ff->d) Dense "
-            f"with biases and two LayerNorms of two (d,) leaves; found {summary(found, d, d_ff)}",
-        )
-    return BlockStructure(tuple(by["fused"] + by["plain"]), by["fc1"][0], by["fc2"][0], tuple(by["norm"]))
-
-
-# --- layer slots: where each layer's copy of a block sits in a model ----------------------------
-
-
-def find_layers(tree: Any, like: Any) -> list[tuple[str, int | None]]:
-    """Where the copies of a block shaped like ``like`` sit in ``tree``, one entry per layer.
-
-    A subtree with ``like``'s keys and shapes is one layer ``(path, None)``; a
-    subtree with its keys and every shape prefixed by the same n holds n layers
-    stacked on axis 0, ``(path, 0) ... (path, n-1)``. Subtrees are searched
-    outermost first and not inside a match.
-    """
-    pattern = flat_shapes(like)
-    slots: list[tuple[str, int | None]] = []
-
-    def walk(node: Any, path: str) -> None:
-        n = multiplicity(node, pattern)
-        if n is True:
-            slots.append((path, None))
-        elif n is not None:
-            slots.extend((path, i) for i in range(n))
-        elif is_map(node):
-            for k in sorted(node.keys(), key=str):
-                walk(node[k], f"{path}/{k}")
-
-    walk(tree, "")
-    return slots
-
-
-def get_layer(tree: Any, slot: tuple[str, int | None]) -> Any:
-    node = get_path(tree, slot[0])
-    if slot[1] is None:
-        return node
-    return map_leaves(lambda a: np.asarray(a)[slot[1]], node)
-
-
-def place_layers(tree: Any, slots: list[tuple[str, int | None]], value: Any) -> Any:
-    """A copy of ``tree`` with ``value`` (one block's params) in every slot."""
-    out = as_dicts(tree)
-    by_path: dict[str, int] = {}
-    for path, index in slots:
-        by_path[path] = by_path.get(path, 0) + (index is not None)
-    for path, n in by_path.items():
-        block = value if n == 0 else map_leaves(lambda a, n=n: np.stack([np.asarray(a)] * n), value)
-        out = set_paths(out, [path], block)
-    return out
+def model_stack(
+    impl, export: str, args: tuple, share: str | None = None, x_shape: tuple | None = None
+) -> reading.Stack:
+    """The layers of ``export(*args)`` in the order it runs them (see :mod:`.reading.stack`), probed on inputs of
+    ``x_shape``."""
+    args = tuple(int(a) for a in args)
+    if args[1] == 1 and impl.option("PARAM_ROLES") is None:
+        wider = (args[0], *degenerate.companion(args[1:]))
+        found = model_stack(impl, export, wider, share, None if x_shape is None else (*x_shape[:-1], 2))
+        shapes = calls.param_shapes(impl, export, args, share)
+        return degenerate.stack(found, args[1:], shapes, calls.describe(export, args, share))
+    return reading.read_stack(impl, export, args, share, block_roles(impl, args[1:]), x_shape)

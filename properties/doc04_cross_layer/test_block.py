@@ -12,14 +12,11 @@ from conformance.kit import strategies as cst
 from conformance.kit.assertions import assert_close
 from conformance.kit.tolerances import Tolerance, combined
 
-from . import DOCUMENT, Section, calls, layout, oracle, probes, roles
+from . import DOCUMENT, Section, calls, layout, probes
+from . import strategies as dst
 from .calls import BLOCK
-from .strategies import (
-    CASES,
-    cases,
-    input_scales,
-    random_params,
-)
+from .numerics import oracles
+from .params import BlockParams
 
 # --- the block (4. Code Implementation) -----------------------------------------------
 
@@ -37,16 +34,18 @@ ROW_VAR_RANGE = (0.99, 1.0 + 1e-4)
     hint=f"The document's code is post-LN: x = LN1(x + MHA(x)); x = LN2(x + FFN(x)); its 'Pre-LN' comment is wrong. "
     f"A pre-LN block (x + MHA(LN(x))) returns unnormalised rows. Limits: |mean| <= {ROW_MEAN_TOL:g}, "
     f"variance in [{ROW_VAR_RANGE[0]}, {ROW_VAR_RANGE[1]}] (eps/variance <= 1%, rounding O(d u)). "
-    f"Other parameters are random.",
+    f"Other parameters are random. A row of one element has variance 0 (LayerNorm returns its bias), so "
+    f"width 1 is not drawn.",
     needs=BLOCK,
 )
-@given(case=cases(), seed=cst.seeds(), data_seed=cst.data_seeds(), scale=input_scales())
+@dst.at_real_sizes(seed=0, data_seed=0, scale=1.0)
+@given(case=dst.cases(min_d_model=2), seed=cst.seeds(), data_seed=cst.data_seeds(), scale=dst.input_scales())
 def test_block_output_rows_normalised(impl, case, seed, data_seed, scale):
-    c = CASES[case]
+    c = dst.CASES[case]
     d = c.d_model
     x = cst.normal_array(data_seed, c.x_shape, scale)
     shapes = calls.param_shapes(impl, "TransformerBlock", c.dims)
-    values = roles.block_roles(impl, c.dims).read(random_params(shapes, seed))
+    values = layout.block_roles(impl, c.dims).read(cst.random_params(shapes, seed))
     identity = (np.ones(d), np.zeros(d))
     values = dataclasses.replace(values, norm1=identity, norm2=identity)
     out = calls.apply(impl, "TransformerBlock", c.dims, probes.probe_params(impl, c, values), x).astype(np.float64)
@@ -71,14 +70,15 @@ def test_block_output_rows_normalised(impl, case, seed, data_seed, scale):
     "GELU and eps variants are left to 04-block-gelu-is-exact and 04-block-layernorm-eps-is-pytorch.",
     needs=BLOCK,
 )
-@given(case=cases(), seed=cst.seeds(), data_seed=cst.data_seeds(), scale=input_scales())
+@dst.at_real_sizes(seed=0, data_seed=0, scale=1.0)
+@given(case=dst.cases(), seed=cst.seeds(), data_seed=cst.data_seeds(), scale=dst.input_scales())
 def test_block_matches_oracle(impl, case, seed, data_seed, scale):
-    c = CASES[case]
+    c = dst.CASES[case]
     x = cst.normal_array(data_seed, c.x_shape, scale)
-    params = random_params(calls.param_shapes(impl, "TransformerBlock", c.dims), seed)
-    found = roles.block_roles(impl, c.dims)
+    params = cst.random_params(calls.param_shapes(impl, "TransformerBlock", c.dims), seed)
+    found = layout.block_roles(impl, c.dims)
     out = calls.apply(impl, "TransformerBlock", c.dims, params, x)
-    match = oracle.closest_layout(x, out, found.readings(params))
+    match = oracles.closest_layout(x, out, found.readings(params))
     assert_close(
         out,
         match.expected,
@@ -99,28 +99,29 @@ def test_block_matches_oracle(impl, case, seed, data_seed, scale):
     "is accepted here: 04-block-layernorm-eps-is-pytorch judges the eps.",
     needs=BLOCK,
 )
-@given(case=cases(), seed=cst.seeds(), data_seed=cst.data_seeds())
+@dst.at_real_sizes(seed=0, data_seed=0)
+@given(case=dst.cases(), seed=cst.seeds(), data_seed=cst.data_seeds())
 def test_block_gelu_is_exact(impl, case, seed, data_seed):
-    c = CASES[case]
+    c = dst.CASES[case]
     d, d_ff = c.d_model, c.d_ff
     rng = np.random.default_rng(seed)
     b1 = np.resize(probes.GELU_PROBE, d_ff) + 0.05 * rng.standard_normal(d_ff)
     w2 = rng.standard_normal((d_ff, d)) * 2.0
-    values = layout.BlockParams(
+    values = BlockParams(
         **probes.zeros_attention(d, c.num_heads),
         fc1=(np.zeros((d, d_ff)), b1),
         fc2=(w2, np.zeros(d)),
         norm1=(np.ones(d), np.zeros(d)),
         norm2=(np.ones(d), np.zeros(d)),
     )
-    values = probes.as_float32(values)
+    values = values.as_float32()
     x = cst.normal_array(data_seed, c.x_shape)
     out = calls.apply(impl, "TransformerBlock", c.dims, probes.probe_params(impl, c, values), x)
-    expected, tol = oracle.stack(x, values, 1)
+    expected, tol = oracles.stack(x, values, 1)
     # One defect, one cause: this probe judges the GELU, not the LayerNorms' epsilon (the eps probe
     # does), so any eps from 0 to PyTorch's 1e-5 is accepted. LayerNorm is monotone in eps, so the
     # two ends bound every eps between them.
-    eps_free, _ = oracle.stack(x, values, 1, eps=0.0)
+    eps_free, _ = oracles.stack(x, values, 1, eps=0.0)
     tol = combined(
         (1.0, tol),
         (
@@ -131,7 +132,7 @@ def test_block_gelu_is_exact(impl, case, seed, data_seed):
             ),
         ),
     )
-    tanh_block, _ = oracle.stack(x, values, 1, approximate_gelu=True)
+    tanh_block, _ = oracles.stack(x, values, 1, approximate_gelu=True)
     assert_close(
         out,
         expected,
@@ -150,24 +151,23 @@ def test_block_gelu_is_exact(impl, case, seed, data_seed):
     "sqrt(1e-5), so the second one normalises rows of variance ~1e-5, where eps 1e-6 gives outputs ~35% larger.",
     needs=BLOCK,
 )
-@given(case=cases(), data_seed=cst.data_seeds(), scale=input_scales())
+@dst.at_real_sizes(data_seed=0, scale=1.0)
+@given(case=dst.cases(), data_seed=cst.data_seeds(), scale=dst.input_scales())
 def test_block_layernorm_eps_is_pytorch(impl, case, data_seed, scale):
-    c = CASES[case]
+    c = dst.CASES[case]
     d, d_ff = c.d_model, c.d_ff
     norm = (np.full(d, probes.EPS_PROBE_SCALE), np.zeros(d))
-    values = probes.as_float32(
-        layout.BlockParams(
-            **probes.zeros_attention(d, c.num_heads),
-            fc1=(np.zeros((d, d_ff)), np.zeros(d_ff)),
-            fc2=(np.zeros((d_ff, d)), np.zeros(d)),
-            norm1=norm,
-            norm2=norm,
-        )
-    )
+    values = BlockParams(
+        **probes.zeros_attention(d, c.num_heads),
+        fc1=(np.zeros((d, d_ff)), np.zeros(d_ff)),
+        fc2=(np.zeros((d_ff, d)), np.zeros(d)),
+        norm1=norm,
+        norm2=norm,
+    ).as_float32()
     x = cst.normal_array(data_seed, c.x_shape, scale)
     out = calls.apply(impl, "TransformerBlock", c.dims, probes.probe_params(impl, c, values), x)
-    expected, tol = oracle.stack(x, values, 1)
-    flax_default, _ = oracle.stack(x, values, 1, eps=1e-6)
+    expected, tol = oracles.stack(x, values, 1)
+    flax_default, _ = oracles.stack(x, values, 1, eps=1e-6)
     assert_close(
         out,
         expected,

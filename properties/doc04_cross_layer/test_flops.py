@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from conformance.engine.registry import conformance_property
 from conformance.kit import flops as flops_mod
 from conformance.kit.compiled import abstract_init
 
-from . import DOCUMENT, Section, calls, counts
+from . import DOCUMENT, Section, calls
+from . import strategies as dst
 from .calls import BLOCK, MODES, SHARED, UNSHARED
 from .constructions import DocBlock, DocScanShared, DocShared, DocUnshared
-from .strategies import (
-    CASES,
-    cases,
-)
+from .numerics import param_counts
 
 # --- FLOPs (3. Computational Complexity) ---------------------------------------------------
 
@@ -33,10 +33,10 @@ from .strategies import (
     f"the module's SHARE_MODES are not drawn.",
     needs=SHARED + UNSHARED,
 )
-@given(case=cases(), share=st.sampled_from(MODES))
+@given(case=dst.cases(), share=st.sampled_from(MODES))
 def test_flops_forward_unchanged_by_sharing(impl, case, share):
     assume(calls.supports(impl, share))
-    c = CASES[case]
+    c = dst.CASES[case]
     args = (c.num_layers, *c.dims)
     base = calls.flops(impl, "UnsharedTransformer", args, c.x_shape)
     got = calls.flops(impl, "SharedTransformer", args, c.x_shape, share)
@@ -57,9 +57,9 @@ def test_flops_forward_unchanged_by_sharing(impl, case, share):
     f"counts are XLA's, of the lowered programs, scans replayed as loops.",
     needs=BLOCK + SHARED + UNSHARED,
 )
-@given(case=cases())
+@given(case=dst.cases())
 def test_flops_model_is_l_blocks(impl, case):
-    c = CASES[case]
+    c = dst.CASES[case]
     args = (c.num_layers, *c.dims)
     block = calls.flops(impl, "TransformerBlock", c.dims, c.x_shape).flops
     want = c.num_layers * block
@@ -81,13 +81,13 @@ def test_flops_model_is_l_blocks(impl, case):
     needs=SHARED + UNSHARED,
     modes=("all",),
 )
-@given(case=cases(min_layers=2))
+@given(case=dst.cases(min_layers=2))
 def test_flops_backward_no_saving(impl, case):
-    c = CASES[case]
+    c = dst.CASES[case]
     args = (c.num_layers, *c.dims)
     base = calls.flops(impl, "UnsharedTransformer", args, c.x_shape, grad=True)
     got = calls.flops(impl, "SharedTransformer", args, c.x_shape, "all", grad=True)
-    accumulation = (c.num_layers - 1) * counts.block_params(c.d_model, c.d_ff)
+    accumulation = (c.num_layers - 1) * param_counts.block_params(c.d_model, c.d_ff)
     assert got.flops >= base.flops, (
         f"gradient FLOPs: shared {got.flops:,.0f} < unshared {base.flops:,.0f} (difference "
         f"{got.flops - base.flops:+,.0f}; gradient accumulation alone would add (L-1)P = {accumulation:,}) ({c})"
@@ -99,12 +99,12 @@ def test_flops_backward_no_saving(impl, case):
     document=DOCUMENT,
     section=Section.FLOPS,
     title="XLA's cost analysis counts an nn.scan loop body once: a not-unrolled shared scan looks like one layer; unrolled it equals the Python loop",
-    hint="This is why conformance.flops unrolls every scan before counting. If the first part fails, XLA now "
+    hint="This is why conformance.kit.flops unrolls every scan before counting. If the first part fails, XLA now "
     "multiplies by the trip count and the unrolling is no longer needed (it is still correct).",
 )
-@given(case=cases(min_layers=2))
+@given(case=dst.cases(min_layers=2))
 def test_fw_scan_body_counted_once(case):
-    c = CASES[case]
+    c = dst.CASES[case]
     args = (c.num_layers, *c.dims)
     x = jax.ShapeDtypeStruct(c.x_shape, jnp.float32)
     fwd = {}
@@ -133,9 +133,9 @@ def test_fw_scan_body_counted_once(case):
     "counts in float32, so above 2**24 FLOPs they are exact only to its rounding, which is allowed for "
     "(FlopCount.rounding); one token keeps the counts below 2**24, where they are exact.",
 )
-@given(case=cases(min_layers=2))
+@given(case=dst.cases(min_layers=2))
 def test_fw_shared_backward_pays_accumulation(case):
-    c = CASES[case]
+    c = dst.CASES[case]
     args = (c.num_layers, *c.dims)
     # (L-1)P does not depend on the number of tokens; one token keeps XLA's float32 counts exact.
     x_shape = (1, 1, c.d_model)
@@ -145,7 +145,7 @@ def test_fw_shared_backward_pays_accumulation(case):
         p = abstract_init(model, x_shape)
         loss = lambda p, x, model=model: jnp.sum(model.apply(p, x))  # noqa: E731
         by_model[name] = (flops_mod.count_flops(model.apply, p, x), flops_mod.count_flops(jax.grad(loss), p, x))
-    want = (c.num_layers - 1) * counts.block_params(c.d_model, c.d_ff)
+    want = (c.num_layers - 1) * param_counts.block_params(c.d_model, c.d_ff)
     (fs, gs), (fu, gu) = by_model["shared"], by_model["unshared"]
     forward_tol, grad_tol = fs.rounding + fu.rounding, gs.rounding + gu.rounding
     assert abs(fs.flops - fu.flops) <= forward_tol and abs(gs.flops - gu.flops - want) <= grad_tol, (
@@ -153,3 +153,61 @@ def test_fw_shared_backward_pays_accumulation(case):
         f"{gs.flops:,.0f} vs {gu.flops:,.0f}: difference {gs.flops - gu.flops:+,.0f}, expected (L-1)P = {want:,} "
         f"within XLA's float32 rounding {grad_tol:,.0f} ({c}, one token)"
     )
+
+
+def _wider_ff(d: int, d_ff: int) -> int:
+    """A second FFN width, different from d_ff and never d or 3d (the pieces are told apart by shape)."""
+    return next(w for w in (2 * d_ff, 2 * d_ff + 1, 2 * d_ff + 2) if w not in (d, 3 * d))
+
+
+def _ffn_slope(flops_at, d: int, d_ff: int) -> tuple[float, int]:
+    """FLOPs per unit of d_ff, from two blocks that differ only in d_ff: the attention and LayerNorms cancel."""
+    wider = _wider_ff(d, d_ff)
+    return (flops_at(wider) - flops_at(d_ff)) / (wider - d_ff), wider
+
+
+@conformance_property(
+    "04-flops-ffn-is-4bsd-dff",
+    document=DOCUMENT,
+    section=Section.FLOPS,
+    title="The FFN's two matmuls cost 4·B·S·d_model·d_ff FLOPs (2·B·S·d_model·d_ff multiply-adds): a block's forward "
+    "FLOPs grow by 4·B·S·d_model per unit of d_ff, plus only the FFN's elementwise work (bias, GELU)",
+    hint="The FFN is Dense(d_ff) -> GELU -> Dense(d_model), each matmul computed once. Counts are XLA's, of lowered "
+    "programs. The formula leaves out the bias adds and the GELU (XLA counts c FLOPs per FFN element per token, c "
+    "measured on the suite's own Flax block; up to 2c, and at least c + 16, is allowed for another exact GELU); "
+    "relative to the matmuls that is c / (4 d_model), small at real widths. The document writes the formula with L "
+    "for the sequence length, the letter it uses for the number of layers elsewhere.",
+    needs=BLOCK,
+)
+@given(sizes=dst.block_sizes())
+@example(sizes=(dst.DOC_D_MODEL, dst.DOC_HEADS, dst.DOC_D_FF, 2, 128))  # the document's block, 128-token sequences
+def test_flops_ffn_is_4bsd_dff(impl, sizes):
+    d_model, num_heads, d_ff, b, s = sizes
+    x_shape = (b, s, d_model)
+
+    def impl_flops(width: int) -> float:
+        return calls.flops(impl, "TransformerBlock", (d_model, num_heads, width), x_shape).flops
+
+    def doc_flops(width: int) -> float:
+        return _doc_block_flops(d_model, num_heads, width, x_shape)
+
+    slope, wider = _ffn_slope(impl_flops, d_model, d_ff)
+    doc_slope, _ = _ffn_slope(doc_flops, d_model, d_ff)
+    matmuls = 4 * b * s * d_model
+    per_element = (doc_slope - matmuls) / (b * s)
+    allowed = max(2 * per_element, per_element + 16)
+    low, high = matmuls, matmuls + allowed * b * s
+    assert low <= slope <= high, (
+        f"TransformerBlock({d_model}, {num_heads}, d_ff) on input {x_shape}: forward FLOPs grow by {slope:,.1f} per "
+        f"unit of d_ff (d_ff {d_ff} -> {wider}); the two FFN matmuls account for 4 B S d = {matmuls:,}, and the "
+        f"elementwise work for at most {allowed:g} per token (the suite's Flax block: {per_element:g}), so expected "
+        f"{low:,} to {high:,.0f}; the formula 4 B S d d_ff is within {per_element / (4 * d_model):.2%} of the FFN's "
+        f"count at this width"
+    )
+
+
+@functools.cache
+def _doc_block_flops(d: int, heads: int, d_ff: int, x_shape: tuple) -> float:
+    model = DocBlock(d, heads, d_ff)
+    p = abstract_init(model, x_shape)
+    return flops_mod.lowered_flops(model.apply, p, jax.ShapeDtypeStruct(x_shape, jnp.float32)).flops

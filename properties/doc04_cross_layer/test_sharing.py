@@ -10,26 +10,22 @@ import numpy as np
 from hypothesis import given
 
 from conformance.engine.registry import conformance_property
-from conformance.kit import precision, trees
 from conformance.kit import strategies as cst
+from conformance.kit import trees
 from conformance.kit.assertions import as_output, assert_close
-from conformance.kit.tolerances import MARGIN, Tolerance, combined, dot_gamma
+from conformance.kit.tolerances import combined
 
-from . import DOCUMENT, Section, calls, grad_noise, layout, oracle, roles
+from . import DOCUMENT, Section, calls, layout, reading
+from . import strategies as dst
 from .calls import BLOCK, SHARED, UNSHARED
-from .strategies import (
-    CASES,
-    cases,
-    input_scales,
-    random_params,
-)
+from .numerics import drift, oracles
 
 # --- sharing (2. Shared-Parameter Transformer Structure) -------------------------------------
 
 
 def _layer_slots(tree, block_shapes, expected: int, where: str, allow_stacked: bool) -> list:
     """Where the ``expected`` block-shaped layers of ``tree`` sit; together they hold every leaf."""
-    slots = layout.find_layers(tree, block_shapes)
+    slots = reading.find_layers(tree, block_shapes)
     per_block, total = trees.count_parameters(block_shapes)[0], trees.count_parameters(tree)[0]
     stacked = [s for s in slots if s[1] is not None]
     if len(slots) != expected or expected * per_block != total or (stacked and not allow_stacked):
@@ -53,7 +49,7 @@ class Model:
 
     def block(self) -> Any:
         """The first layer's params (the shared model's only block)."""
-        return layout.get_layer(self.params, self.slots[0])
+        return reading.get_layer(self.params, self.slots[0])
 
 
 def _shared_model(impl, c, seed: int) -> Model:
@@ -62,7 +58,7 @@ def _shared_model(impl, c, seed: int) -> Model:
     shared_shapes = calls.param_shapes(impl, "SharedTransformer", args, "all")
     block_shapes = calls.param_shapes(impl, "TransformerBlock", c.dims)
     slots = _layer_slots(shared_shapes, block_shapes, 1, calls.describe("SharedTransformer", args, "all"), False)
-    return Model(args, random_params(shared_shapes, seed), slots)
+    return Model(args, cst.random_params(shared_shapes, seed), slots)
 
 
 @conformance_property(
@@ -77,9 +73,10 @@ def _shared_model(impl, c, seed: int) -> Model:
     needs=BLOCK + SHARED,
     modes=("all",),
 )
-@given(case=cases(), seed=cst.seeds(), data_seed=cst.data_seeds(), scale=input_scales())
+@dst.at_real_sizes(seed=0, data_seed=0, scale=1.0)
+@given(case=dst.cases(), seed=cst.seeds(), data_seed=cst.data_seeds(), scale=dst.input_scales())
 def test_shared_all_is_block_applied_l_times(impl, case, seed, data_seed, scale):
-    c = CASES[case]
+    c = dst.CASES[case]
     x = cst.normal_array(data_seed, c.x_shape, scale)
     model = _shared_model(impl, c, seed)
     block_params = model.block()
@@ -87,8 +84,8 @@ def test_shared_all_is_block_applied_l_times(impl, case, seed, data_seed, scale)
     h = x
     for _ in range(c.num_layers):
         h = calls.apply(impl, "TransformerBlock", c.dims, block_params, h)
-    tol = oracle.closest_layout(
-        x, shared, roles.block_roles(impl, c.dims).readings(block_params), c.num_layers
+    tol = oracles.closest_layout(
+        x, shared, layout.block_roles(impl, c.dims).readings(block_params), c.num_layers
     ).tolerance
     assert_close(
         shared,
@@ -104,7 +101,7 @@ def _unshared_copy(impl, c, block_params) -> Model:
     shapes = calls.param_shapes(impl, "UnsharedTransformer", args)
     block_shapes = calls.param_shapes(impl, "TransformerBlock", c.dims)
     slots = _layer_slots(shapes, block_shapes, c.num_layers, calls.describe("UnsharedTransformer", args), True)
-    return Model(args, layout.place_layers(shapes, slots, block_params), slots)
+    return Model(args, reading.place_layers(shapes, slots, block_params), slots)
 
 
 @conformance_property(
@@ -116,9 +113,10 @@ def _unshared_copy(impl, c, block_params) -> Model:
     needs=BLOCK + SHARED + UNSHARED,
     modes=("all",),
 )
-@given(case=cases(min_layers=2), seed=cst.seeds(), data_seed=cst.data_seeds())
+@dst.at_real_sizes(seed=0, data_seed=0)
+@given(case=dst.cases(min_layers=2), seed=cst.seeds(), data_seed=cst.data_seeds())
 def test_unshared_with_copied_block_equals_shared(impl, case, seed, data_seed):
-    c = CASES[case]
+    c = dst.CASES[case]
     x = cst.normal_array(data_seed, c.x_shape)
     r = cst.normal_array(data_seed + 1, c.x_shape)
     shared_model = _shared_model(impl, c, seed)
@@ -126,8 +124,8 @@ def test_unshared_with_copied_block_equals_shared(impl, case, seed, data_seed):
     unshared_model = _unshared_copy(impl, c, block_params)
     shared, _ = calls.out_and_grad(impl, "SharedTransformer", shared_model.args, shared_model.params, x, r, "all")
     unshared, _ = calls.out_and_grad(impl, "UnsharedTransformer", unshared_model.args, unshared_model.params, x, r)
-    tol = oracle.closest_layout(
-        x, shared, roles.block_roles(impl, c.dims).readings(block_params), c.num_layers
+    tol = oracles.closest_layout(
+        x, shared, layout.block_roles(impl, c.dims).readings(block_params), c.num_layers
     ).tolerance
     assert_close(
         unshared,
@@ -137,43 +135,15 @@ def test_unshared_with_copied_block_equals_shared(impl, case, seed, data_seed):
     )
 
 
-# Reverse mode through L blocks: each gradient entry is a sum over B*S positions of
-# products through about 8 dot products per block (length <= k = max(d, d_ff, S, B*S)),
-# so a float32 gradient is within about 8 L gamma_k of the exact one, relative to the
-# gradients' overall magnitude G = max over all leaves of sum_l |g_l|. That worst case is
-# ~1e-2 G at 12 layers; the rounding measured on the suite's construction (:mod:`.grad_noise`)
-# is far smaller, and the tolerance is the smaller of the two. Both are normwise over the
-# whole block, not per leaf: some entries are exactly 0 in exact arithmetic (softmax ignores
-# the key bias) and are pure rounding noise in float32.
-def _grad_tolerance(c, shape: tuple, magnitude: float, noise: grad_noise.GradNoise | None) -> Tolerance:
-    k = max(c.d_model, c.d_ff, c.seq, c.batch * c.seq)
-    rel = 2 * MARGIN * 8 * c.num_layers * dot_gamma(k)
-    worst = (
-        f"worst case 2 x {MARGIN:g} x 8 L gamma_k x G = {rel:.3g} x {magnitude:.3g} = {rel * magnitude:.3g} "
-        f"(L={c.num_layers}, k={k}, u=2^-24)"
-    )
-    measured = (
-        "nothing measured: the suite could not read the block's parameters as the document's"
-        if noise is None
-        else f"measured {noise.describe(magnitude)}"
-    )
-    bound = rel * magnitude if noise is None else min(rel * magnitude, noise.bound(magnitude))
-    return Tolerance(
-        bound=np.full(shape, bound),
-        derivation=f"normwise over the block, G = max over its leaves of sum_l |layer gradient|: "
-        f"min({worst}; {measured}); {precision.describe()}",
-    )
-
-
-def _measured_noise(impl, c, block_params, x, r, shared_out) -> grad_noise.GradNoise | None:
-    """The float32 gradient noise of the suite's construction holding the block's params, read as the
+def _gradient_drift(impl, c, block_params, x, r, shared_out) -> drift.GradientDrift | None:
+    """The float32 gradient drift of the suite's construction holding the block's params, read as the
     oracle reads them (of several readings, the one whose output is nearest the shared model's)."""
     try:
-        readings = roles.block_roles(impl, c.dims).readings(block_params)
-    except (layout.LayoutUnreadable, AssertionError):
+        readings = layout.block_roles(impl, c.dims).readings(block_params)
+    except (reading.LayoutUnreadable, AssertionError):
         return None  # the layout and block properties report why; this claim keeps the worst-case bound
-    values = readings[0] if len(readings) == 1 else oracle.closest_layout(x, shared_out, readings, c.num_layers).params
-    return grad_noise.measure(c.num_layers, c.dims, values, x, r)
+    values = readings[0] if len(readings) == 1 else oracles.closest_layout(x, shared_out, readings, c.num_layers).params
+    return drift.gradient_drift(c.num_layers, c.dims, values, x, r)
 
 
 @conformance_property(
@@ -186,9 +156,10 @@ def _measured_noise(impl, c, block_params, x, r, shared_out) -> grad_noise.GradN
     needs=BLOCK + SHARED + UNSHARED,
     modes=("all",),
 )
-@given(case=cases(min_layers=2), seed=cst.seeds(), data_seed=cst.data_seeds())
+@dst.at_real_sizes(seed=0, data_seed=0)
+@given(case=dst.cases(min_layers=2), seed=cst.seeds(), data_seed=cst.data_seeds())
 def test_shared_grad_is_sum_of_layer_grads(impl, case, seed, data_seed):
-    c = CASES[case]
+    c = dst.CASES[case]
     x = cst.normal_array(data_seed, c.x_shape)
     r = cst.normal_array(data_seed + 1, c.x_shape)
     shared_model = _shared_model(impl, c, seed)
@@ -199,14 +170,14 @@ def test_shared_grad_is_sum_of_layer_grads(impl, case, seed, data_seed):
     _, unshared_grads = calls.out_and_grad(
         impl, "UnsharedTransformer", unshared_model.args, unshared_model.params, x, r
     )
-    g_shared = layout.get_layer(shared_grads, shared_model.slots[0])
-    layers = [layout.get_layer(unshared_grads, s) for s in unshared_model.slots]
+    g_shared = reading.get_layer(shared_grads, shared_model.slots[0])
+    layers = [reading.get_layer(unshared_grads, s) for s in unshared_model.slots]
     total = jax.tree_util.tree_map(lambda *gs: np.sum([np.asarray(g, np.float64) for g in gs], axis=0), *layers)
     magnitude = max(
         float(np.sum([np.abs(np.asarray(g, np.float64)) for g in gs], axis=0).max(initial=0.0))
         for gs in zip(*(jax.tree_util.tree_leaves(layer) for layer in layers))
     )
-    noise = _measured_noise(impl, c, shared_model.block(), x, r, shared_out)
+    measured = _gradient_drift(impl, c, shared_model.block(), x, r, shared_out)
     leaves_s, _ = jax.tree_util.tree_flatten_with_path(g_shared)
     leaves_t = jax.tree_util.tree_leaves(total)
     for (key_path, got), want in zip(leaves_s, leaves_t):
@@ -215,7 +186,7 @@ def test_shared_grad_is_sum_of_layer_grads(impl, case, seed, data_seed):
         assert_close(
             got,
             want,
-            _grad_tolerance(c, np.shape(want), magnitude, noise),
+            oracles.gradient_tolerance(c.num_layers, c.longest_contraction, np.shape(want), magnitude, measured),
             scale=magnitude,
             what=f"gradient of the shared block's {name} (expected the sum over {c.num_layers} layers)",
         )

@@ -5,8 +5,10 @@ Every claim here is read from ``jax.eval_shape``: nothing is compiled, so sizes 
 
 from __future__ import annotations
 
+import flax.serialization
 import jax
 import jax.numpy as jnp
+import numpy as np
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
@@ -15,20 +17,10 @@ from conformance.kit import trees
 from conformance.kit.assertions import assert_raises
 from conformance.kit.compiled import abstract_init
 
-from . import DOCUMENT, Section, calls, counts, layout, pieces
+from . import DOCUMENT, Section, calls, layout, reading
+from . import strategies as dst
 from .calls import BLOCK, MODES, SHARED, UNSHARED
-from .strategies import (
-    CASES,
-    DOC_D_FF,
-    DOC_D_MODEL,
-    DOC_HEADS,
-    DOC_LAYERS,
-    cases,
-    d_ffs,
-    d_models,
-    head_counts,
-    layer_counts,
-)
+from .numerics import param_counts
 
 
 @conformance_property(
@@ -40,13 +32,13 @@ from .strategies import (
     "the FFN two Dense layers with biases; each LayerNorm a scale and a bias.",
     needs=BLOCK,
 )
-@given(d_model=d_models(), num_heads=head_counts(), d_ff=d_ffs())
+@given(d_model=dst.d_models(), num_heads=dst.head_counts(), d_ff=dst.d_ffs())
 def test_params_block_is_a_f_2n(impl, d_model, num_heads, d_ff):
     args = (d_model, num_heads, d_ff)
     n, _ = trees.count_parameters(calls.param_shapes(impl, "TransformerBlock", args))
-    want = counts.block_params(d_model, d_ff)
+    want = param_counts.block_params(d_model, d_ff)
     assert n == want, (
-        f"{calls.describe('TransformerBlock', args)} has {n:,} parameters, expected A+F+2N = {want:,}; {counts.formula_note(d_model, d_ff)}"
+        f"{calls.describe('TransformerBlock', args)} has {n:,} parameters, expected A+F+2N = {want:,}; {param_counts.formula_note(d_model, d_ff)}"
     )
 
 
@@ -58,13 +50,13 @@ def test_params_block_is_a_f_2n(impl, d_model, num_heads, d_ff):
     hint="Create num_layers separate blocks (distinct names / a list of modules), each with its own parameters.",
     needs=UNSHARED,
 )
-@given(num_layers=layer_counts(), d_model=d_models(), num_heads=head_counts(), d_ff=d_ffs())
+@given(num_layers=dst.layer_counts(), d_model=dst.d_models(), num_heads=dst.head_counts(), d_ff=dst.d_ffs())
 def test_params_unshared_is_l_blocks(impl, num_layers, d_model, num_heads, d_ff):
     args = (num_layers, d_model, num_heads, d_ff)
     n, _ = trees.count_parameters(calls.param_shapes(impl, "UnsharedTransformer", args))
-    want = counts.model_params(None, num_layers, d_model, d_ff)
+    want = param_counts.model_params(None, num_layers, d_model, d_ff)
     assert n == want, (
-        f"{calls.describe('UnsharedTransformer', args)} has {n:,} parameters, expected L(A+F+2N) = {want:,}; {counts.formula_note(d_model, d_ff)}"
+        f"{calls.describe('UnsharedTransformer', args)} has {n:,} parameters, expected L(A+F+2N) = {want:,}; {param_counts.formula_note(d_model, d_ff)}"
     )
 
 
@@ -78,15 +70,15 @@ def test_params_unshared_is_l_blocks(impl, num_layers, d_model, num_heads, d_ff)
     needs=SHARED + UNSHARED,
     modes=("all",),
 )
-@given(num_layers=layer_counts(), d_model=d_models(), num_heads=head_counts(), d_ff=d_ffs())
-@example(num_layers=DOC_LAYERS, d_model=DOC_D_MODEL, num_heads=DOC_HEADS, d_ff=DOC_D_FF)
+@given(num_layers=dst.layer_counts(), d_model=dst.d_models(), num_heads=dst.head_counts(), d_ff=dst.d_ffs())
+@example(num_layers=dst.DOC_LAYERS, d_model=dst.DOC_D_MODEL, num_heads=dst.DOC_HEADS, d_ff=dst.DOC_D_FF)
 def test_params_shared_all_is_one_block(impl, num_layers, d_model, num_heads, d_ff):
     args = (num_layers, d_model, num_heads, d_ff)
     shared_n, shared_bytes = trees.count_parameters(calls.param_shapes(impl, "SharedTransformer", args, "all"))
-    want = counts.model_params("all", num_layers, d_model, d_ff)
+    want = param_counts.model_params("all", num_layers, d_model, d_ff)
     assert shared_n == want, (
         f"{calls.describe('SharedTransformer', args, 'all')} has {shared_n:,} parameters, "
-        f"expected one block, A+F+2N = {want:,}; {counts.formula_note(d_model, d_ff)}"
+        f"expected one block, A+F+2N = {want:,}; {param_counts.formula_note(d_model, d_ff)}"
     )
     unshared_n, unshared_bytes = trees.count_parameters(calls.param_shapes(impl, "UnsharedTransformer", args))
     assert unshared_n == num_layers * shared_n and unshared_bytes == num_layers * shared_bytes, (
@@ -95,15 +87,54 @@ def test_params_shared_all_is_one_block(impl, num_layers, d_model, num_heads, d_
     )
 
 
+# Checkpoints are written for real (zeros of each model's shapes); past this many parameter bytes the
+# property draws other sizes, so that a run never serialises gigabytes.
+MAX_CHECKPOINT_BYTES = 2**28
+
+
+def _checkpoint_bytes(shapes) -> tuple[int, int]:
+    """(size of flax.serialization.to_bytes of zeros shaped like ``shapes``, parameter bytes in it)."""
+    zeros = jax.tree_util.tree_map(lambda a: np.zeros(a.shape, a.dtype), shapes)
+    return len(flax.serialization.to_bytes(zeros)), trees.count_parameters(shapes)[1]
+
+
+@conformance_property(
+    "04-checkpoint-shrinks-by-l",
+    document=DOCUMENT,
+    section=Section.PARAMETER_COUNT,
+    title="On disk, SharedTransformer(share='all')'s checkpoint (flax.serialization.to_bytes of its params) is 1/L "
+    "of UnsharedTransformer's, up to the serialisation's framing",
+    hint="Store the shared block once; a checkpoint holds what the params tree holds. The allowance is the "
+    "framing msgpack adds to each checkpoint (its size less its parameter bytes), relative to the parameter bytes.",
+    needs=SHARED + UNSHARED,
+    modes=("all",),
+)
+@given(num_layers=dst.layer_counts(), d_model=dst.d_models(), num_heads=dst.head_counts(), d_ff=dst.d_ffs())
+@example(num_layers=dst.DOC_LAYERS, d_model=dst.DOC_D_MODEL, num_heads=dst.DOC_HEADS, d_ff=dst.DOC_D_FF)
+def test_checkpoint_shrinks_by_l(impl, num_layers, d_model, num_heads, d_ff):
+    args = (num_layers, d_model, num_heads, d_ff)
+    unshared_shapes = calls.param_shapes(impl, "UnsharedTransformer", args)
+    assume(trees.count_parameters(unshared_shapes)[1] <= MAX_CHECKPOINT_BYTES)
+    shared, shared_raw = _checkpoint_bytes(calls.param_shapes(impl, "SharedTransformer", args, "all"))
+    unshared, unshared_raw = _checkpoint_bytes(unshared_shapes)
+    framing = (shared - shared_raw) / max(shared_raw, 1) + (unshared - unshared_raw) / max(unshared_raw, 1)
+    ratio = unshared / shared
+    assert abs(ratio - num_layers) <= num_layers * framing, (
+        f"checkpoints of {calls.describe('SharedTransformer', args, 'all')} and the unshared model: "
+        f"{shared:,} and {unshared:,} bytes, a ratio of {ratio:.4g}; expected L = {num_layers} within "
+        f"{num_layers * framing:.3g} (the framing of both checkpoints relative to their parameter bytes)"
+    )
+
+
 def _assert_partial_share_count(impl, share: str, formula: str, other: str, args: tuple) -> None:
     """SharedTransformer(share=...) holds the mode's count; the message says what the other mode would give."""
     num_layers, d_model, _, d_ff = args
     n, _ = trees.count_parameters(calls.param_shapes(impl, "SharedTransformer", args, share))
-    want = counts.model_params(share, num_layers, d_model, d_ff)
+    want = param_counts.model_params(share, num_layers, d_model, d_ff)
     assert n == want, (
         f"{calls.describe('SharedTransformer', args, share)} has {n:,} parameters, expected {formula} = "
         f"{want:,} (sharing the {other} instead would give "
-        f"{counts.model_params(other, num_layers, d_model, d_ff):,}); {counts.formula_note(d_model, d_ff)}"
+        f"{param_counts.model_params(other, num_layers, d_model, d_ff):,}); {param_counts.formula_note(d_model, d_ff)}"
     )
 
 
@@ -117,7 +148,7 @@ def _assert_partial_share_count(impl, share: str, formula: str, other: str, args
     needs=SHARED,
     modes=("ffn",),
 )
-@given(num_layers=layer_counts(), d_model=d_models(), num_heads=head_counts(), d_ff=d_ffs())
+@given(num_layers=dst.layer_counts(), d_model=dst.d_models(), num_heads=dst.head_counts(), d_ff=dst.d_ffs())
 def test_params_share_ffn(impl, num_layers, d_model, num_heads, d_ff):
     _assert_partial_share_count(impl, "ffn", "L(A+2N)+F", "attention", (num_layers, d_model, num_heads, d_ff))
 
@@ -132,7 +163,7 @@ def test_params_share_ffn(impl, num_layers, d_model, num_heads, d_ff):
     needs=SHARED,
     modes=("attention",),
 )
-@given(num_layers=layer_counts(), d_model=d_models(), num_heads=head_counts(), d_ff=d_ffs())
+@given(num_layers=dst.layer_counts(), d_model=dst.d_models(), num_heads=dst.head_counts(), d_ff=dst.d_ffs())
 def test_params_share_attention(impl, num_layers, d_model, num_heads, d_ff):
     _assert_partial_share_count(impl, "attention", "A+L(F+2N)", "ffn", (num_layers, d_model, num_heads, d_ff))
 
@@ -158,19 +189,19 @@ _LAYOUT = {  # pieces (attention, fc1, fc2, LayerNorm) per model, as functions o
     needs=BLOCK + SHARED + UNSHARED,
 )
 @given(
-    num_layers=layer_counts(),
-    d_model=d_models(),
-    num_heads=head_counts(),
-    d_ff=d_ffs(),
+    num_layers=dst.layer_counts(),
+    d_model=dst.d_models(),
+    num_heads=dst.head_counts(),
+    d_ff=dst.d_ffs(),
     model=st.sampled_from(("unshared",) + MODES),
 )
 def test_sharing_layout_by_piece(impl, num_layers, d_model, num_heads, d_ff, model):
     args = (num_layers, d_model, num_heads, d_ff)
     export, share = ("UnsharedTransformer", None) if model == "unshared" else ("SharedTransformer", model)
     assume(calls.supports(impl, share))
-    sigs = pieces.block_signatures(impl, (d_model, num_heads, d_ff))
-    got, stray = pieces.count(calls.param_shapes(impl, export, args, share), sigs)
-    want = dict(zip(layout.PIECES, _LAYOUT[model](num_layers)))
+    sigs = layout.block_signatures(impl, (d_model, num_heads, d_ff))
+    got, stray = reading.count_pieces(calls.param_shapes(impl, export, args, share), sigs)
+    want = dict(zip(reading.PIECES, _LAYOUT[model](num_layers)))
     assert got == want and not stray, (
         f"{calls.describe(export, args, share)} holds "
         + ", ".join(f"{p} x{'(not whole pieces)' if n is None else n}" for p, n in got.items())
@@ -195,8 +226,8 @@ def test_sharing_layout_by_piece(impl, num_layers, d_model, num_heads, d_ff, mod
 )
 @given(
     share=st.sampled_from(("none", "ALL", "Ffn", "attn", "block", "", "ffn ", "layers", "mlp")),
-    num_layers=layer_counts(),
-    d_model=d_models(),
+    num_layers=dst.layer_counts(),
+    d_model=dst.d_models(),
 )
 def test_share_unknown_mode_raises(impl, share, num_layers, d_model):
     args = (num_layers, d_model, 2, 2 * d_model)
@@ -218,9 +249,9 @@ def test_share_unknown_mode_raises(impl, share, num_layers, d_model):
     "the module's SHARE_MODES are not drawn.",
     needs=BLOCK + SHARED + UNSHARED,
 )
-@given(case=cases(), model=st.sampled_from(("block", "unshared") + MODES))
+@given(case=dst.cases(), model=st.sampled_from(("block", "unshared") + MODES))
 def test_models_preserve_shape(impl, case, model):
-    c = CASES[case]
+    c = dst.CASES[case]
     if model == "block":
         export, args, share = "TransformerBlock", c.dims, None
     elif model == "unshared":

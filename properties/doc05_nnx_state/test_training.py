@@ -13,12 +13,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.engine.registry import conformance_property
-from conformance.kit import oracles, precision, tolerances
+from conformance.kit import precision, tolerances
 from conformance.kit import strategies as cst
 from conformance.kit.assertions import as_output, assert_close, assert_keys
 from conformance.kit.nnx_compat import held, optimizer_step
+from conformance.kit.oracles import dense, f64
 
-from . import DOCUMENT, Section, constructions
+from . import DOCUMENT, Section, constructions, oracles
 
 
 def _outer_tol(expected) -> tolerances.Tolerance:
@@ -44,11 +45,6 @@ def _output_and_default_grad():
     return nnx.jit(lambda model, x, weights: (model(x), nnx.grad(_loss_reading_count)(model, x, weights)))
 
 
-def _grad_oracle(x, weights) -> dict[str, np.ndarray]:
-    """d (sum(w * (x K + b)) + count) / dK = x outer w, / db = w."""
-    return {"kernel": np.outer(oracles.f64(x), oracles.f64(weights)), "bias": oracles.f64(weights)}
-
-
 def _run_preset(shape, data_seed):
     """(x, weights, model, model(x), default gradient) for a preset MultiParam drawn from ``data_seed``."""
     in_dim, features = shape
@@ -59,7 +55,7 @@ def _run_preset(shape, data_seed):
 
 
 def _assert_grads(grads, x, weights, *, what: str) -> None:
-    for name, expected in _grad_oracle(x, weights).items():
+    for name, expected in oracles.weighted_output_grads(x, weights).items():
         assert_close(np.asarray(held(grads[name])), expected, _outer_tol(expected), what=f"{what} {name}")
 
 
@@ -128,9 +124,9 @@ def test_fw_optimizer_updates_params_only(shape, data_seed, count, lr, decay):
         counter: constructions.preset(data_seed, in_dim, features, count=count, counter=counter)
         for counter in (nnx.Variable, nnx.Param)
     }
-    start = {name: oracles.f64(held(getattr(models[nnx.Variable], name))) for name in ("kernel", "bias")}
+    start = {name: f64(held(getattr(models[nnx.Variable], name))) for name in ("kernel", "bias")}
     _optimizer_step()(tuple(models.values()), x, weights, np.float32(lr), np.float32(decay))
-    grads = _grad_oracle(x, weights)
+    grads = oracles.weighted_output_grads(x, weights)
     u = tolerances.unit_roundoff()
     g_err = tolerances.dot_gamma(1) + u  # the gradient x outer w is a matmul
     rule = f"SGD step (lr={lr}, weight decay={decay})"
@@ -218,7 +214,7 @@ def test_fw_param_operands_act_as_arrays(shape, data_seed):
     k, b = np.asarray(held(model.kernel)), np.asarray(held(model.bias))
     assert_close(
         out,
-        oracles.dense(x, k, b),
+        dense(x, k, b),
         tolerances.dense_chain(x[None, :], [(k, b)]).rows(0),
         what="x @ Param + Param against x @ K + b",
     )
@@ -246,8 +242,8 @@ def test_fw_recipe_matches_bias_free_linear(seed, shape, data_seed):
         (1.0, tolerances.dense_chain(x[None, :], [(linear, None)]).rows(0)),
     )
     assert_close(
-        oracles.dense(x, recipe),
-        oracles.dense(x, linear),
+        dense(x, recipe),
+        dense(x, linear),
         tol,
         what="MultiParam(x) (bias zero) against the bias-less nnx.Linear(x) with the same seed",
     )

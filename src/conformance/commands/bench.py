@@ -17,6 +17,13 @@ Figures (see the README's Performance section):
 - parallel_speedup: the default run's wall time at 1 worker over 2 workers.
 - warm_wall_s: the default run again with --compilation-cache pointing at a
   cache the run before it filled (a separate figure: wall_s is always cold).
+- wall_ratio_vs_small_pools: wall_s over the same run drawing the pools of
+  earlier releases (CONFORMANCE_POOL_SIZES=small): what reaching real sizes costs.
+- extra_impl_ratio: what each implementation past the first adds to a run of
+  several, as a fraction of one implementation's run: (T5 - T1) / 4 / T1, with T1
+  the reference alone and T5 the reference and the first four conforming variants
+  in one run, both at --max-examples 20 (to keep the figure's cost to a few
+  minutes), cold, 2 workers. Target: at most 0.5.
 
 Details go to stderr, the figures to stdout as the last line.
 """
@@ -34,6 +41,7 @@ from pathlib import Path
 from conformance.engine.defaults import CACHE_ENV_VAR
 from conformance.engine.plugin import COMPILE_COUNT_ENV
 from conformance.kit.naive import NAIVE_ENV
+from conformance.kit.pools import SIZES_ENV
 
 NAIVE_SUBSET = (
     "01-forward-matches-construction",
@@ -51,11 +59,14 @@ def _run(
     cache: str | None = None,
     profile: str = "ci",
     check: bool = True,
+    impls: tuple[str, ...] = (),
+    max_examples: int | None = None,
+    pool_sizes: str = "real",
 ) -> dict:
     work = Path(tempfile.mkdtemp(prefix="conformance-bench-"))
     counts = work / "compiles"
     counts.mkdir()
-    env = {**os.environ, COMPILE_COUNT_ENV: str(counts), NAIVE_ENV: "1" if naive else "0"}
+    env = {**os.environ, COMPILE_COUNT_ENV: str(counts), NAIVE_ENV: "1" if naive else "0", SIZES_ENV: pool_sizes}
     env.pop("JAX_COMPILATION_CACHE_DIR", None)
     env.pop(CACHE_ENV_VAR, None)  # cold unless this run names its cache
     cmd = [
@@ -72,6 +83,10 @@ def _run(
     ]
     for o in only:
         cmd += ["--only", o]
+    if impls:
+        cmd += ["--impl", *impls]
+    if max_examples is not None:
+        cmd += ["--max-examples", str(max_examples)]
     if cache:
         cmd += ["--compilation-cache", cache]
     start = time.perf_counter()
@@ -168,6 +183,26 @@ def coverage() -> None:
     )
 
 
+EXTRA_IMPL_EXAMPLES = 20
+
+
+def _extra_impl_ratio() -> float:
+    """(T5 - T1) / 4 / T1: each implementation past the first, as a fraction of one implementation's run."""
+    from conformance.engine.mutants import discover_conforming
+
+    five = tuple(discover_conforming()[:5])
+    one = _run(workers=2, impls=five[:1], max_examples=EXTRA_IMPL_EXAMPLES)
+    many = _run(workers=2, impls=five, max_examples=EXTRA_IMPL_EXAMPLES)
+    ratio = (many["wall"] - one["wall"]) / (len(five) - 1) / one["wall"]
+    print(
+        f"several implementations at --max-examples {EXTRA_IMPL_EXAMPLES}: one {one['wall']:.1f} s, "
+        f"{len(five)} ({', '.join(t.rsplit('.', 1)[-1] for t in five)}) {many['wall']:.1f} s: "
+        f"{(many['wall'] - one['wall']) / (len(five) - 1):.1f} s per implementation past the first",
+        file=sys.stderr,
+    )
+    return round(ratio, 3)
+
+
 def main() -> None:
     if sys.argv[1:] == ["coverage"]:
         return coverage()
@@ -184,6 +219,12 @@ def main() -> None:
     busiest = sorted(default["by_test"].items(), key=lambda kv: -kv[1])[:8]
     print(
         "most compilations (both workers): " + ", ".join(f"{n} {nodeid.split('::')[-1]}" for nodeid, n in busiest),
+        file=sys.stderr,
+    )
+    small = _run(workers=2, pool_sizes="small")
+    print(
+        f"the same run on the pools of earlier releases (rows to 64, widths to 512, document 04 to 8 tokens): "
+        f"{small['wall']:.1f} s wall, {small['compiles']} compilations",
         file=sys.stderr,
     )
     audit = tolerance_audit(default["report"])
@@ -207,6 +248,7 @@ def main() -> None:
         f"({warm['cache_hits']} programs loaded, {warm['compiles']} compiled)",
         file=sys.stderr,
     )
+    extra_impl_ratio = _extra_impl_ratio()
     figures = {
         "properties": len(results),
         "examples_per_property": 100,
@@ -220,6 +262,8 @@ def main() -> None:
         "warm_wall_s": round(warm["wall"], 2),
         "shapes_covered": sum(len(s) for s in shape_coverage(default["report"]).values()),
         "tolerance_ratio_max": round(audit[0][1], 6) if audit else None,
+        "extra_impl_ratio": extra_impl_ratio,
+        "wall_ratio_vs_small_pools": round(default["wall"] / small["wall"], 2),
     }
     print(json.dumps(figures))
 

@@ -29,6 +29,18 @@ def add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kind", choices=KINDS)
 
 
+def add_outputs(p: argparse.ArgumentParser) -> None:
+    """The report files ``run`` and ``merge`` write, besides the terminal table."""
+    p.add_argument("--json", default=None, metavar="PATH", help="write the JSON report here")
+    p.add_argument(
+        "--csv",
+        default=None,
+        metavar="PATH",
+        help="write one row per implementation, one column per implementation property plus totals",
+    )
+    p.add_argument("--html", default=None, metavar="PATH", help="write a static page: property x implementation")
+
+
 def _positive(text: str) -> int:
     try:
         n = int(text)
@@ -40,6 +52,7 @@ def _positive(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from conformance.commands import bisect, diff
     from conformance.commands.releases import command as releases
     from conformance.engine.profiles import PROFILES
     from conformance.kit.precision import PRECISIONS
@@ -55,12 +68,15 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="check an implementation (and the installed Flax)")
     run.add_argument(
         "--impl",
+        action="extend",
+        nargs="+",
         default=None,
         metavar="TARGET",
-        help="dotted module or path to a .py file (default: $CONFORMANCE_IMPL or the bundled reference)",
+        help="a dotted module, a .py file, a package's __init__.py, or a folder (each .py file and package in it "
+        "is one implementation); one or more, and repeatable (default: $CONFORMANCE_IMPL or the bundled reference)",
     )
     run.add_argument("--profile", default="default", choices=PROFILES)
-    run.add_argument("--json", default=None, metavar="PATH", help="write the JSON report here")
+    add_outputs(run)
     run.add_argument("--strict", action="store_true", help="missing contract names fail instead of not_provided")
     run.add_argument(
         "--timeout",
@@ -88,7 +104,21 @@ def _parser() -> argparse.ArgumentParser:
         "--workers",
         default=str(DEFAULT_WORKERS),
         metavar="N",
-        help=f"worker processes (default {DEFAULT_WORKERS}; 0 runs in this process, without crash isolation)",
+        help=f"worker processes (default {DEFAULT_WORKERS}; 0 runs in this process, without crash isolation); "
+        "with several implementations, how many implementations run at once, each in processes of its own",
+    )
+    run.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="run only part I of N of the selected properties (a CI matrix; `conformance merge` joins the parts)",
+    )
+    run.add_argument(
+        "--cluster",
+        default=None,
+        metavar="ADDRESS",
+        help="run each implementation as a task on a Dask cluster: a scheduler's address (tcp://host:8786), "
+        "or local:N for N worker processes on this machine",
     )
     add_selection(run)
     run.add_argument(
@@ -168,8 +198,20 @@ def _parser() -> argparse.ArgumentParser:
         "fail it; the table then lists no other kills)",
     )
 
-    mx = sub.add_parser("matrix", help="run the framework claims across Flax releases")
+    mg = sub.add_parser("merge", help="join the JSON reports of one run's parts (--shard) or of separate runs")
+    mg.add_argument("reports", nargs="+", metavar="REPORT", help="JSON reports written by `conformance run --json`")
+    mg.add_argument("-o", "--output", dest="json", default=None, metavar="PATH", help="write the merged JSON report")
+    mg.add_argument("--csv", default=None, metavar="PATH", help="write the grade-book CSV of the merged report")
+    mg.add_argument("--html", default=None, metavar="PATH", help="write the static page of the merged report")
+
+    mx = sub.add_parser("matrix", help="run the catalogue across Flax builds (releases, wheels, checkouts) and jax")
     releases.add_arguments(mx)
+
+    bi = sub.add_parser("bisect", help="find the first Flax build where one property's verdict changes")
+    bisect.add_arguments(bi)
+
+    df = sub.add_parser("diff", help="what changed between two run reports or two matrix reports")
+    diff.add_arguments(df)
     return p
 
 
@@ -196,10 +238,22 @@ def main(argv: list[str] | None = None) -> int:
             from conformance.commands.kill_table import cmd_mutants
 
             return cmd_mutants(args)
+        if args.command == "merge":
+            from conformance.commands.merge import cmd_merge
+
+            return cmd_merge(args)
         if args.command == "matrix":
             from conformance.commands.releases import command as releases
 
             return releases.run(args)
+        if args.command == "bisect":
+            from conformance.commands import bisect
+
+            return bisect.run(args)
+        if args.command == "diff":
+            from conformance.commands import diff
+
+            return diff.run(args)
     except UsageError as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

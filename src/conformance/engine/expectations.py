@@ -1,8 +1,11 @@
 """Known divergences between the documents and a Flax release.
 
-The reviewed list lives in ``properties/expectations.toml``. A framework
-property that fails on a release inside a listed range is reported as
-``expected_divergence``; one that fails outside every range is a regression.
+The reviewed list lives in ``properties/expectations.toml``. Each entry names
+the status it expects (``failed``: the claim is violated; ``error``: Flax raises
+before the claim can be checked). A framework property that ends with that status
+on a release inside the entry's range is reported as ``expected_divergence``; one
+that fails outside every range, or ends with the other status (it starts raising
+where it used to fail), is a regression.
 """
 
 from __future__ import annotations
@@ -16,29 +19,40 @@ from typing import Any
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+# The statuses an entry may expect: a property that times out or crashes is never a known divergence.
+EXPECTABLE = ("failed", "error")
+
 
 @dataclass(frozen=True)
 class Divergence:
     property: str
     flax: SpecifierSet
+    status: str
     reason: str
     example: dict[str, Any]
 
     def applies_to(self, flax_version: str) -> bool:
-        return Version(flax_version) in self.flax
+        # Pre-releases and dev builds (a Flax checkout's 0.13.0.dev0) fall inside a range like any release.
+        return self.flax.contains(Version(flax_version), prereleases=True)
 
 
 def parse_expectations(text: str) -> tuple[Divergence, ...]:
     data = tomllib.loads(text)
     out = []
     for i, entry in enumerate(data.get("divergence", [])):
-        missing = {"property", "flax", "reason"} - entry.keys()
+        missing = {"property", "flax", "status", "reason"} - entry.keys()
         if missing:
             raise ValueError(f"expectations.toml divergence #{i + 1} lacks {sorted(missing)}")
+        if entry["status"] not in EXPECTABLE:
+            raise ValueError(
+                f"expectations.toml divergence #{i + 1} ({entry['property']}): status must be one of "
+                f"{', '.join(EXPECTABLE)}, not {entry['status']!r}"
+            )
         out.append(
             Divergence(
                 property=entry["property"],
                 flax=SpecifierSet(entry["flax"]),
+                status=entry["status"],
                 reason=" ".join(entry["reason"].split()),
                 example=dict(entry.get("example", {})),
             )

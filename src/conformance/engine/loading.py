@@ -171,13 +171,17 @@ def _load(target: str) -> Implementation:
             if not file.is_file():
                 raise LoadError(f"{target}: no such file")
             path = str(file)
-            name = file.stem
-            spec = importlib.util.spec_from_file_location(f"conformance_impl_{name}", file)
+            # A package is named by its __init__.py, and imports its own modules relatively.
+            package = file.name == "__init__.py"
+            name = file.parent.name if package else file.stem
+            spec = importlib.util.spec_from_file_location(
+                f"conformance_impl_{name}", file, submodule_search_locations=[str(file.parent)] if package else None
+            )
             if spec is None or spec.loader is None:
                 raise LoadError(f"{target}: not a Python module")
             module = importlib.util.module_from_spec(spec)
             # Let a student's file import its siblings.
-            sys.path.insert(0, str(file.parent))
+            sys.path.insert(0, str(file.parent.parent if package else file.parent))
             sys.modules[spec.name] = module
             spec.loader.exec_module(module)
         else:

@@ -1,21 +1,59 @@
-"""Hypothesis profiles: how many examples, and whether runs are reproducible.
+"""Hypothesis profiles: how many examples, whether runs are reproducible, and which shapes they draw.
 
-- ``default``: 100 examples, random, with an example database so that the next
-  run replays earlier failures first.
-- ``ci``: 100 examples, derandomized (same inputs every run), no database.
-- ``dev``: 20 examples, for a quick look while editing.
-- ``thorough``: 1000 examples.
+:data:`PROFILES` is the one description of each profile: the plugin registers
+them with Hypothesis and draws the shape pool they name, and the README's table
+of profiles is generated from it (``make docs``).
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-PROFILES = ("default", "ci", "dev", "thorough")
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    examples: int
+    derandomized: bool
+    database: bool  # the example database replays earlier failures first
+    pool: str  # "per run": a new shape pool each run; "fixed": the ci pool (seed 0); "free": no pool
+    purpose: str
+
+
+PROFILE_TABLE = (
+    Profile("default", 100, False, True, "per run", "random; successive runs cover the size ranges"),
+    Profile("ci", 100, True, False, "fixed", "the same inputs every run (used by make test)"),
+    Profile("dev", 20, False, True, "per run", "quick feedback while editing"),
+    Profile(
+        "thorough",
+        1000,
+        False,
+        True,
+        "free",
+        "before a release: sizes drawn freely, and document 04 at its own and BERT-base's configuration",
+    ),
+)
+PROFILES = tuple(p.name for p in PROFILE_TABLE)
+POOLS = {
+    "per run": "a new pool each run",
+    "fixed": "the fixed pool (seed 0)",
+    "free": "drawn freely, no pool",
+}
+
+
+def profile_named(name: str) -> Profile:
+    return next(p for p in PROFILE_TABLE if p.name == name)
+
+
 DATABASE_DIR = Path(".conformance") / "examples"
+# Where the database is when not under the working directory: a run of several implementations
+# gives each a scratch folder as its working directory, and names the run's database here.
+DATABASE_ENV = "CONFORMANCE_EXAMPLES_DIR"
 
 _COMMON = dict(
     # JAX compiles on first use of a shape; a per-example deadline would flag that.
@@ -35,12 +73,12 @@ _COMMON = dict(
 )
 
 
-def register_profiles(database_dir: Path = DATABASE_DIR) -> None:
-    db = DirectoryBasedExampleDatabase(str(database_dir))
-    settings.register_profile("default", max_examples=100, database=db, **_COMMON)
-    settings.register_profile("ci", max_examples=100, derandomize=True, database=None, **_COMMON)
-    settings.register_profile("dev", max_examples=20, database=db, **_COMMON)
-    settings.register_profile("thorough", max_examples=1000, database=db, **_COMMON)
+def register_profiles(database_dir: Path | None = None) -> None:
+    db = DirectoryBasedExampleDatabase(str(database_dir or os.environ.get(DATABASE_ENV) or DATABASE_DIR))
+    for p in PROFILE_TABLE:
+        settings.register_profile(
+            p.name, max_examples=p.examples, derandomize=p.derandomized, database=db if p.database else None, **_COMMON
+        )
     # Replaying one pinned example (``--example``) needs no generation at all.
     settings.register_profile("replay", max_examples=1, database=None, phases=[Phase.explicit], **_COMMON)
 

@@ -78,7 +78,21 @@ class ExampleLog:
 
 # Property arguments that are sizes; their values make up an example's shape.
 SIZE_ARGS = frozenset(
-    {"shape", "case", "num_layers", "d_model", "num_heads", "d_ff", "hidden", "in_dim", "n", "batch", "seq", "features"}
+    {
+        "shape",
+        "sizes",
+        "case",
+        "num_layers",
+        "d_model",
+        "num_heads",
+        "d_ff",
+        "hidden",
+        "in_dim",
+        "n",
+        "batch",
+        "seq",
+        "features",
+    }
 )
 
 # The package that holds the catalogue: one subpackage per document, property modules named test_*.
@@ -112,7 +126,9 @@ def _instrument(test: Callable[..., Any]) -> None:
         if log.first_failure_at is not None and time.monotonic() - log.first_failure_at > log.shrink_seconds:
             raise ShrinkStopped(f"shrinking ran for {log.shrink_seconds:g} s")
         log.examples += 1
-        log.shapes.add(tuple((k, _hashable(kwargs[k])) for k in sorted(kwargs) if k in SIZE_ARGS))
+        shape = tuple((k, _hashable(kwargs[k])) for k in sorted(kwargs) if k in SIZE_ARGS)
+        new_shape = shape not in log.shapes
+        log.shapes.add(shape)
         naive.before_example()
         try:
             return inner(*args, **kwargs)
@@ -120,6 +136,8 @@ def _instrument(test: Callable[..., Any]) -> None:
             raise  # the run was stopped, this example did not fail
         except UnsatisfiedAssumption:
             log.examples -= 1  # assume() rejected the input: not an example, not a failure, no shrinking to bound
+            if new_shape:
+                log.shapes.discard(shape)
             raise
         except BaseException as exc:
             # Hypothesis only keeps a smaller failing example while shrinking and replays the

@@ -15,6 +15,7 @@ process for the unchanged source is fine, runs share a checkout).
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.util
 import marshal
 import os
@@ -30,18 +31,15 @@ _SOURCES = ("*.py", "*.toml")
 
 def suite_roots() -> list[Path]:
     """The folders of the judge's files: the ``conformance`` package and the catalogue (apart in a checkout)."""
-    import conformance
-
-    package = Path(conformance.__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # this file is conformance/engine/suite_files.py
     catalogue = properties_dir().resolve()
     return [package] if catalogue.is_relative_to(package) else [package, catalogue]
 
 
 def _judged_code() -> list[Path]:
     """The bundled implementations' folder: their files are judged, not part of the judge."""
-    import conformance.implementations
-
-    return [Path(p).resolve() for p in conformance.implementations.__path__]
+    bundled = importlib.import_module("conformance.implementations")
+    return [Path(p).resolve() for p in bundled.__path__]
 
 
 def _cached_bytecode() -> list[Path]:

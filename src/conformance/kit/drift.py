@@ -1,4 +1,4 @@
-"""Tolerances measured rather than bounded: how far float32 drifts from float64 on these very inputs.
+"""Drift bounds: tolerances from how far float32 drifts from float64 on these very inputs, measured, not bounded.
 
 A worst-case rounding bound (:mod:`conformance.kit.tolerances`) charges every
 term of a dot product its full ``gamma_k |x||W|``; at widths in the hundreds,
@@ -60,7 +60,7 @@ def row_bound(drift: np.ndarray, expected: np.ndarray) -> np.ndarray:
     return np.broadcast_to(DRIFT_MARGIN * row, expected.shape).copy()
 
 
-def measured(float32_run: Callable[[int], np.ndarray], expected: np.ndarray) -> np.ndarray:
+def drift_bound(float32_run: Callable[[int], np.ndarray], expected: np.ndarray) -> np.ndarray:
     """:func:`row_bound` of the largest drift of ``float32_run(order)`` from ``expected`` over the orders.
 
     ``float32_run`` computes the same quantity as ``expected`` (float64) in float32, contracting
@@ -78,28 +78,43 @@ def dense_chain(
     layers: Sequence[tuple[object, object | None]],
     between: Callable[[np.ndarray], np.ndarray] = lambda z: np.maximum(z, 0),
 ) -> np.ndarray:
-    """The measured bound for ``x W1 + b1 -> between -> ... -> x Wn + bn`` (last pre-activation).
+    """The drift bound for ``x W1 + b1 -> between -> ... -> x Wn + bn`` (last pre-activation).
 
     A 1-Lipschitz activation after the last layer (relu) cannot enlarge the error, so the bound
     also holds for its output.
     """
+    # A kernel used by several layers (document 01's shared Dense) is converted and permuted once: at
+    # widths in the thousands each copy is tens of megabytes.
+    converted: dict[tuple[int, str], np.ndarray] = {}
+
+    def as_(kernel: object, kind: str, order: int = 0) -> np.ndarray:
+        key = (id(kernel), f"{kind}{order}")
+        if key not in converted:
+            if kind == "f64":
+                converted[key] = np.asarray(kernel, np.float64)
+            else:
+                rounded = round_operand(kernel)
+                converted[key] = rounded[contraction_order(rounded.shape[0], order)]
+        return converted[key]
+
     expected = np.asarray(x, dtype=np.float64)
     for i, (kernel, bias) in enumerate(layers):
-        expected = expected @ np.asarray(kernel, np.float64) + (0.0 if bias is None else np.asarray(bias, np.float64))
+        expected = expected @ as_(kernel, "f64") + (0.0 if bias is None else np.asarray(bias, np.float64))
         if i < len(layers) - 1:
             expected = between(expected)
 
     def run(order: int) -> np.ndarray:
         y = np.asarray(x, dtype=np.float32)
         for i, (kernel, bias) in enumerate(layers):
-            y = matmul(y, np.asarray(kernel), order)
+            w = as_(kernel, "f32", order)
+            y = np.matmul(round_operand(y)[..., contraction_order(w.shape[0], order)], w, dtype=np.float32)
             if bias is not None:
                 y = y + np.asarray(bias, dtype=np.float32)
             if i < len(layers) - 1:
                 y = between(y)
         return y
 
-    return measured(run, expected)
+    return drift_bound(run, expected)
 
 
 def shared_dense_grads(x: object, kernel: object, bias: object) -> dict[str, np.ndarray]:
@@ -127,7 +142,7 @@ def shared_dense_grads(x: object, kernel: object, bias: object) -> dict[str, np.
         }
 
     runs = [run(order) for order in range(ORDERS)]
-    return {name: measured(lambda order: runs[order][name], expected[name]) for name in expected}  # noqa: B023 - called at once
+    return {name: drift_bound(lambda order: runs[order][name], expected[name]) for name in expected}  # noqa: B023 - called at once
 
 
 def _sum_rows(a: np.ndarray, order: int) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 ``make bench`` measures the suite against what a straightforward harness costs.
 With ``CONFORMANCE_NAIVE=1``, sizes are drawn freely instead of from the shape
-pools (conformance.strategies), and JAX's compilation caches are cleared before
+pools (conformance.kit.strategies), and JAX's compilation caches are cleared before
 every example, so every call compiles as it would in a test that builds its
 jitted function afresh. Never set in real runs.
 """

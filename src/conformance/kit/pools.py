@@ -1,13 +1,25 @@
-"""The run's shape pool: a few shapes per kind, drawn afresh for each run from wide ranges.
+"""The run's shape pool: a few shapes per kind, drawn afresh for each run, reaching the sizes real models use.
 
 Every new shape is a new XLA compilation, so a run samples its examples from a
 small pool; the pool itself is drawn from a seed, so successive runs cover the
-whole size range while each run compiles a bounded number of programs. The seed
-is printed, recorded in the JSON report and carried by every reproduce command.
+ranges while each run compiles a bounded number of programs. The seed is
+printed, recorded in the JSON report and carried by every reproduce command.
 
-Ranges: rows and batch 1..64, feature widths 1..512 (odd, prime and
-power-of-two sizes alike). Every pool keeps the edge cases: one row, width 1,
-square and non-square shapes both ways.
+Ranges: rows and batch 1..256, feature widths 1..4096. Reach is per axis, not
+joint: every pool holds a shape at the top quarter of each axis (the most
+rows, the widest input, the widest output, the widest square layer) with the
+other axes small, so that no shape's float64 oracle costs more than
+:data:`BUDGET` multiply-adds; and every pool keeps the edge cases: one row,
+width 1, square and non-square shapes both ways. The other shapes are drawn
+log-uniformly, as powers of two or as primes.
+
+Big shapes get fewer examples than small ones: a property draws each big
+shape once for every :data:`SMALL_WEIGHT` draws of each small one
+(:func:`weighted`), and meets each of them at least once through an explicit
+example the run adds (:func:`conformance.kit.strategies.add_big_examples`).
+
+``sizes="small"`` draws the pools of earlier releases (rows to 64, widths to
+512), which ``make bench`` keeps as its comparison.
 """
 
 from __future__ import annotations
@@ -17,17 +29,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MAX_ROWS = 64
-MAX_WIDTH = 512
+MAX_ROWS = 256
+MAX_WIDTH = 4096
+SMALL_MAX_ROWS, SMALL_MAX_WIDTH = 64, 512
+BUDGET = 2**24  # multiply-adds of one dense shape's float64 oracle (rows x in x out, or width^2 per row)
+SMALL_WEIGHT = 8
 # The ``ci`` profile's pool: fixed, so that CI sees the same shapes every run.
 CI_POOL_SEED = 0
+SIZES = ("real", "small")
+# The benchmark's comparison run sets this to "small" (the pools of earlier releases); real runs never do.
+SIZES_ENV = "CONFORMANCE_POOL_SIZES"
 
-_PRIMES = tuple(p for p in range(2, MAX_WIDTH + 1) if all(p % q for q in range(2, int(p**0.5) + 1)))
+
+def top_quarter(hi: int) -> int:
+    """The smallest value in the top quarter of 1..hi."""
+    return int(np.ceil(0.75 * hi))
 
 
 @dataclass(frozen=True)
 class Pool:
-    """The shapes one run samples from (``free``: sizes drawn freely, no pool)."""
+    """The shapes one run samples from (``free``: sizes drawn freely, no pool), and which of them are big."""
 
     seed: int
     dense: tuple[tuple[int, int, int], ...]  # (rows, in_features, features)
@@ -36,55 +57,122 @@ class Pool:
     features: tuple[int, ...]
     rows: tuple[int, ...]
     free: bool = False
+    sizes: str = "real"
+    big: frozenset = frozenset()  # the shapes (and sizes) at the top of an axis
+
+    @property
+    def max_rows(self) -> int:
+        return MAX_ROWS if self.sizes == "real" else SMALL_MAX_ROWS
+
+    @property
+    def max_width(self) -> int:
+        return MAX_WIDTH if self.sizes == "real" else SMALL_MAX_WIDTH
 
 
 def size(rng: np.random.Generator, hi: int) -> int:
     """A size in 1..hi: a power of two, a prime or a log-uniform integer, equally often."""
+    if hi < 2:
+        return 1
     kind = rng.integers(3)
     if kind == 0:
         return int(2 ** rng.integers(0, int(np.log2(hi)) + 1))
     if kind == 1:
-        return int(rng.choice([p for p in _PRIMES if p <= hi]))
+        return int(rng.choice(_primes(hi)))
     return int(np.clip(np.round(np.exp(rng.uniform(0, np.log(hi)))), 1, hi))
 
 
 @functools.cache
-def draw_pool(seed: int, free: bool = False) -> Pool:
+def _primes(hi: int) -> tuple[int, ...]:
+    sieve = np.ones(hi + 1, bool)
+    sieve[:2] = False
+    for p in range(2, int(hi**0.5) + 1):
+        sieve[p * p :: p] &= False
+    return tuple(int(p) for p in np.flatnonzero(sieve))
+
+
+def _top(rng: np.random.Generator, hi: int) -> int:
+    return int(rng.integers(top_quarter(hi), hi + 1))
+
+
+def _under(rng: np.random.Generator, hi: int, budget: int) -> int:
+    """A size in 1..min(hi, budget)."""
+    return size(rng, max(1, min(hi, budget)))
+
+
+def _real_pool(seed: int, free: bool) -> Pool:
     rng = np.random.default_rng(seed)
-    rows = lambda: size(rng, MAX_ROWS)  # noqa: E731
-    many_rows = lambda: int(rng.integers(MAX_ROWS // 2, MAX_ROWS + 1))  # noqa: E731
-    width = lambda: size(rng, MAX_WIDTH)  # noqa: E731
+    rows = lambda: size(rng, 16)  # noqa: E731 - the small side of a shape that is big elsewhere
+    width = lambda: size(rng, 64)  # noqa: E731
+    many_rows = _top(rng, MAX_ROWS)
+    wide_out, wide_in, wide_square = _top(rng, MAX_WIDTH), _top(rng, MAX_WIDTH), _top(rng, MAX_WIDTH)
+    narrow = width()
+    mid_in = size(rng, MAX_WIDTH)
+    mid_out = _under(rng, MAX_WIDTH, BUDGET // mid_in)
+    dense_rows = _under(rng, MAX_ROWS, BUDGET // (mid_in * mid_out))
+    square_width = size(rng, 1024)
+    dense = (
+        (1, 1, 1),  # one row, width 1
+        (rows(), narrow, wide_out),  # widening to the top of the range
+        (rows(), wide_in, narrow),  # narrowing from it
+        (dense_rows, mid_in, mid_out),  # any widths, under the budget
+        (many_rows, width(), width()),  # the most rows
+    )
+    square = (
+        (1, 1),
+        (_under(rng, MAX_ROWS, BUDGET // square_width**2), square_width),
+        (1, wide_square),  # the widest layer applied to itself
+        (many_rows, width()),
+    )
+    vector = ((1, 1), (narrow, wide_out), (wide_in, narrow), (square_width, square_width), (width(), width()))
+    features = (1, square_width, wide_square)
+    row_sizes = (1, size(rng, MAX_ROWS), many_rows)
+    big = frozenset({dense[1], dense[2], dense[4], square[2], square[3], vector[1], vector[2], wide_square, many_rows})
+    return Pool(seed, dense, square, vector, features, row_sizes, free, "real", big)
+
+
+def _small_pool(seed: int, free: bool) -> Pool:
+    """The pools of earlier releases, for comparison (rows to 64, widths to 512)."""
+    rng = np.random.default_rng(seed)
+    rows = lambda: size(rng, SMALL_MAX_ROWS)  # noqa: E731
+    many_rows = lambda: int(rng.integers(SMALL_MAX_ROWS // 2, SMALL_MAX_ROWS + 1))  # noqa: E731
+    width = lambda: size(rng, SMALL_MAX_WIDTH)  # noqa: E731
     narrow, wide = sorted((width(), width()))
     while narrow == wide:
         narrow, wide = sorted((narrow, width()))
     dense = (
-        (1, 1, 1),  # one row, width 1
-        (rows(), narrow, wide),  # widening
-        (rows(), wide, narrow),  # narrowing
-        (1, width(), width()),  # one row, any widths
+        (1, 1, 1),
+        (rows(), narrow, wide),
+        (rows(), wide, narrow),
+        (1, width(), width()),
         (many_rows(), width(), width()),
-    )  # a large batch
+    )
     square_width = width()
     square = ((1, 1), (rows(), square_width), (1, width()), (many_rows(), width()))
     vector = ((1, 1), (narrow, wide), (wide, narrow), (square_width, square_width), (width(), width()))
-    return Pool(
-        seed=seed,
-        dense=dense,
-        square=square,
-        vector=vector,
-        features=(1, width(), width()),
-        rows=(1, rows(), many_rows()),
-        free=free,
-    )
+    return Pool(seed, dense, square, vector, (1, width(), width()), (1, rows(), many_rows()), free, "small")
+
+
+@functools.cache
+def draw_pool(seed: int, free: bool = False, sizes: str = "real") -> Pool:
+    if sizes not in SIZES:
+        raise ValueError(f"pool sizes are one of {SIZES}, got {sizes!r}")
+    return (_real_pool if sizes == "real" else _small_pool)(seed, free)
+
+
+def weighted(pool: Pool, shapes: tuple) -> tuple:
+    """``shapes`` to sample from: each small one :data:`SMALL_WEIGHT` times, each big one once (small first, so
+    that Hypothesis shrinks towards them)."""
+    small = tuple(s for s in shapes if s not in pool.big)
+    return small * SMALL_WEIGHT + tuple(s for s in shapes if s in pool.big)
 
 
 _CURRENT: Pool | None = None
 
 
-def use_pool(seed: int, *, free: bool = False) -> Pool:
+def use_pool(seed: int, *, free: bool = False, sizes: str = "real") -> Pool:
     """Make the pool of ``seed`` the one strategies sample from in this process."""
     global _CURRENT
-    _CURRENT = draw_pool(seed, free)
+    _CURRENT = draw_pool(seed, free, sizes)
     return _CURRENT
 
 

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from conformance.kit import naive
-from conformance.kit.pools import MAX_ROWS, MAX_WIDTH, current_pool
+from conformance.kit import naive, pools
+from conformance.kit.pools import current_pool
 
 SEED_MAX = 2**31 - 1
 
@@ -41,17 +41,54 @@ def _free(structural: bool) -> bool:
 
 
 def free_rows(min_rows: int = 1) -> st.SearchStrategy[int]:
-    return st.integers(min_rows, MAX_ROWS)
+    return st.deferred(lambda: st.integers(min_rows, max(min_rows, current_pool().max_rows)))
 
 
-def free_widths() -> st.SearchStrategy[int]:
-    """Any width in 1..512, with powers of two and 1 drawn often enough to be met."""
-    return st.one_of(st.integers(1, MAX_WIDTH), st.sampled_from([2**k for k in range(10)]))
+def free_widths(hi: int | None = None) -> st.SearchStrategy[int]:
+    """Any width in 1..hi (default: the pool's range), with powers of two and 1 drawn often enough to be met."""
+
+    def widths() -> st.SearchStrategy[int]:
+        top = hi or current_pool().max_width
+        return st.one_of(st.integers(1, top), st.sampled_from([2**k for k in range(top.bit_length())]))
+
+    return st.deferred(widths)
 
 
 def _pooled(pick, free, *, structural: bool = False) -> st.SearchStrategy:
     # Deferred: the pool is chosen when the run starts, after the property modules were imported.
-    return st.deferred(lambda: free() if _free(structural) else st.sampled_from(pick(current_pool())))
+    def draw() -> st.SearchStrategy:
+        pool = current_pool()
+        return free() if _free(structural) else st.sampled_from(pools.weighted(pool, pick(pool)))
+
+    strategy = st.deferred(draw)
+    if not structural:
+        strategy.conformance_big = lambda pool: tuple(v for v in pick(pool) if v in pool.big)
+    return strategy
+
+
+def add_big_examples(test: Any, pool: pools.Pool) -> int:
+    """One explicit example for every big value of the run's pool that ``test`` draws (see :func:`pools.weighted`).
+
+    Random draws meet a big shape rarely, by design; an explicit example per big shape makes every property
+    meet every one of them in every run. The other arguments take their simplest values (seed 0, the first
+    of a list). Returns how many examples were added.
+    """
+    from hypothesis import example, find, settings
+
+    given = getattr(getattr(test, "hypothesis", None), "_given_kwargs", None)
+    if not given or pool.free:
+        return 0
+    pooled = {name: s.conformance_big(pool) for name, s in given.items() if hasattr(s, "conformance_big")}
+    if not any(pooled.values()):
+        return 0
+    quick = settings(database=None, max_examples=20, deadline=None)
+    simplest = {name: find(s, lambda _: True, settings=quick) for name, s in given.items()}
+    added = 0
+    for name, values in pooled.items():
+        for value in values:
+            example(**{**simplest, name: value})(test)
+            added += 1
+    return added
 
 
 def features(*, structural: bool = False) -> st.SearchStrategy[int]:
@@ -62,21 +99,32 @@ def rows(*, structural: bool = False) -> st.SearchStrategy[int]:
     return _pooled(lambda p: p.rows, free_rows, structural=structural)
 
 
+@st.composite
+def _free_dense(draw, min_rows: int) -> tuple[int, int, int]:
+    """Free widths, and as many rows as the oracle's budget leaves (at least ``min_rows``)."""
+    in_features, out_features = draw(free_widths()), draw(free_widths())
+    most = max(min_rows, min(current_pool().max_rows, pools.BUDGET // (in_features * out_features)))
+    return draw(st.integers(min_rows, most)), in_features, out_features
+
+
+@st.composite
+def _free_square(draw, min_rows: int) -> tuple[int, int]:
+    width = draw(free_widths())
+    most = max(min_rows, min(current_pool().max_rows, pools.BUDGET // (width * width)))
+    return draw(st.integers(min_rows, most)), width
+
+
 def dense_shapes(min_rows: int = 1, *, structural: bool = False) -> st.SearchStrategy[tuple[int, int, int]]:
     """(rows, in_features, features)."""
     return _pooled(
-        lambda p: tuple(s for s in p.dense if s[0] >= min_rows),
-        lambda: st.tuples(free_rows(min_rows), free_widths(), free_widths()),
-        structural=structural,
+        lambda p: tuple(s for s in p.dense if s[0] >= min_rows), lambda: _free_dense(min_rows), structural=structural
     )
 
 
 def square_shapes(min_rows: int = 1, *, structural: bool = False) -> st.SearchStrategy[tuple[int, int]]:
     """(rows, width) for layers applied to their own output (in == out)."""
     return _pooled(
-        lambda p: tuple(s for s in p.square if s[0] >= min_rows),
-        lambda: st.tuples(free_rows(min_rows), free_widths()),
-        structural=structural,
+        lambda p: tuple(s for s in p.square if s[0] >= min_rows), lambda: _free_square(min_rows), structural=structural
     )
 
 
@@ -118,3 +166,30 @@ def normal_tree(data_seed: int, shapes: Any) -> Any:
 
 def permutation(data_seed: int, n: int) -> np.ndarray:
     return np.random.default_rng(data_seed + 1).permutation(n)
+
+
+def random_params(shapes: Any, seed: int) -> Any:
+    """Float32 values for a parameter tree, drawn from ``seed`` (the tree's structure is kept).
+
+    Kernels (ndim >= 2) are N(0, 1/fan_in) with fan_in the product of all but
+    the last axis; a 1-D leaf named ``scale`` is 1 + N(0, 0.2^2); other 1-D
+    leaves are N(0, 0.2^2). Any values serve the properties that use this
+    (they compare computations on the same parameters); these keep
+    activations at unit scale so that every nonlinearity is exercised.
+    """
+    rng = np.random.default_rng(seed)
+
+    def fill(node: Any, name: str) -> Any:
+        if hasattr(node, "keys"):
+            return {k: fill(node[k], str(k)) for k in sorted(node.keys(), key=str)}  # the tree's own keys
+        shape = tuple(np.shape(node))
+        z = rng.standard_normal(shape)
+        if len(shape) >= 2:
+            z = z / np.sqrt(float(np.prod(shape[:-1])))
+        elif name == "scale":
+            z = 1.0 + 0.2 * z
+        else:
+            z = 0.2 * z
+        return z.astype(np.float32)
+
+    return fill(shapes, "")

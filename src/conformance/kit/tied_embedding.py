@@ -65,8 +65,8 @@ def grads_tolerance(tokens: object, embedding: object, weights: object) -> toler
         return drift.matmul(w32.T, e32[tokens], order) + lookup32
 
     expected = grads(tokens, embedding, weights)["total"]
-    measured = drift.measured(float32_run, expected) + tolerances.MARGIN * u * (projection + lookup)
+    drifted = drift.drift_bound(float32_run, expected) + tolerances.MARGIN * u * (projection + lookup)
     return tolerances.Tolerance(
-        np.minimum(tolerances.MARGIN * err, measured),
-        f"the smaller of [{how}] and the measured [{drift.describe()} + {tolerances.MARGIN:g} x one rounding per term]",
+        np.minimum(tolerances.MARGIN * err, drifted),
+        f"the smaller of [{how}] and the drift bound [{drift.describe()} + {tolerances.MARGIN:g} x one rounding per term]",
     )

@@ -71,8 +71,11 @@ def dense_chain(
     h = _abs(x)
     # The input is exact: no error to carry into the first layer (and no product of zeros).
     err = param_err = floor = None  # param_err: the part of err that comes from rounded parameters
+    absolute: dict[int, np.ndarray] = {}  # a kernel shared by several layers is converted once
     for kernel, bias in layers:
-        w = _abs(kernel)
+        w = absolute.setdefault(id(kernel), None)
+        if w is None:
+            w = absolute[id(kernel)] = _abs(kernel)
         k = w.shape[0]
         prod = h @ w
         b = 0.0 if bias is None else _abs(bias)
@@ -90,13 +93,13 @@ def dense_chain(
     )
     # A short contraction has few orders to measure (one at width 1): one rounding per term and
     # layer, propagated, is added so that a lucky measurement cannot leave a row without a bound.
-    measured = drift.dense_chain(x, layers).reshape(err.shape) + MARGIN * (floor + param_err)
+    drifted = drift.dense_chain(x, layers).reshape(err.shape) + MARGIN * (floor + param_err)
     rounding = f" + {MARGIN:g} x one rounding per term, u*(|h|@|W|+|b|) propagated"
     if param_rel_error:
         rounding += f", + {param_rel_error:.2g}*(|h|@|W|) for parameter rounding"
     return Tolerance(
-        bound=np.minimum(MARGIN * err, measured),
-        derivation=f"the smaller of [{derivation}] and the measured [{drift.describe()}{rounding}]",
+        bound=np.minimum(MARGIN * err, drifted),
+        derivation=f"the smaller of [{derivation}] and the drift bound [{drift.describe()}{rounding}]",
     )
 
 
@@ -139,10 +142,10 @@ def shared_dense_grads(x: object, kernel: object, bias: object, dtype: object = 
         f"{MARGIN:g} x backprop bound: gamma_n*(|x|^T|g1| + |h1|^T|g2|) + |x|^T err(g1) + err(h1)^T|g2|, "
         f"|g2|<=1, u=2^{int(np.log2(u))}, {precision.describe()}"
     )
-    measured = drift.shared_dense_grads(x, kernel, bias)
+    drifted = drift.shared_dense_grads(x, kernel, bias)
     floor = {"kernel": u * (site1 + site2), "bias": u * (g1.sum(0) + g2.sum(0))}
-    how = f"the smaller of [{how}] and the measured [{drift.describe()} + {MARGIN:g} x one rounding per term]"
+    how = f"the smaller of [{how}] and the drift bound [{drift.describe()} + {MARGIN:g} x one rounding per term]"
     return {
-        name: Tolerance(np.minimum(MARGIN * worst, measured[name] + MARGIN * floor[name]), how)
+        name: Tolerance(np.minimum(MARGIN * worst, drifted[name] + MARGIN * floor[name]), how)
         for name, worst in (("kernel", err_kernel), ("bias", err_bias))
     }

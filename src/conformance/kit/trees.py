@@ -2,6 +2,9 @@
 
 Properties locate an implementation's pieces by shape and role, never by its
 module names, so paths are built from whatever keys the implementation chose.
+A path segment is a key's string form; keys keep their own type in every tree
+built or edited here (an ``nnx.List`` handed over through ``nnx.bridge`` keys
+its layers by int, and Flax looks them up by int).
 """
 
 from __future__ import annotations
@@ -47,21 +50,31 @@ def multiplicity(node: Any, pattern: dict[str, tuple[int, ...]]) -> int | bool |
 
 
 def map_leaves(fn: Any, node: Any) -> Any:
+    """``fn`` of every leaf, in nested dicts with the tree's own keys."""
     if is_map(node):
-        return {str(k): map_leaves(fn, node[k]) for k in node.keys()}
+        return {k: map_leaves(fn, node[k]) for k in node.keys()}
     return fn(node)
 
 
 def as_dicts(tree: Any) -> Any:
-    if is_map(tree):
-        return {str(k): as_dicts(tree[k]) for k in tree.keys()}
-    return tree
+    """The tree as nested dicts (a copy of its structure), keys as they were."""
+    return map_leaves(lambda leaf: leaf, tree)
+
+
+def child_key(node: Any, segment: str) -> Any:
+    """The key of ``node`` that a path segment names: itself, or the key whose string form it is."""
+    if segment in node.keys():
+        return segment
+    for k in node.keys():
+        if str(k) == segment:
+            return k
+    raise KeyError(f"no key {segment!r} (keys: {', '.join(map(str, node.keys()))})")
 
 
 def get_path(tree: Any, path: str) -> Any:
     node = tree
-    for k in filter(None, path.split("/")):
-        node = node[k]
+    for segment in filter(None, path.split("/")):
+        node = node[child_key(node, segment)]
     return node
 
 
@@ -74,8 +87,8 @@ def set_paths(tree: Any, paths: list[str], value: Any) -> Any:
             return value
         node = out
         for k in keys[:-1]:
-            node = node[k]
-        node[keys[-1]] = value
+            node = node[child_key(node, k)]
+        node[child_key(node, keys[-1])] = value
     return out
 
 

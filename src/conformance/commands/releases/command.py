@@ -1,19 +1,22 @@
-"""``conformance matrix``: the whole catalogue against several Flax releases.
+"""``conformance matrix``: the whole catalogue against several Flax builds, each with one or more jax releases.
 
-Each release gets its own environment, built with uv from one table,
-``compat.toml`` beside this module (flax version -> jax/jaxlib pair), plus the
-suite's runtime dependencies pinned from ``requirements.lock``. The checkout is
-installed there editable and without dependencies before each run, so editing a
-property never invalidates an environment. Environments are cached
-under ``.conformance/envs/flax-X-jax-J/`` and reused while their stamp (a hash
-of the interpreter and the pinned requirement set) matches.
+A build is a published release (its jax/jaxlib pair from ``compat.toml`` beside
+this module), a wheel, an sdist or a Flax source tree (:mod:`.builds`). Each
+column (one build with one jax) gets its own environment, built with uv from the
+build, its jax pair and the suite's runtime dependencies pinned from
+``requirements.lock``. The checkout is installed there editable and without
+dependencies before each run, so editing a property never invalidates an
+environment. Environments are cached under ``.conformance/envs/`` and reused
+while their stamp (a hash of the interpreter and the requirement set, which for
+a local build names its content hash) matches.
 
 In each environment pytest runs the framework properties and the reference
-implementation's properties with the ``ci`` profile; the per-release JSON
-reports are merged into one matrix (see :mod:`.render`).
+implementation's properties with the ``ci`` profile; the JSON reports are merged
+into one matrix (see :mod:`.render`), which also lists what changed from each
+column to the next.
 
-Exit status: 0 when every divergence is an expected one, 1 when any release
-shows a regression (failed, error, crashed, timeout), 2 for usage errors.
+Exit status: 0 when every divergence is an expected one, 1 when any column
+shows a regression (failed, error, crashed, timeout, tampered), 2 for usage errors.
 """
 
 from __future__ import annotations
@@ -22,54 +25,53 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conformance.engine.defaults import DEFAULT_TARGET, DEFAULT_TIMEOUT, DEFAULT_WORKERS
 from conformance.engine.files import write_text_atomic
-from conformance.engine.outcomes import BAD, ERROR
-from conformance.engine.profiles import PROFILES
+from conformance.engine.outcomes import BAD
 from conformance.engine.runner import EXIT_USAGE, UsageError
 
 from . import page, render
-from .environments import (
-    BuildError,
-    build_env,
-    cache_key,
-    env_is_current,
-    env_name,
-    find_uv,
-    install_checkout,
-    interpreter,
-    locked,
-    repo_root,
-)
-from .execution import Expected, catalogue, run_properties
-from .pairs import COMPAT_FILE, Pair, load_compat, lock_pins, pairs_for, requirements
-from .results import exit_code, regressions, release_results, summarize
-
-DEFAULT_RELEASE_TIMEOUT = 3600.0
+from .builds import Column, plan, prepare
+from .builds import parse_spec as parse_build
+from .columns import Workshop, add_run_options, run_column, workshop_from
+from .environments import prune
+from .execution import catalogue
+from .pairs import COMPAT_FILE, load_compat, missing_pair_message, newest
+from .results import exit_code, regressions
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--flax",
         nargs="+",
-        required=True,
+        default=[],
+        metavar="BUILD",
+        help=f"Flax builds to test: a release with a jax pair in {COMPAT_FILE}, a wheel, an sdist or a source "
+        "directory; BUILD@JAX runs it with that jax (and the jaxlib of the same version)",
+    )
+    parser.add_argument(
+        "--newest",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also test the N newest releases of the pair table (before the --flax builds)",
+    )
+    parser.add_argument(
+        "--jax",
+        nargs="+",
         metavar="V",
-        help=f"Flax releases to test; each needs a jax/jaxlib pair in {COMPAT_FILE}",
+        help="run every build without @JAX once with each of these jax releases (default: its pair)",
     )
     parser.add_argument("--json", metavar="PATH", help="write the matrix as JSON")
     parser.add_argument("--markdown", metavar="PATH", help="write the matrix as Markdown")
     parser.add_argument("--html", metavar="PATH", help="write the matrix as one static HTML page")
     parser.add_argument(
-        "--impl",
-        default=DEFAULT_TARGET,
-        metavar="TARGET",
-        help="implementation whose properties run in each release (default: %(default)s)",
+        "--prune",
+        action="store_true",
+        help="afterwards, delete the cached environments and local builds this run did not use",
     )
-    parser.add_argument("--profile", default="ci", choices=PROFILES, help="Hypothesis profile (default: %(default)s)")
     parser.add_argument(
         "--only",
         action="extend",
@@ -77,111 +79,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ID",
         help="run only these property ids (one or more, and repeatable; ID* matches a prefix)",
     )
-    parser.add_argument(
-        "-n",
-        "--workers",
-        type=int,
-        default=DEFAULT_WORKERS,
-        metavar="N",
-        help="pytest-xdist workers per release (default: %(default)s; 0 runs in one process, without crash isolation)",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT,
-        metavar="S",
-        help="seconds per property before it is stopped (default: %(default)g)",
-    )
-    parser.add_argument(
-        "--cache-dir", metavar="DIR", help="where environments are kept (default: <checkout>/.conformance/envs)"
-    )
-    parser.add_argument("--rebuild", action="store_true", help="rebuild environments even if cached")
-    parser.add_argument("--python", metavar="PY", help="interpreter for the environments (default: this one)")
-    parser.add_argument("--uv", metavar="PATH", help="uv executable (default: the one beside this Python, then PATH)")
-    parser.add_argument(
-        "--release-timeout",
-        type=float,
-        default=DEFAULT_RELEASE_TIMEOUT,
-        metavar="S",
-        help="seconds for one release's whole run (default: %(default)g)",
-    )
+    add_run_options(parser)
 
 
-def _check_args(args: argparse.Namespace) -> None:
-    if args.workers < 0:
-        raise UsageError("--workers must be >= 0")
-    if args.release_timeout <= 0 or args.timeout < 0:
-        raise UsageError("--release-timeout must be > 0 and --timeout >= 0")
-
-
-def run_release(
-    pair: Pair,
-    *,
-    root: Path,
-    cache: Path,
-    uv: str,
-    python: str,
-    python_id: str,
-    lock: dict[str, str],
-    expected: list[Expected],
-    args: argparse.Namespace,
-    phase: Callable[[str, int | None], None],
-) -> dict[str, Any]:
-    """Build (or reuse) one release's environment, run the catalogue there, return its matrix column."""
-    start = time.monotonic()
-    reqs = requirements(pair, lock)
-    key = cache_key(reqs, python_id)
-    env = cache / env_name(pair)
-    column: dict[str, Any] = {
-        "flax": pair.flax,
-        "jax": pair.jax,
-        "jaxlib": pair.jaxlib,
-        "python": python_id,
-        "note": pair.note,
-        "requirements": reqs,
-        "env_cached": True,
-    }
-    with locked(cache / f".{env_name(pair)}.lock"):
-        build_log = cache / "logs" / f"{env_name(pair)}.build.log"
-        t = time.monotonic()
-        try:
-            if args.rebuild or not env_is_current(env, key):
-                column["env_cached"] = False
-                phase("building environment", None)
-                build_env(uv, python, env, reqs, key, build_log)
-            install_checkout(uv, env, root, build_log)
-        except BuildError as exc:
-            column["build_seconds"] = round(time.monotonic() - t, 1)
-            column["results"] = [
-                {
-                    "id": e.id,
-                    "title": e.title,
-                    "status": ERROR,
-                    "kind": e.kind,
-                    "document": e.document,
-                    "inputs": None,
-                    "message": f"no environment for flax {pair.flax}: {exc}",
-                }
-                for e in expected
-            ]
-            column["summary"] = summarize(column["results"])
-            column["seconds"] = round(time.monotonic() - start, 1)
-            return column
-        column["build_seconds"] = round(time.monotonic() - t, 1)
-        phase("running properties", 0)
-        report, rc, output = run_properties(
-            env, root, args, cache / "logs" / f"{env_name(pair)}.pytest.log", lambda n: phase("running properties", n)
-        )
-    versions = (report or {}).get("versions", {})
-    for name in ("flax", "jax", "jaxlib"):
-        if versions.get(name, "not installed") != "not installed":
-            column[name] = versions[name]
-    column["installed"] = versions
-    column["pytest_exit"] = rc
-    column["results"] = release_results(expected, report, rc, output, args.release_timeout)
-    column["summary"] = summarize(column["results"])
-    column["seconds"] = round(time.monotonic() - start, 1)
-    return column
+def _columns(args: argparse.Namespace, workshop: Workshop) -> list[Column]:
+    table = load_compat()
+    if args.newest < 0:
+        raise UsageError("--newest must be >= 0")
+    texts = newest(table, args.newest) + list(args.flax)
+    if not texts:
+        raise UsageError("name the builds to test: --flax BUILD [BUILD ...] and/or --newest N")
+    specs = [parse_build(t) for t in texts]
+    for spec in specs:  # refused before anything is built
+        if spec.kind == "release" and spec.jax is None and not args.jax and spec.what not in table:
+            raise UsageError(missing_pair_message(spec.what, list(table)))
+    return plan([(s, prepare(s, workshop.cache, workshop.uv)) for s in specs], args.jax, table, workshop.lock)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -189,57 +101,39 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     try:
-        _check_args(args)
-        pairs = pairs_for(args.flax, load_compat())
-        root = repo_root()
-        uv = find_uv(args.uv)
-        python, python_id = interpreter(uv, args.python)
+        workshop = workshop_from(args)
+        columns = _columns(args, workshop)
     except UsageError as exc:
         console.print(f"conformance matrix: {exc}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_USAGE
-    cache = Path(args.cache_dir) if args.cache_dir else root / ".conformance" / "envs"
-    lock_file = root / "requirements.lock"
-    lock = lock_pins(lock_file.read_text()) if lock_file.is_file() else {}
     expected = catalogue(args.only)
 
-    matrix = {"implementation": args.impl, "profile": args.profile, "python": python_id, "versions": []}
+    matrix = {"implementation": args.impl, "profile": args.profile, "python": workshop.python_id, "versions": []}
     started = time.monotonic()
     with _progress(console) as progress:
-        tasks = {
-            p.flax: progress.add_task(f"flax {p.flax} · jax {p.jax}", total=len(expected) or None, phase="queued")
-            for p in pairs
-        }
-        for pair in pairs:
-            task = tasks[pair.flax]
+        tasks = [
+            progress.add_task(f"flax {c.label} · jax {c.pair.jax}", total=len(expected) or None, phase="queued")
+            for c in columns
+        ]
+        for column, task in zip(columns, tasks, strict=True):
 
             def phase(text: str, done: int | None, task: Any = task) -> None:
                 progress.update(task, phase=text, **({"completed": done} if done is not None else {}))
 
-            column = run_release(
-                pair,
-                root=root,
-                cache=cache,
-                uv=uv,
-                python=python,
-                python_id=python_id,
-                lock=lock,
-                expected=expected,
-                args=args,
-                phase=phase,
-            )
-            matrix["versions"].append(column)
-            bad = sum(column["summary"].get(s, 0) for s in BAD)
+            result = run_column(column, workshop, expected, phase)
+            matrix["versions"].append(result)
+            bad = sum(result["summary"].get(s, 0) for s in BAD)
             done = (
-                f"[{'red' if bad else 'green'}]{render.counts_text(column['summary'])}[/] "
-                f"({column['seconds']:.0f} s{', cached env' if column['env_cached'] else ''})"
+                f"[{'red' if bad else 'green'}]{render.counts_text(result['summary'])}[/] "
+                f"({result['seconds']:.0f} s{', cached env' if result['env_cached'] else ''})"
             )
-            progress.update(task, completed=len(column["results"]), total=len(column["results"]) or 1, phase=done)
-            if not console.is_terminal:  # no live display: one line per release instead
-                console.print(f"flax {pair.flax} · jax {column['jax']}: {done}", highlight=False, soft_wrap=True)
+            progress.update(task, completed=len(result["results"]), total=len(result["results"]) or 1, phase=done)
+            if not console.is_terminal:  # no live display: one line per column instead
+                console.print(f"flax {column.label} · jax {result['jax']}: {done}", highlight=False, soft_wrap=True)
     matrix["seconds"] = round(time.monotonic() - started, 1)
     matrix["regressions"] = len(regressions(matrix))
 
-    out = Console() if Console().is_terminal else Console(width=max(100, 48 + 16 * len(pairs)))
+    out = Console() if Console().is_terminal else Console(width=max(100, 48 + 16 * len(columns)))
     for renderable in render.terminal(matrix):
         out.print(renderable)
     written = []
@@ -252,6 +146,12 @@ def run(args: argparse.Namespace) -> int:
             written.append(path)
     for path in written:
         out.print(f"wrote {path}", highlight=False)
+    if args.prune:
+        kept_builds = {Path(c.build.wheel).parent.name for c in columns if c.build.wheel}
+        gone = prune(workshop.cache, {c.env_name for c in columns}, kept_builds)
+        out.print(
+            f"pruned {len(gone)} unused entr{'y' if len(gone) == 1 else 'ies'} of {workshop.cache}", highlight=False
+        )
     return exit_code(matrix)
 
 
@@ -279,10 +179,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("conformance matrix: interrupted", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 if __name__ == "__main__":

@@ -23,8 +23,6 @@ from typing import Any
 
 from conformance.engine.runner import UsageError
 
-from .pairs import Pair
-
 STAMP = ".conformance-stamp.json"
 INSTALL_OPTIONS = ("--compile-bytecode",)  # as in the Makefile: .pyc files are never written later where
 # PYTHONDONTWRITEBYTECODE is set, and each worker would compile jax
@@ -34,16 +32,19 @@ class BuildError(Exception):
     """uv could not build an environment."""
 
 
-def cache_key(reqs: list[str], python: str, no_deps: list[str] | tuple[str, ...] = ()) -> str:
+def cache_key(
+    reqs: list[str],
+    python: str,
+    no_deps: list[str] | tuple[str, ...] = (),
+    constraints: list[str] | tuple[str, ...] = (),
+) -> str:
     recipe: dict[str, Any] = {"python": python, "requirements": sorted(reqs), "install": INSTALL_OPTIONS}
     if no_deps:  # absent otherwise, so that the keys of existing environments do not change
         recipe["no_deps"] = sorted(no_deps)
+    if constraints:
+        recipe["constraints"] = sorted(constraints)
     blob = json.dumps(recipe, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def env_name(pair: Pair) -> str:
-    return f"flax-{pair.flax}-jax-{pair.jax}"
 
 
 def repo_root() -> Path:
@@ -119,20 +120,32 @@ def env_is_current(env: Path, key: str) -> bool:
 
 
 def build_env(
-    uv: str, python: str, env: Path, reqs: list[str], key: str, log: Path, no_deps: list[str] | tuple[str, ...] = ()
+    uv: str,
+    python: str,
+    env: Path,
+    reqs: list[str],
+    key: str,
+    log: Path,
+    no_deps: list[str] | tuple[str, ...] = (),
+    constraints: list[str] | tuple[str, ...] = (),
 ) -> None:
-    """(Re)create ``env`` with exactly ``reqs``, then ``no_deps`` installed without their declared dependencies
-    (pinned packages whose own requirements the first set already meets); the stamp is written last, so a torn
-    build is never reused."""
+    """(Re)create ``env`` with exactly ``reqs`` (their dependencies held to ``constraints``), then ``no_deps``
+    installed without their declared dependencies (pinned packages whose own requirements the first set already
+    meets); the stamp is written last, so a torn build is never reused."""
     shutil.rmtree(env, ignore_errors=True)
     log.parent.mkdir(parents=True, exist_ok=True)
     quiet = os.environ.copy()
     quiet.pop("VIRTUAL_ENV", None)
     with open(log, "w") as out:
         target = ["--python", str(env / "bin" / "python")]
+        limits = []
+        if constraints:
+            held = log.with_suffix(".constraints.txt")
+            held.write_text("".join(f"{c}\n" for c in constraints))
+            limits = ["--constraint", str(held)]
         steps = [
             [uv, "venv", "--no-project", "--python", python, str(env)],
-            [uv, "pip", "install", *INSTALL_OPTIONS, *target, *reqs],
+            [uv, "pip", "install", *INSTALL_OPTIONS, *target, *limits, *reqs],
         ]
         if no_deps:
             steps.append([uv, "pip", "install", *INSTALL_OPTIONS, "--no-deps", *target, *no_deps])
@@ -153,6 +166,7 @@ def build_env(
         "key": key,
         "requirements": reqs,
         "no_deps": list(no_deps),
+        "constraints": list(constraints),
         "installed": freeze,
         "built": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
@@ -164,8 +178,17 @@ def install_checkout(uv: str, env: Path, root: Path, log: Path) -> None:
 
     Editable, so that a run sees the checkout's current properties without a
     rebuild; installed, so that the catalogue has its package names and pytest
-    finds the plugin through its entry point, as in a user's environment.
+    finds the plugin through its entry point, as in a user's environment. Done
+    once per checkout and ``pyproject.toml`` (about 3 s each time saved: a
+    bisection visits many environments once each, a matrix reruns cached ones).
     """
+    marker = env / ".conformance-checkout.json"
+    wanted = {"root": str(root), "pyproject": hashlib.sha256((root / "pyproject.toml").read_bytes()).hexdigest()}
+    try:
+        if json.loads(marker.read_text()) == wanted:
+            return
+    except (OSError, ValueError):
+        pass
     quiet = os.environ.copy()
     quiet.pop("VIRTUAL_ENV", None)
     step = [uv, "pip", "install", "--no-deps", "--python", str(env / "bin" / "python"), "-e", str(root)]
@@ -174,3 +197,23 @@ def install_checkout(uv: str, env: Path, root: Path, log: Path) -> None:
         out.write(f"$ {' '.join(step)}\n{done.stdout}")
     if done.returncode != 0:
         raise BuildError(f"installing the checkout into {env} failed (log: {log}): {_uv_error(done.stdout)}")
+    marker.write_text(json.dumps(wanted))
+
+
+def prune(cache: Path, envs: set[str], builds: set[str]) -> list[str]:
+    """Delete the environments and local builds under ``cache`` that are not named; return what went.
+
+    A scheduled job that builds Flax's main branch makes a new environment with
+    every commit: pruning after each run keeps its cache to what the next run
+    can reuse.
+    """
+    gone = []
+    for entry in sorted(cache.glob("flax-*")):
+        if entry.is_dir() and entry.name not in envs:
+            shutil.rmtree(entry, ignore_errors=True)
+            gone.append(entry.name)
+    for entry in sorted((cache / "builds").glob("*")):
+        if entry.is_dir() and entry.name not in builds and not entry.name.startswith(".incoming-"):
+            shutil.rmtree(entry, ignore_errors=True)
+            gone.append(f"builds/{entry.name}")
+    return gone

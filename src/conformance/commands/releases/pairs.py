@@ -11,6 +11,8 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 
+from packaging.version import Version
+
 from conformance.engine.runner import UsageError
 
 # The suite's runtime dependencies; their versions come from requirements.lock.
@@ -26,6 +28,7 @@ class Pair:
     jaxlib: str
     pins: tuple[str, ...] = ()
     note: str = ""
+    jax_supported: tuple[str, ...] = ()  # every jax the catalogue was run with on this release
 
 
 def parse_compat(text: str) -> dict[str, Pair]:
@@ -41,6 +44,7 @@ def parse_compat(text: str) -> dict[str, Pair]:
             jaxlib=str(entry["jaxlib"]),
             pins=tuple(entry.get("pins", ())),
             note=str(entry.get("note", "")),
+            jax_supported=tuple(str(v) for v in entry.get("jax_supported", ())),
         )
     return table
 
@@ -65,6 +69,11 @@ def pairs_for(versions: list[str], table: dict[str, Pair]) -> list[Pair]:
     return [table[v] for v in dict.fromkeys(versions)]
 
 
+def newest(table: dict[str, Pair], n: int) -> list[str]:
+    """The ``n`` newest releases of the table, oldest first."""
+    return sorted(table, key=Version)[-n:] if n > 0 else []
+
+
 def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -86,14 +95,14 @@ def lock_pins(lock_text: str) -> dict[str, str]:
     return pins
 
 
-def requirements(pair: Pair, lock: dict[str, str]) -> list[str]:
-    """The pinned requirement set of one release's environment (sorted, deterministic)."""
-    reqs = {"flax": f"flax=={pair.flax}", "jax": f"jax=={pair.jax}", "jaxlib": f"jaxlib=={pair.jaxlib}"}
+def requirements(pair: Pair, lock: dict[str, str], flax: str | None = None) -> list[str]:
+    """The pinned requirement set of one release's environment (sorted, deterministic).
+
+    ``flax`` replaces ``flax==<pair.flax>`` (a local build: ``flax @ file:///...whl``).
+    """
+    reqs = {"flax": flax or f"flax=={pair.flax}", "jax": f"jax=={pair.jax}", "jaxlib": f"jaxlib=={pair.jaxlib}"}
     for dep in RUNTIME_DEPS:
         reqs[canonical(dep)] = lock.get(canonical(dep), dep)
     for pin in pair.pins:  # a pin from compat.toml replaces the lock's pin of that package
         reqs[requirement_name(pin)] = pin
     return sorted(reqs.values(), key=requirement_name)
-
-
-# How build_env installs; part of the cache key, so that a changed recipe rebuilds.

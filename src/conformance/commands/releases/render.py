@@ -1,8 +1,10 @@
 """Views of a ``conformance matrix`` result: the terminal table and Markdown (the HTML page: :mod:`.page`).
 
-Pure functions of the matrix JSON (``{"versions": [{"flax", "jax", "jaxlib",
-"results": [{"id", "title", "status", "message", ...}]}]}``): they build and
-return renderables or strings and do no I/O.
+Pure functions of the matrix JSON (``{"versions": [{"label", "flax", "jax",
+"jaxlib", "results": [{"id", "title", "status", "message", ...}]}]}``): they
+build and return renderables or strings and do no I/O. A column is named by its
+build's label (``"label"``; older reports have only ``"flax"``), with its jax
+where one build runs with several (:func:`conformance.engine.changes.column_names`).
 """
 
 from __future__ import annotations
@@ -10,52 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.engine.outcomes import STATUSES
-
-# status -> (symbol, short label, foreground, background)
-STYLE = {
-    "passed": ("✓", "passed", "#1a7f37", "#dafbe1"),
-    "expected_divergence": ("≈", "expected divergence", "#7d4e00", "#fff4c2"),
-    "failed": ("✗", "FAILED", "#b3261e", "#ffdcd8"),
-    "error": ("!", "ERROR", "#8a1c12", "#ffc9c2"),
-    "crashed": ("☠", "CRASHED", "#6e3fc9", "#f1e6ff"),
-    "timeout": ("◔", "TIMEOUT", "#a04100", "#ffe4cc"),
-    "not_provided": ("–", "not provided", "#57606a", "#eef1f4"),
-    "tampered": ("⚠", "TAMPERED", "#ffffff", "#b3261e"),
-}
-# short cell labels for the terminal grid
-TERM = {
-    "passed": "✓ pass",
-    "expected_divergence": "≈ expected",
-    "failed": "✗ FAIL",
-    "error": "! ERROR",
-    "crashed": "☠ CRASH",
-    "timeout": "◔ TIMEOUT",
-    "not_provided": "– n/p",
-    "tampered": "⚠ TAMPERED",
-}
-# cell labels in the HTML grid: a quiet tick for passes, so that everything else stands out
-CELL = {
-    "passed": "✓",
-    "expected_divergence": "≈ expected",
-    "failed": "✗ failed",
-    "error": "! error",
-    "crashed": "☠ crashed",
-    "timeout": "◔ timeout",
-    "not_provided": "– n/p",
-    "tampered": "⚠ tampered",
-}
-RICH = {
-    "passed": "green",
-    "expected_divergence": "yellow",
-    "failed": "bold red",
-    "error": "bold red",
-    "crashed": "bold magenta",
-    "timeout": "bold red",
-    "not_provided": "dim",
-    "tampered": "bold white on red",
-}
-MISSING = ("·", "not run", "#8c959f", "#ffffff")
+from conformance.commands.verdict_style import MISSING, RICH, STYLE, TERM, counts_text
+from conformance.engine.changes import ColumnPair, adjacent, column_key, column_names
+from conformance.engine.outcomes import BAD, STATUSES
 
 
 @dataclass
@@ -90,18 +49,24 @@ def rows(matrix: dict[str, Any]) -> list[Row]:
     return sorted(seen.values(), key=lambda row: (row.document, row.id))
 
 
+def columns(matrix: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(name, column) for every column, in order; the name is unique within the matrix."""
+    return list(zip(column_names(matrix), matrix["versions"], strict=True))
+
+
 def cells(matrix: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(v["flax"], r["id"]): r for v in matrix["versions"] for r in v["results"]}
+    """Every verdict by (column name, property id)."""
+    return {(name, r["id"]): r for name, v in columns(matrix) for r in v["results"]}
 
 
 def notes(matrix: dict[str, Any]) -> tuple[list[Note], dict[tuple[str, str], Note]]:
-    """Every non-passing verdict's message, numbered; and the note of each (flax, id) cell."""
+    """Every non-passing verdict's message, numbered; and the note of each (column name, id) cell."""
     by_text: dict[tuple[str, str], Note] = {}
     of_cell: dict[tuple[str, str], Note] = {}
     grid = cells(matrix)
     for row in rows(matrix):
-        for version in matrix["versions"]:
-            r = grid.get((version["flax"], row.id))
+        for name, version in columns(matrix):
+            r = grid.get((name, row.id))
             if r is None or r["status"] == "passed" or not r.get("message"):
                 continue
             key = (r["status"], _stable(r["message"], version["flax"]))
@@ -110,10 +75,30 @@ def notes(matrix: dict[str, Any]) -> tuple[list[Note], dict[tuple[str, str], Not
                 note = by_text[key] = Note(len(by_text) + 1, r["status"], r["message"])
             if row.id not in note.ids:
                 note.ids.append(row.id)
-            if version["flax"] not in note.flax:
-                note.flax.append(version["flax"])
-            of_cell[(version["flax"], row.id)] = note
+            if name not in note.flax:
+                note.flax.append(name)
+            of_cell[(name, row.id)] = note
     return list(by_text.values()), of_cell
+
+
+def changed_cells(matrix: dict[str, Any]) -> dict[tuple[str, str], bool]:
+    """(column name, id) of every verdict that differs from the column before; True where it regressed."""
+    return {(pair.new_name, c.id): c.regressed for pair in adjacent(matrix) for c in pair.changes}
+
+
+def change_line(change: Any) -> str:
+    mark = "REGRESSED" if change.regressed else "changed"
+    return f"{change.id}: {change.old_status} → {change.new_status} ({mark})"
+
+
+def first_line(message: str | None) -> str:
+    return (message or "").strip().splitlines()[0] if (message or "").strip() else "(no message)"
+
+
+def changes_title(pair: ColumnPair) -> str:
+    n, bad = len(pair.changes), sum(c.regressed for c in pair.changes)
+    counted = f"{n} change{'s' if n != 1 else ''}" + (f", {bad} regressed" if bad else "")
+    return f"{pair.old_name} → {pair.new_name}: {counted if n else 'no change'}"
 
 
 def _stable(message: str, flax: str) -> str:
@@ -121,25 +106,22 @@ def _stable(message: str, flax: str) -> str:
     return message.replace(f"flax {flax}", "flax <V>")
 
 
-def counts_text(summary: dict[str, int]) -> str:
-    parts = [f"{summary[s]} {s}" for s in STATUSES if summary.get(s)]
-    return ", ".join(parts) or "no results"
-
-
 def column_label(version: dict[str, Any]) -> tuple[str, str]:
-    return f"flax {version['flax']}", f"jax {version['jax']} / jaxlib {version['jaxlib']}"
+    return f"flax {column_key(version)[0]}", f"jax {version['jax']} / jaxlib {version['jaxlib']}"
+
+
+def command_line(matrix: dict[str, Any]) -> str:
+    """The ``conformance matrix`` command that regenerates this matrix's columns."""
+    asked = [v.get("asked_as") or column_key(v)[0] for v in matrix["versions"]]
+    return "conformance matrix --flax " + " ".join(asked)
 
 
 def all_expected(matrix: dict[str, Any]) -> bool:
-    return not any(
-        r["status"] in ("failed", "error", "crashed", "timeout") for v in matrix["versions"] for r in v["results"]
-    )
+    return not any(r["status"] in BAD for v in matrix["versions"] for r in v["results"])
 
 
 def verdict_text(matrix: dict[str, Any]) -> str:
-    bad = sum(
-        1 for v in matrix["versions"] for r in v["results"] if r["status"] in ("failed", "error", "crashed", "timeout")
-    )
+    bad = sum(1 for v in matrix["versions"] for r in v["results"] if r["status"] in BAD)
     if not bad:
         return "every divergence is an expected one"
     return f"{bad} verdict{'s' if bad != 1 else ''} not covered by properties/expectations.toml"
@@ -158,17 +140,19 @@ def terminal(matrix: dict[str, Any]) -> list[Any]:
     table.add_column("property", no_wrap=True)
     for version in matrix["versions"]:
         table.add_column(
-            f"flax {version['flax']}\njax {version['jax']}\njaxlib {version['jaxlib']}", justify="center", no_wrap=True
+            f"{column_label(version)[0]}\njax {version['jax']}\njaxlib {version['jaxlib']}",
+            justify="center",
+            no_wrap=True,
         )
     grid = cells(matrix)
     for row in rows(matrix):
         line = [Text(row.id)]
-        for version in matrix["versions"]:
-            r = grid.get((version["flax"], row.id))
+        for name, _ in columns(matrix):
+            r = grid.get((name, row.id))
             if r is None:
                 line.append(Text("· not run", style="dim"))
                 continue
-            note = of_cell.get((version["flax"], row.id))
+            note = of_cell.get((name, row.id))
             line.append(
                 Text(
                     TERM.get(r["status"], r["status"]) + (f" [{note.n}]" if note else ""),
@@ -188,6 +172,10 @@ def terminal(matrix: dict[str, Any]) -> list[Any]:
             Text(f"[{note.n}] {note.status}: {note.where()}", style=RICH.get(note.status, "")),
             Text(_indent(note.message, "    ")),
         ]
+    for pair in adjacent(matrix):
+        out.append(Text(changes_title(pair), style="bold red" if any(c.regressed for c in pair.changes) else ""))
+        for change in pair.changes:
+            out.append(Text("    " + change_line(change), style="red" if change.regressed else ""))
     out.append(Text(f"matrix: {verdict_text(matrix)}", style="bold green" if all_expected(matrix) else "bold red"))
     return out
 
@@ -234,7 +222,7 @@ def markdown(matrix: dict[str, Any]) -> str:
         "",
         f"Implementation `{matrix.get('implementation', '?')}`, Hypothesis profile "
         f"`{matrix.get('profile', '?')}`, {matrix.get('python', 'Python ?')}. "
-        f"Generated by `conformance matrix --flax {' '.join(v['flax'] for v in versions)}`; "
+        f"Generated by `{command_line(matrix)}`; "
         f"result: {verdict_text(matrix)}.",
         "",
         "Legend: " + ", ".join(f"{MD_ICON[s]} {STYLE[s][1]}" for s in STYLE) + ". "
@@ -245,12 +233,12 @@ def markdown(matrix: dict[str, Any]) -> str:
     out += ["| " + " | ".join(_md_cell(h) for h in header) + " |", "|" + "---|" + ":---:|" * len(versions)]
     for row in rows(matrix):
         line = [f"`{row.id}` {_md_cell(row.title)}"]
-        for version in versions:
-            r = grid.get((version["flax"], row.id))
+        for name, _ in columns(matrix):
+            r = grid.get((name, row.id))
             if r is None:
                 line.append(MISSING[1])
                 continue
-            note = of_cell.get((version["flax"], row.id))
+            note = of_cell.get((name, row.id))
             line.append(
                 f"{MD_ICON.get(r['status'], '?')} {STYLE.get(r['status'], MISSING)[1]}"
                 + (f" [{note.n}](#note-{note.n})" if note else "")
@@ -274,7 +262,31 @@ def markdown(matrix: dict[str, Any]) -> str:
             "```",
             "",
         ]
-    out += ["## Environments", "", "| flax | jax | jaxlib | note |", "|---|---|---|---|"]
-    for v in versions:
-        out.append(f"| {v['flax']} | {v['jax']} | {v['jaxlib']} | {_md_cell(v.get('note', ''))} |")
+    out += ["## Changes between adjacent columns", ""]
+    for pair in adjacent(matrix):
+        out += [f"### {_md_cell(changes_title(pair))}", ""]
+        for c in pair.changes:
+            out.append(
+                f"- `{c.id}`: {c.old_status} → {c.new_status}{' **(regressed)**' if c.regressed else ''}. "
+                f"Before: {_md_cell(first_line((c.old or {}).get('message')))} "
+                f"After: {_md_cell(first_line((c.new or {}).get('message')))}"
+            )
+        out.append("")
+    out += ["## Environments", "", "| flax | build | jax | jaxlib | note |", "|---|---|---|---|---|"]
+    for name, v in columns(matrix):
+        out.append(
+            f"| {_md_cell(name)} | {_md_cell(build_text(v))} | {v['jax']} | {v['jaxlib']} | "
+            f"{_md_cell(v.get('note', ''))} |"
+        )
     return "\n".join(out) + "\n"
+
+
+def build_text(version: dict[str, Any]) -> str:
+    """What a column's build is: ``release``, or the kind of local build, its source and commit."""
+    build = version.get("build") or {"kind": "release"}
+    if build.get("kind", "release") == "release":
+        return "release (PyPI)"
+    parts = [build["kind"], build.get("source", "")]
+    if build.get("commit"):
+        parts.append(f"commit {build['commit'][:12]}" + (" with uncommitted changes" if build.get("dirty") else ""))
+    return " ".join(p for p in parts if p)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance.engine.changes import column_names
 from conformance.engine.outcomes import BAD, CRASHED, ERROR, STATUSES, TIMEOUT
 from conformance.engine.runner import EXIT_FAILED, EXIT_OK
 
@@ -11,7 +12,7 @@ from .execution import Expected, collection_errors, failure_line
 
 
 def _result(r: dict[str, Any]) -> dict[str, Any]:
-    return {
+    out = {
         "id": r["id"],
         "title": r.get("title", ""),
         "status": r["status"],
@@ -20,6 +21,10 @@ def _result(r: dict[str, Any]) -> dict[str, Any]:
         "document": r.get("document", ""),
         "inputs": r.get("inputs"),
     }
+    diverged = (r.get("extra") or {}).get("diverged_as")
+    if diverged:  # a known divergence, and how it showed: failed or error
+        out["diverged_as"] = diverged
+    return out
 
 
 def release_results(
@@ -68,8 +73,13 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def regressions(matrix: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(flax version, result) for every verdict not covered by expectations."""
-    return [(v["flax"], r) for v in matrix["versions"] for r in v["results"] if r["status"] in BAD]
+    """(column name, result) for every verdict not covered by expectations."""
+    return [
+        (name, r)
+        for name, v in zip(column_names(matrix), matrix["versions"], strict=True)
+        for r in v["results"]
+        if r["status"] in BAD
+    ]
 
 
 def exit_code(matrix: dict[str, Any]) -> int:

@@ -2,7 +2,7 @@
 
 pytest names a test module after its path (``properties.doc01...`` in a
 checkout, something else in site-packages); the registry imports the same
-files as ``conformance.properties.doc01...``. Two names would be two modules
+files as ``conformance.properties.doc01_shared_dense...``. Two names would be two modules
 and every property registered twice, so files of the catalogue are imported
 by their package name, and its folders are plain directories (a pytest
 Package would import each ``__init__.py`` by path as well).

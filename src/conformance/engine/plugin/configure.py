@@ -26,7 +26,7 @@ from conformance.engine.plugin.recorder import Recorder
 from conformance.engine.plugin.stash import IMPLS, POOL_SEED, REPORT
 from conformance.engine.plugin.tamper_guard import install as guard_this_process
 from conformance.engine.plugin.tamper_watch import install as watch_the_workers
-from conformance.engine.profiles import load_profile
+from conformance.engine.profiles import load_profile, profile_named
 from conformance.engine.report import RunReport
 from conformance.kit import pools, precision
 
@@ -58,14 +58,14 @@ def _use_pool(config: pytest.Config) -> int:
     Workers get the controller's seed through xdist's workerinput, so every
     process of a run samples the same pool.
     """
-    profile = config.getoption("conformance_profile")
+    pool = profile_named(config.getoption("conformance_profile")).pool
     if hasattr(config, "workerinput"):
         seed = int(config.workerinput[_POOL_SEED_KEY])
     elif config.getoption("pool_seed") is not None:
         seed = config.getoption("pool_seed")
     else:
-        seed = pools.CI_POOL_SEED if profile == "ci" else secrets.randbelow(2**31)
-    pools.use_pool(seed, free=profile == "thorough")
+        seed = pools.CI_POOL_SEED if pool == "fixed" else secrets.randbelow(2**31)
+    pools.use_pool(seed, free=pool == "free", sizes=os.environ.get(pools.SIZES_ENV, "real"))
     return seed
 
 

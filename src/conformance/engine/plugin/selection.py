@@ -1,5 +1,5 @@
-"""Which collected properties run (``--only``, ``--kind``, ``--skip-identical-to``, ``--only-declared``), and
-the xdist group of each."""
+"""Which collected properties run (``--only``, ``--kind``, ``--skip-identical-to``, ``--only-declared``), the
+xdist group of each, and the explicit examples that make each meet every big shape of the run's pool."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import pytest
 from conformance.engine import registry
 from conformance.engine.plugin.scheduling import group, impl_of
 from conformance.engine.plugin.stash import IMPLS
+from conformance.kit import strategies
+from conformance.kit.pools import current_pool
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
@@ -28,6 +30,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+    _meet_every_big_shape(items)
+
+
+def _meet_every_big_shape(items: list[pytest.Item]) -> None:
+    """Each selected property meets every big shape of the run's pool once (an explicit example each)."""
+    seen: set[int] = set()
+    for item in items:
+        test = getattr(item, "function", None)
+        if registry.property_of(test) is not None and id(test) not in seen:
+            seen.add(id(test))
+            strategies.add_big_examples(test, current_pool())
 
 
 def _baseline(config: pytest.Config):

@@ -169,13 +169,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
                     f"input found in that time)"
                 )
             result.message = compose_message(prop, body, log.failing_inputs, result.reproduce)
-            if divergence is not None and result.status in (FAILED, ERROR):
+            if divergence is not None and result.status == divergence.status:
+                result.extra["diverged_as"] = result.status  # what the divergence looks like, for diffs
                 result.status = EXPECTED_DIVERGENCE
                 result.message = f"known divergence on flax {flax_version()}: {divergence.reason}\n{result.message}"
                 report.outcome = "skipped"
                 report.wasxfail = divergence.reason  # shown by pytest as xfailed
-            elif result.status == FAILED:
-                report.longrepr = result.message
             else:
-                report.longrepr = f"{result.message}\n\n{report.longrepr}"
+                if divergence is not None and result.status in (FAILED, ERROR):
+                    # Not absorbed: a claim that starts raising where it used to fail (or the reverse) changed.
+                    result.message = (
+                        f"[{prop.id}] on flax {flax_version()} properties/expectations.toml expects "
+                        f"{divergence.status} ({divergence.flax}), but the property ended {result.status}: "
+                        f"update the entry if this is what the release does.\n{result.message}"
+                    )
+                if result.status == FAILED:
+                    report.longrepr = result.message
+                else:
+                    report.longrepr = f"{result.message}\n\n{report.longrepr}"
     report.user_properties.append((USER_KEY, json.dumps(result.as_dict(), default=str)))

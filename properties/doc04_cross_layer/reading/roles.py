@@ -1,7 +1,7 @@
 """Which leaf of a TransformerBlock's params is q, k, v, out, fc1, fc2, LN1 or LN2: found by what each does.
 
 Shapes sort the block's units into attention projections, fc1, fc2 and
-LayerNorms (:func:`layout.block_structure`); the block's behaviour, probed on
+LayerNorms (:func:`.units.block_structure`); the block's behaviour, probed on
 random parameters, says the rest:
 
 - attention: zero one projection kernel and see which other projection
@@ -19,10 +19,14 @@ random parameters, says the rest:
   like a scale, and the oracle is shown both orders of the two LayerNorms.
 
 The probes say where the parameters are, never whether the block computes
-the right function: that is the properties' job, against the oracle. A
-module that exports ``PARAM_ROLES`` (:mod:`.hook`) is read from it instead.
-Everything is cached per (block class, hook, sizes): a run probes each size
-once, with one compiled program (:func:`calls.out_and_grad`).
+the right function: that is the properties' job, against the oracle. Where
+several column conventions of a fused projection behave like attention, the
+caller's ``oracle`` (the float64 block, a function of the input and a
+:class:`..params.BlockParams`) settles it: the reading whose oracle output is
+nearest the block's own. A module that exports ``PARAM_ROLES``
+(:mod:`.param_roles`) is read from it instead. Everything is cached per (block
+class, PARAM_ROLES, sizes): a run probes each size once, with one compiled
+program (:func:`..calls.out_and_grad`).
 """
 
 from __future__ import annotations
@@ -36,18 +40,23 @@ import jax
 import numpy as np
 
 from conformance.kit import precision
-from conformance.kit.trees import count_parameters, map_leaves
+from conformance.kit.memo import remembered
+from conformance.kit.strategies import random_params
+from conformance.kit.trees import map_leaves
 
-from . import calls, counts, oracle
-from .hook import ROLES, hook_refs
-from .layout import BlockParams, BlockStructure, LayoutUnreadable, Ref, block_structure
-from .strategies import random_params
+from .. import calls
+from ..params import BlockParams
+from .param_roles import ROLES, declared_refs
+from .units import BlockStructure, LayoutUnreadable, Ref, block_structure
+
+# The float64 block: output for an input and one reading of the parameters.
+Oracle = Callable[[np.ndarray, BlockParams], np.ndarray]
 
 DEAD = 1e-3  # a kernel whose gradient norm falls below DEAD x its baseline no longer matters
 EXACT = 1e-4  # relative difference below which two probe outputs count as equal
 
 
-def _noise(floor: float) -> float:
+def _threshold(floor: float) -> float:
     # At reduced matmul precision (TF32, bfloat16) 'exactly zero' and 'equal' hold only up to the
     # operands' rounding: the thresholds follow the run's precision.
     return max(floor, 16 * precision.current_precision().operand_roundoff)
@@ -100,7 +109,10 @@ class BlockRoles:
 
     def write(self, shapes: Any, values: BlockParams) -> Any:
         """A params tree shaped like ``shapes`` holding ``values`` (float32) at every role."""
-        tree = map_leaves(lambda a: np.zeros(np.shape(a), np.float32), shapes)
+        return self.fill(map_leaves(lambda a: np.zeros(np.shape(a), np.float32), shapes), values)
+
+    def fill(self, tree: Any, values: BlockParams) -> Any:
+        """A copy of ``tree`` (concrete arrays) with ``values`` (float32) at every role, the rest as it was."""
         for p, field in FIELDS.items():
             for role, value in zip(_pair(p), getattr(values, field)):
                 tree = self.refs[role].write(tree, value)
@@ -127,19 +139,6 @@ class BlockRoles:
             else "found by behaviour probes (export PARAM_ROLES if the suite misread them)"
         )
         return f"roles {how}: {where}" + ("" if self.ln_order_known else "; LayerNorm order unknown, both tried")
-
-
-def checked_shapes(impl, dims: tuple[int, int, int]) -> Any:
-    """The block's abstract params; AssertionError if it does not hold the document's A+F+2N parameters."""
-    d, _, d_ff = dims
-    shapes = calls.param_shapes(impl, "TransformerBlock", dims)
-    n, want = count_parameters(shapes)[0], counts.block_params(d, d_ff)
-    if n != want:
-        raise AssertionError(
-            f"{calls.describe('TransformerBlock', dims)} holds {n:,} parameters, the document's block "
-            f"A+F+2N = {want:,} ({counts.formula_note(d, d_ff)}), so they cannot be its pieces"
-        )
-    return shapes
 
 
 class _Probe:
@@ -196,7 +195,7 @@ def _attention_roles(probe: _Probe, st: BlockStructure, what: str) -> list[tuple
                 {
                     j
                     for j, (k2, _) in enumerate(cands)
-                    if j != i and float(np.linalg.norm(k2.read(g))) <= _noise(DEAD) * base[j]
+                    if j != i and float(np.linalg.norm(k2.read(g))) <= _threshold(DEAD) * base[j]
                 }
             )
         order = sorted(range(len(cands)), key=lambda i: -len(kills[i]))  # out, v, k, q
@@ -232,7 +231,7 @@ def _rows_equal(y: np.ndarray, tol: float) -> bool:
 
 def _post_ln_scales(probe: _Probe, st: BlockStructure) -> list[tuple[Ref, Ref]] | None:
     y0, _ = probe.run(probe.params)
-    tol = _noise(EXACT) * float(np.abs(y0).max())
+    tol = _threshold(EXACT) * float(np.abs(y0).max())
     pairs = []
     for u in st.norms:
         a, b = (Ref(path) for path in u.names())
@@ -250,7 +249,7 @@ def _final_norm(probe: _Probe, pairs: list[tuple[Ref, Ref]]) -> int | None:
     for _, bias in pairs:
         delta = probe.rng.standard_normal(probe.dims[0]).astype(np.float32)
         y, _ = probe.run(bias.write(probe.params, bias.read(probe.params) + delta))
-        finals.append(float(np.abs(y - y0 - delta).max()) <= _noise(EXACT) * float(np.abs(delta).max()))
+        finals.append(float(np.abs(y - y0 - delta).max()) <= _threshold(EXACT) * float(np.abs(delta).max()))
     return finals.index(True) if finals.count(True) == 1 else None
 
 
@@ -281,12 +280,12 @@ def _scales_by_init_or_name(impl, dims: tuple[int, int, int], st: BlockStructure
     return pairs
 
 
-def _find(impl, dims: tuple[int, int, int]) -> BlockRoles:
+def _find(impl, dims: tuple[int, int, int], oracle: Oracle) -> BlockRoles:
     what = calls.describe("TransformerBlock", dims)
-    shapes = checked_shapes(impl, dims)
-    hook = impl.option("PARAM_ROLES")
-    if hook is not None:
-        return BlockRoles(dims, hook_refs(impl, hook, shapes, dims, what), "PARAM_ROLES", True)
+    shapes = calls.param_shapes(impl, "TransformerBlock", dims)
+    declared = impl.option("PARAM_ROLES")
+    if declared is not None:
+        return BlockRoles(dims, declared_refs(impl, declared, shapes, dims, what), "PARAM_ROLES", True)
     st = block_structure(shapes, *dims, what)
     probe = _Probe(impl, dims, shapes)
     readings = _attention_roles(probe, st, what)
@@ -315,30 +314,16 @@ def _find(impl, dims: tuple[int, int, int]) -> BlockRoles:
     y, _ = probe.run(probe.params)
 
     def distance(c: BlockRoles) -> float:
-        return min(float(np.abs(oracle.stack(probe.x, r, 1)[0] - y).max()) for r in c.readings(probe.params))
+        return min(float(np.abs(oracle(probe.x, r) - y).max()) for r in c.readings(probe.params))
 
     return min(candidates, key=distance)
-
-
-def remembered(store: dict, key: tuple, compute: Callable[[], Any]) -> Any:
-    """``compute()`` once per key. A failure is remembered too, so that every example gets the same verdict
-    without probing again, and raised with a fresh traceback each time (Hypothesis shrinks through it)."""
-    if key not in store:
-        try:
-            store[key] = compute()
-        except Exception as exc:
-            store[key] = exc
-    found = store[key]
-    if isinstance(found, Exception):
-        raise found.with_traceback(None)
-    return found
 
 
 _FOUND: dict[tuple, BlockRoles | Exception] = {}
 
 
-def block_roles(impl, dims: tuple[int, int, int]) -> BlockRoles:
+def block_roles(impl, dims: tuple[int, int, int], oracle: Oracle) -> BlockRoles:
     """The block's roles at these sizes (cached per block class, PARAM_ROLES and sizes)."""
     dims = tuple(int(v) for v in dims)
     key = (impl.get("TransformerBlock"), id(impl.option("PARAM_ROLES")), dims)
-    return remembered(_FOUND, key, lambda: _find(impl, dims))
+    return remembered(_FOUND, key, lambda: _find(impl, dims, oracle))

@@ -26,7 +26,7 @@ import numpy as np
 
 from conformance.kit.trees import flat_shapes
 
-from .layout import LayoutUnreadable, Ref
+from .units import LayoutUnreadable, Ref
 
 ATTENTION_ROLES = ("q", "k", "v", "o")
 ROLES = tuple(f"{p}.{leaf}" for p in ATTENTION_ROLES + ("fc1", "fc2") for leaf in ("kernel", "bias")) + tuple(
@@ -81,7 +81,7 @@ def _ref(role: str, where: Any, flat: dict[str, tuple[int, ...]], d: int, d_ff: 
     return Ref(path, split, chosen, "columns given by PARAM_ROLES" if chosen is not None else "")
 
 
-def hook_refs(impl, hook: Any, shapes: Any, dims: tuple[int, int, int], what: str) -> dict[str, Ref]:
+def declared_refs(impl, hook: Any, shapes: Any, dims: tuple[int, int, int], what: str) -> dict[str, Ref]:
     """The roles ``hook`` names, checked against the block's leaves and widths."""
     d, _, d_ff = dims
     if callable(hook):

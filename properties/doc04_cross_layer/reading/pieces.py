@@ -15,10 +15,11 @@ import collections
 from dataclasses import dataclass
 from typing import Any
 
-from . import calls
-from .hook import hook_refs
-from .layout import PIECES, LayoutUnreadable, block_structure, units
-from .roles import checked_shapes, remembered
+from conformance.kit.memo import remembered
+
+from .. import calls
+from .param_roles import declared_refs
+from .units import PIECES, LayoutUnreadable, block_structure, units
 
 PIECE_OF_ROLE = {
     "q": "attention",
@@ -52,9 +53,9 @@ def _from_units(per_piece: dict[str, list]) -> Signatures:
 
 def _signatures(impl, dims: tuple[int, int, int]) -> Signatures:
     what = calls.describe("TransformerBlock", dims)
-    shapes = checked_shapes(impl, dims)
-    hook = impl.option("PARAM_ROLES")
-    if hook is None:
+    shapes = calls.param_shapes(impl, "TransformerBlock", dims)
+    declared = impl.option("PARAM_ROLES")
+    if declared is None:
         st = block_structure(shapes, *dims, what)
         return _from_units(
             {
@@ -66,7 +67,7 @@ def _signatures(impl, dims: tuple[int, int, int]) -> Signatures:
         )
     by_path = {u.path: u for u in units(shapes)}
     owner: dict[str, set[str]] = {}
-    for role, ref in hook_refs(impl, hook, shapes, dims, what).items():
+    for role, ref in declared_refs(impl, declared, shapes, dims, what).items():
         owner.setdefault(ref.path.rpartition("/")[0], set()).add(PIECE_OF_ROLE[role.split(".")[0]])
     mixed = {p: sorted(s) for p, s in owner.items() if len(s) > 1}
     if mixed:
@@ -85,13 +86,13 @@ _FOUND: dict[tuple, Signatures | Exception] = {}
 
 
 def block_signatures(impl, dims: tuple[int, int, int]) -> Signatures:
-    """What each piece of ``impl``'s block looks like at these sizes (cached per block class, hook and sizes)."""
+    """What each piece of ``impl``'s block looks like at these sizes (cached per block class, PARAM_ROLES and sizes)."""
     dims = tuple(int(v) for v in dims)
     key = (impl.get("TransformerBlock"), id(impl.option("PARAM_ROLES")), dims)
     return remembered(_FOUND, key, lambda: _signatures(impl, dims))
 
 
-def count(tree: Any, sigs: Signatures) -> tuple[dict[str, int | None], list[str]]:
+def count_pieces(tree: Any, sigs: Signatures) -> tuple[dict[str, int | None], list[str]]:
     """Pieces in ``tree`` (None where a piece's units do not come in whole sets), and leaves no piece explains."""
     found: dict[str, collections.Counter] = {p: collections.Counter() for p in PIECES}
     stray: list[str] = []

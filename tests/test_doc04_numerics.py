@@ -1,0 +1,231 @@
+"""Document 04's numerics: FLOP counting through scans, parameter formulas, the oracle and its drift bounds."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conformance.properties.doc04_cross_layer import layout
+from conformance.properties.doc04_cross_layer.constructions import (
+    DocBlock,
+    DocScanShared,
+    DocShared,
+    DocUnshared,
+    doc_block_params,
+)
+from conformance.properties.doc04_cross_layer.numerics import drift, nonlinearities, oracles, param_counts
+from conformance.properties.doc04_cross_layer.strategies import CASES, Case
+from conftest import run_cli
+from doc04_support import DEEP, impl_of, shapes_of
+
+from conformance.kit import flops
+from conformance.kit.strategies import random_params
+
+
+def _tanh_chain(w, x, length=4):
+    def body(c, _):
+        return jnp.tanh(c @ w), None
+
+    return jax.lax.scan(body, x, None, length=length)[0].sum()
+
+
+def _python_chain(w, x, length=4):
+    for _ in range(length):
+        x = jnp.tanh(x @ w)
+    return x.sum()
+
+
+W, X = jnp.ones((8, 8)) / 8, jnp.ones((2, 8))
+
+
+# --- flops ---------------------------------------------------------------------------
+
+
+def test_lowered_cost_counts_a_scan_body_once():
+    as_loop = flops.lowered_flops(_tanh_chain, W, X)
+    one_step = flops.lowered_flops(lambda w, x: _python_chain(w, x, 1), W, X)
+    assert as_loop.while_loops == 1 and not as_loop.exact
+    assert as_loop.flops < 2 * one_step.flops, "XLA now multiplies loop bodies by the trip count"
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_count_flops_unrolls_scans_to_the_python_loop_count(grad):
+    scan_fn, loop_fn = (jax.grad(_tanh_chain), jax.grad(_python_chain)) if grad else (_tanh_chain, _python_chain)
+    got, want = flops.count_flops(scan_fn, W, X), flops.count_flops(loop_fn, W, X)
+    assert got.exact and got.scans_unrolled == (2 if grad else 1)
+    assert got.flops == want.flops
+
+
+def test_count_flops_accepts_abstract_arguments():
+    spec = (jax.ShapeDtypeStruct(W.shape, W.dtype), jax.ShapeDtypeStruct(X.shape, X.dtype))
+    assert flops.count_flops(_tanh_chain, *spec).flops == flops.count_flops(_tanh_chain, W, X).flops
+
+
+def test_unrolled_replay_computes_the_same_values():
+    xs = jnp.arange(12.0).reshape(3, 4)
+
+    def nested(c, xs):
+        def outer(c, x):
+            inner = jax.lax.scan(lambda a, y: (a * 0.5 + y, a), c, jnp.stack([x, -x]))
+            return inner[0], inner[1].sum(0)
+
+        return jax.lax.scan(outer, c, xs, reverse=True)
+
+    c0 = jnp.ones(4)
+    want = nested(c0, xs)
+    replay = flops.unrolled(nested)
+    got = replay(c0, xs)
+    assert replay.scans == 1 + 3  # the inner scan is replayed once per outer step
+    for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
+    assert "while" not in jax.jit(replay).lower(c0, xs).as_text()
+
+
+def test_zero_length_scan_replays():
+    f = lambda c: jax.lax.scan(lambda c, _: (c + 1, c), c, None, length=0)  # noqa: E731
+    carry, ys = flops.unrolled(f)(jnp.ones(3))
+    assert ys.shape == (0, 3) and np.array_equal(carry, np.ones(3))
+
+
+def test_cost_dict_accepts_the_old_list_form():
+    class Old:
+        def cost_analysis(self):
+            return [{"flops": 5.0}]
+
+    assert flops.cost_dict(Old())["flops"] == 5.0
+    with pytest.raises(ValueError):
+        flops.cost_dict(type("Bad", (), {"cost_analysis": lambda self: [{}, {}]})())
+
+
+def test_shared_scan_and_loop_have_equal_unrolled_flops():
+    c = DEEP
+    x = jax.ShapeDtypeStruct(c.x_shape, jnp.float32)
+    counts = []
+    for model in (DocScanShared(c.num_layers, *c.dims), DocShared(c.num_layers, *c.dims)):
+        p = jax.eval_shape(model.init, jax.random.PRNGKey(0), x)
+        counts.append(flops.count_flops(model.apply, p, x).flops)
+    assert counts[0] == counts[1]
+
+
+# --- parameter formulas ---------------------------------------------------------------
+
+
+def test_formulas_at_the_documents_size():
+    L, d, d_ff = 12, 512, 2048
+    assert param_counts.attention_params(d) == 1_050_624
+    assert param_counts.ffn_params(d, d_ff) == 2_099_712
+    assert param_counts.block_params(d, d_ff) == 3_152_384
+    assert param_counts.model_params(None, L, d, d_ff) == 37_828_608
+    assert param_counts.model_params("all", L, d, d_ff) == 3_152_384
+    assert param_counts.model_params("ffn", L, d, d_ff) == 14_731_776
+    assert param_counts.model_params("attention", L, d, d_ff) == 26_271_744
+    # The document prints 50,468,352 and 4,205,824: not these, and not a ratio of 12.
+    assert 50_468_352 != 12 * 4_205_824
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_formulas_match_flax(case):
+    c = CASES[case]
+    x = jax.ShapeDtypeStruct(c.x_shape, jnp.float32)
+
+    def count(model):
+        return sum(
+            int(np.prod(v.shape))
+            for v in jax.tree_util.tree_leaves(jax.eval_shape(model.init, jax.random.PRNGKey(0), x))
+        )
+
+    assert count(DocBlock(*c.dims)) == param_counts.block_params(c.d_model, c.d_ff)
+    assert count(DocUnshared(c.num_layers, *c.dims)) == param_counts.model_params(None, c.num_layers, c.d_model, c.d_ff)
+    assert count(DocShared(c.num_layers, *c.dims)) == param_counts.model_params("all", c.num_layers, c.d_model, c.d_ff)
+
+
+# --- the oracle ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_oracle_matches_flax_within_its_bound(case):
+    c = CASES[case]
+    model = DocBlock(*c.dims)
+    params = random_params(shapes_of(model, c), case)
+    x = np.random.default_rng(case).standard_normal(c.x_shape).astype(np.float32)
+    y = np.asarray(jax.jit(model.apply)({"params": params}, x))
+    layouts = layout.block_roles(impl_of("doc", TransformerBlock=DocBlock), c.dims).readings(params)
+    assert len(layouts) == 1
+    match = oracles.closest_layout(x, y, layouts)
+    expected, tol = match.expected, match.tolerance
+    assert (np.abs(y - expected) <= tol.bound).all()
+    assert tol.bound.max() < 1e-2, "the bound is too loose to mean anything"
+    # Pre-LN is far outside it.
+    p = layouts[0]
+    wrong = oracles.block(oracles.layer_norm(x, 1e-5)[0], p) + x
+    assert (np.abs(wrong - expected) > tol.bound).any()
+
+
+def test_oracle_variants_differ_by_the_documented_amounts():
+    x = np.linspace(-6, 6, 10001)
+    gap = np.abs(nonlinearities.gelu_tanh(x) - nonlinearities.gelu_exact(x)).max()
+    assert 4.5e-4 < gap < 5e-4
+    rows = np.random.default_rng(0).standard_normal((3, 8)) * 10**-2.5
+    a, _ = oracles.layer_norm(rows, 1e-6)
+    b, _ = oracles.layer_norm(rows, 1e-5)
+    assert np.abs(a).max() / np.abs(b).max() > 1.2
+
+
+def test_gradient_drift_is_float32_tight_at_12_layers_and_still_sees_a_missing_layer():
+    c = Case(num_layers=12, d_model=16, num_heads=2, d_ff=40, batch=2, seq=5)
+    params = random_params(shapes_of(DocBlock(*c.dims), c), 0)
+    (values,) = layout.block_roles(impl_of("doc", TransformerBlock=DocBlock), c.dims).readings(params)
+    written = doc_block_params(values)
+    assert jax.tree_util.tree_structure(written) == jax.tree_util.tree_structure(params)
+    assert all(
+        np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(written), jax.tree_util.tree_leaves(params))
+    )
+    rng = np.random.default_rng(0)
+    x, r = (rng.standard_normal(c.x_shape).astype(np.float32) for _ in range(2))
+    shared, total = drift.construction_gradients(c.num_layers, c.dims, values, x, r)
+    magnitude = max(float(np.abs(g).max()) for g in total)
+    bound = drift.gradient_drift(c.num_layers, c.dims, values, x, r).bound(magnitude)
+    assert bound <= 1e-3 * magnitude, "the drift bound is not float32-tight"
+    assert max(float(np.abs(a - b).max()) for a, b in zip(shared, total)) <= bound
+    _, short = drift.construction_gradients(c.num_layers - 1, c.dims, values, x, r)  # one layer's term missing
+    assert max(float(np.abs(a - b).max()) for a, b in zip(shared, short)) > 100 * bound
+    assert not jax.config.jax_enable_x64, "measuring in float64 left x64 on for the rest of the process"
+
+
+def test_the_audit_judges_a_normwise_tolerance_against_the_stated_scale():
+    from conformance.kit import assertions
+    from conformance.kit.tolerances import Tolerance
+
+    audit = assertions.reset_audit()
+    tol = Tolerance(bound=np.full(3, 1e-6), derivation="normwise")
+    assertions.assert_close(np.zeros(3), np.full(3, 1e-7), tol, what="a leaf that is rounding noise", scale=10.0)
+    assert audit.worst_ratio == pytest.approx(1e-7)
+    assertions.assert_close(np.zeros(3), np.full(3, 1e-7), tol, what="the same, judged against itself")
+    assert audit.worst_ratio == pytest.approx(10.0)
+
+
+PIECE_PROBES = ("04-block-gelu-is-exact", "04-block-layernorm-eps-is-pytorch", "04-block-output-rows-normalised")
+
+
+@pytest.mark.parametrize(
+    "mutant, own_probe",
+    [("m04_layernorm_eps_1e6", "04-block-layernorm-eps-is-pytorch"), ("m04_tanh_gelu", "04-block-gelu-is-exact")],
+)
+def test_a_block_with_one_defect_fails_only_its_own_piece_probe(mutant, own_probe, tmp_path):
+    from conftest import read
+
+    report = tmp_path / "r.json"
+    run_cli(
+        "run",
+        "--impl",
+        f"conformance.implementations.mutants.{mutant}",
+        "--profile",
+        "ci",
+        "--only",
+        *PIECE_PROBES,
+        "--json",
+        str(report),
+    )
+    failed = sorted(r["id"] for r in read(report)["results"] if r["status"] != "passed")
+    assert failed == [own_probe], f"{mutant} has one defect but the piece probes {failed} reject it"
