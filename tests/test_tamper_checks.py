@@ -9,6 +9,7 @@ import ast
 import io
 import marshal
 import py_compile
+import re
 import sys
 from pathlib import Path
 
@@ -186,3 +187,57 @@ def test_what_a_worker_sends_that_is_not_a_verdict_is_read_as_tampered():
         "tampered",
         "impl",
     ), stand_in
+
+
+def _report_of_two(tampered: dict) -> dict:
+    """A merged report of two implementations: `good` passed, `sly` tampered (as its task's controller wrote it)."""
+    from conformance.engine.batch import merge_reports
+    from conformance.engine.registry import discover
+
+    prop = discover()["05-forward-matches-recipe"]
+    described = {"id": prop.id, "document": prop.document, "kind": prop.kind, "title": prop.title}
+    run = {"only": [prop.id], "kind": None, "max_examples": 3, "shard": None}
+    header = {"versions": {"flax": "0.12.8"}, "profile": "ci", "pool_seed": 0, "precision": {}, "run": run}
+
+    def part(name: str, **fields) -> dict:
+        result = {**described, "implementation": name, "examples": 3, "seconds": 0.1, **fields}
+        implementation = {"name": name, "target": f"{name}.py"}
+        return {**header, "implementations": [implementation], "results": [result], "partial": False, "seconds": 1}
+
+    return merge_reports(
+        [("good.json", part("good", status="passed", message="")), ("sly.json", part("sly", **tampered))]
+    )
+
+
+def test_a_tampered_implementation_shows_in_every_view_of_many_and_fails_the_run(monkeypatch):
+    import csv
+
+    from rich.console import Console
+
+    from conformance.commands import grid
+    from conformance.commands.gradebook import gradebook_csv
+    from conformance.commands.impl_page import html
+    from conformance.commands.reports import exit_code
+    from conformance.engine.batch.merge import OUTCOMES
+
+    message = "[05-forward-matches-recipe] tampered: code loaded with sly changed the judge during the run"
+    report = _report_of_two({"status": "tampered", "message": message, "extra": {"reported": "passed"}})
+    assert {d["name"]: d["outcome"] for d in report["implementations"]} == {"good": "passed", "sly": "tampered"}
+    assert report["summary"]["tampered"] == 1 and exit_code(report) == 1, "a tampered implementation fails the run"
+    recorded = Console(record=True, width=140, color_system=None)
+    monkeypatch.setattr(grid, "console", recorded)
+    grid.print_grid(report, written=[])
+    text = recorded.export_text()
+    assert re.search(r"sly\s+│\s+⚠\s+│.*│\s+tampered\s+│", text), text
+    assert "tampered 05-forward-matches-recipe: " in text, text
+    assert "2 implementations: 1 passed, 1 tampered" in text, text
+    rows = {r["implementation"]: r for r in csv.DictReader(io.StringIO(gradebook_csv(report)))}
+    assert (rows["sly"]["05-forward-matches-recipe"], rows["sly"]["tampered"], rows["sly"]["outcome"]) == (
+        "tampered",
+        "1",
+        "tampered",
+    )
+    assert rows["good"]["outcome"] == "passed"
+    page = html(report)
+    assert "⚠ TAMPERED" in page and "changed the judge" in page and "<small>tampered</small>" in page
+    assert set(OUTCOMES) == set(grid._OUTCOME_STYLE), "every outcome has a colour in the terminal table"

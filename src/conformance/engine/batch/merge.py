@@ -7,7 +7,8 @@ report's keys, so that whatever reads one reads the other:
 - ``implementations``: every implementation, each with ``name`` (its key in ``results``),
   ``target``, ``path``, ``provides``, ``config_changes``, ``load_error`` (null, or why it
   could not be imported), ``complete`` (false when an interrupt left properties unreported),
-  ``summary`` (verdicts of its properties by status) and ``outcome`` (:data:`OUTCOMES`);
+  ``summary`` (verdicts of its properties by status) and ``outcome`` (:data:`OUTCOMES`; ``tampered``,
+  before ``failed``, when a verdict of its task is: none of them can be trusted);
 - ``framework``: the framework properties' ``summary`` (they run once, whatever the implementations);
 - ``results``: every verdict, each with ``implementation`` (a name above, or null for a framework
   property), as in a single run;
@@ -22,17 +23,18 @@ from typing import Any
 
 from conformance.engine.batch.targets import Target
 from conformance.engine.batch.task import Outcome, Task
-from conformance.engine.outcomes import BAD, ERROR, NOT_PROVIDED, STATUSES
+from conformance.engine.outcomes import BAD, ERROR, NOT_PROVIDED, STATUSES, TAMPERED
 from conformance.engine.registry import Property
 
-PASSED_ALL, FAILED_SOME, CANNOT_LOAD, NOTHING_RAN, INCOMPLETE = (
+PASSED_ALL, FAILED_SOME, CANNOT_LOAD, NOTHING_RAN, INCOMPLETE, TAMPERED_RUN = (
     "passed",
     "failed",
     "cannot load",
     "nothing ran",
     "incomplete",
+    "tampered",
 )
-OUTCOMES = (PASSED_ALL, FAILED_SOME, CANNOT_LOAD, NOTHING_RAN, INCOMPLETE)
+OUTCOMES = (PASSED_ALL, FAILED_SOME, CANNOT_LOAD, NOTHING_RAN, INCOMPLETE, TAMPERED_RUN)
 # Keys two parts must agree on to be one run.
 _SAME_RUN = ("versions", "profile", "pool_seed", "precision")
 
@@ -196,6 +198,8 @@ def finish(report: dict[str, Any]) -> dict[str, Any]:
 def _outcome(description: dict[str, Any], results: list[dict[str, Any]], partial: bool) -> str:
     if description.get("load_error"):
         return CANNOT_LOAD
+    if any(r["status"] == TAMPERED for r in results):  # before failed: none of its verdicts can be trusted
+        return TAMPERED_RUN
     if any(r["status"] in BAD for r in results):
         return FAILED_SOME
     if (partial and not results) or description.get("complete") is False:
