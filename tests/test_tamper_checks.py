@@ -241,3 +241,40 @@ def test_a_tampered_implementation_shows_in_every_view_of_many_and_fails_the_run
     page = html(report)
     assert "⚠ TAMPERED" in page and "changed the judge" in page and "<small>tampered</small>" in page
     assert set(OUTCOMES) == set(grid._OUTCOME_STYLE), "every outcome has a colour in the terminal table"
+
+
+def test_in_a_run_of_many_a_task_that_ends_after_the_suites_files_changed_is_tampered(monkeypatch):
+    """An edit made by one task is seen by the tasks that start after it only here: they hash what they find."""
+    import conformance.engine.batch as batch
+    from conformance.engine.batch import Outcome, Target, run_batch
+    from conformance.engine.batch import local as local_runs
+    from conformance.engine.registry import discover
+
+    prop = discover()["05-forward-matches-recipe"]
+    edit = "conformance/kit/assertions.py was written"
+    disk = {"edited": False}
+
+    class Files:  # SuiteFiles, as the run sees the disk
+        @classmethod
+        def take(cls):
+            return cls()
+
+        def changes(self):
+            return [edit] if disk["edited"] else []
+
+    described = {"id": prop.id, "document": prop.document, "kind": prop.kind, "title": prop.title}
+
+    def run_local(tasks, *, on_done, **_):
+        for task in tasks:  # `early` ends, then `sly` edits the suite's files, then `late` ends
+            passed = {**described, "status": "passed", "message": "", "implementation": task.key}
+            disk["edited"] = disk["edited"] or task.key == "sly"
+            on_done(Outcome(task, report={"results": [passed], "versions": {}, "profile": "ci"}))
+
+    monkeypatch.setattr(batch, "SuiteFiles", Files)
+    monkeypatch.setattr(local_runs, "run_local", run_local)
+    targets = [Target(name, f"{name}.py") for name in ("early", "sly", "late")]
+    report = run_batch(targets, [prop], options={}, run={})
+    outcomes = {d["name"]: d["outcome"] for d in report["implementations"]}
+    assert outcomes == {"early": "passed", "sly": "tampered", "late": "tampered"}, outcomes
+    [late] = [r for r in report["results"] if r["implementation"] == "late"]
+    assert edit in late["message"] and "the property itself reported passed" in late["message"], late["message"]

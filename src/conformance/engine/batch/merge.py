@@ -113,7 +113,28 @@ def _task_results(outcome: Outcome, props: dict[str, Property], interrupted: boo
     elif not interrupted:
         why = "the task ended without a verdict for this property"
         results += [_missing_verdict(p, name, ERROR, why) for p in missing]
+    if outcome.judge_edited:
+        results = [_judged_by_edited_files(r, outcome.judge_edited) for r in results]
     return results, interrupted and (bool(missing) or bool(report.get("partial")))
+
+
+def _judged_by_edited_files(result: dict[str, Any], findings: tuple[str, ...]) -> dict[str, Any]:
+    """``tampered``: the task ran, or began, after the suite's files were edited, so it may have run the edit.
+
+    Its own controller would not notice an edit made before it started (it hashes the files it finds);
+    the run, which hashed them before any task began, does.
+    """
+    if result["status"] == TAMPERED:
+        return result
+    from conformance.engine.plugin.tamper_guard import tampered_message
+
+    seen = [*findings, "(seen by the run: this task ended after the suite's files changed on disk)"]
+    return {
+        **result,
+        "status": TAMPERED,
+        "message": tampered_message(result["id"], [], seen, result["status"]),
+        "extra": {**(result.get("extra") or {}), "reported": result["status"]},
+    }
 
 
 def _header(reports: list[dict[str, Any]], where: list[str]) -> dict[str, Any]:
