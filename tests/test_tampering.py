@@ -76,6 +76,30 @@ def test_tampering_is_reported_on_every_property(route, words, report_path):
     _assert_tampered(_run(TAMPERING / route, report_path), report_path, words)
 
 
+def test_among_many_implementations_only_the_one_that_tampers_is_tampered(tmp_path):
+    # Each implementation is a task with its own controller and tamper checks; no framework property: two tasks.
+    only = ONLY[:2]
+    report_path, grades = tmp_path / "all.json", tmp_path / "all.csv"
+    proc = run_cli(
+        *("run", "--impl", str(TAMPERING / "rebinds_helpers.py"), "conformance.implementations.reference"),
+        *("--profile", "ci", "--max-examples", "3", "--only", *only),
+        *("--json", str(report_path), "--csv", str(grades)),
+    )
+    assert proc.returncode == 1, f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    report = read(report_path)
+    statuses = {(r["implementation"], r["id"]): r["status"] for r in report["results"]}
+    assert statuses == {
+        **{("rebinds_helpers", i): "tampered" for i in only},
+        **{("reference", i): "passed" for i in only},
+    }, statuses
+    messages = [r["message"] for r in report["results"] if r["implementation"] == "rebinds_helpers"]
+    assert all("the property itself reported passed" in m for m in messages), "the route hid nothing:\n" + messages[0]
+    outcomes = {d["name"]: d["outcome"] for d in report["implementations"]}
+    assert outcomes == {"rebinds_helpers": "tampered", "reference": "passed"}, outcomes
+    assert "1 passed, 1 tampered" in proc.stdout, proc.stdout[-3000:]
+    assert ",tampered\n" in grades.read_text(), grades.read_text()
+
+
 def _suite_copy(root: Path) -> Path:
     """The suite as an installed package would lay it out, in a temporary folder the implementation may edit."""
     package = root / "conformance"
