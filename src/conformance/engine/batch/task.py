@@ -73,7 +73,7 @@ class Outcome:
     seconds: float = 0.0
     spec: str | None = None  # the path the implementation was loaded from, where it was shipped
     interrupted: bool = False  # stopped by an interrupt of the run: what it did not report stays unreported
-    # The suite's files changed on disk before this task ended (seen by the run, :func:`..run_batch`): its
+    # The suite's files changed on disk before this task ended (seen by the run, :func:`.run_batch`): its
     # processes may have imported the edited judge, so none of its verdicts can be trusted.
     judge_edited: tuple[str, ...] = ()
 
