@@ -3,8 +3,12 @@
 Each module in tests/tampering/ is the wrong implementation tests/tampering/wrong_outputs.py (its forward
 functions scaled by 1.5) plus one way of hiding it; the message of a tampered verdict says that the property
 itself reported `passed`, so each route did hide the wrong outputs from the property. They run as a user runs
-them: `conformance run`, two workers, the ci profile (a few examples of three properties, two documents).
-With --isolate-calls the implementation runs in a process of its own and the same tampering changes nothing.
+them, with the ci profile and a few examples: four routes in one `conformance run` of many implementations
+beside the reference (each in a task of its own: the reference still passes), and the two that depend on a
+single run's selection or files alone (two workers, three properties of two documents). With --isolate-calls
+the implementation runs in a process of its own and the same tampering changes nothing.
+
+A run's cost is mostly its processes starting (JAX, the catalogue, the judge's state), so the routes share runs.
 """
 
 from __future__ import annotations
@@ -58,46 +62,66 @@ def _assert_tampered(proc, report_path: Path, words: list[str]) -> None:
     assert "tampered" in proc.stdout, "the terminal table does not show the status"
 
 
-@pytest.mark.parametrize(
-    "route, words",
-    [
-        # the classic: assert_close rebound to a no-op in the property modules that imported it by name
-        ("rebinds_helpers.py", ["test_shared_dense.assert_close was rebound to", "rebinds_helpers.py:"]),
-        ("patches_numpy.py", ["numpy.abs was rebound to", "numpy.array_equal was rebound to"]),
-        # a hookwrapper registered through pytest's plugin manager, outermost, rewriting every verdict
-        ("installs_hook.py", ["pytest_runtest_makereport added from", "seal does not hold"]),
-        # the in-process check blinded first: the controlling process's digest still differs
-        ("patches_checker.py", ["conformance.engine.tamper differs from the judge's own copy"]),
-        # --only narrowed in the workers to what it passes: the controlling process misses the other verdicts
-        ("narrows_selection.py", ["pytest's options changed", "no verdict arrived for 2 selected properties"]),
-    ],
-)
-def test_tampering_is_reported_on_every_property(route, words, report_path):
-    _assert_tampered(_run(TAMPERING / route, report_path), report_path, words)
+# One run of many: each route in a task of its own (a controller and one worker, with every check), beside the
+# reference. No framework property: it would run in a task of its own, which loads no implementation.
+ROUTES = {
+    # the classic: assert_close rebound to a no-op in the property modules that imported it by name
+    "rebinds_helpers": ["test_shared_dense.assert_close was rebound to", "rebinds_helpers.py:"],
+    "patches_numpy": ["numpy.abs was rebound to", "numpy.array_equal was rebound to"],
+    # a hookwrapper registered through pytest's plugin manager, outermost, rewriting every verdict
+    "installs_hook": ["pytest_runtest_makereport added from", "seal does not hold"],
+    # the in-process check blinded first: the controlling process's digest still differs
+    "patches_checker": ["conformance.engine.tamper differs from the judge's own copy"],
+}
+MANY_ONLY = ONLY[:2]
 
 
-def test_among_many_implementations_only_the_one_that_tampers_is_tampered(tmp_path):
-    # Each implementation is a task with its own controller and tamper checks; no framework property: two tasks.
-    only = ONLY[:2]
-    report_path, grades = tmp_path / "all.json", tmp_path / "all.csv"
+@pytest.fixture(scope="module")
+def many(tmp_path_factory):
+    """(process, report, grade book) of the routes and the reference in one `conformance run`."""
+    out = tmp_path_factory.mktemp("many")
     proc = run_cli(
-        *("run", "--impl", str(TAMPERING / "rebinds_helpers.py"), "conformance.implementations.reference"),
-        *("--profile", "ci", "--max-examples", "3", "--only", *only),
-        *("--json", str(report_path), "--csv", str(grades)),
+        *(
+            "run",
+            "--impl",
+            *(str(TAMPERING / f"{route}.py") for route in ROUTES),
+            "conformance.implementations.reference",
+        ),
+        *("--profile", "ci", "--max-examples", "3", "--only", *MANY_ONLY),
+        *("--json", str(out / "all.json"), "--csv", str(out / "all.csv")),
     )
+    return proc, read(out / "all.json"), (out / "all.csv").read_text()
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_tampering_is_reported_on_every_property(route, many):
+    _, report, _ = many
+    mine = {r["id"]: r for r in report["results"] if r["implementation"] == route}
+    assert {i: r["status"] for i, r in mine.items()} == dict.fromkeys(MANY_ONLY, "tampered"), mine
+    messages = [r["message"] for r in mine.values()]
+    assert any("the property itself reported passed" in m for m in messages), (
+        "no property reported passed: the route did not hide the wrong outputs, so it proves nothing\n"
+        + "\n".join(messages)
+    )
+    for word in ROUTES[route]:
+        assert all(word in m for m in messages), f"{word!r} not in every message:\n{messages[0]}"
+
+
+def test_among_many_implementations_only_the_ones_that_tamper_are_tampered(many):
+    proc, report, grades = many
     assert proc.returncode == 1, f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    report = read(report_path)
-    statuses = {(r["implementation"], r["id"]): r["status"] for r in report["results"]}
-    assert statuses == {
-        **{("rebinds_helpers", i): "tampered" for i in only},
-        **{("reference", i): "passed" for i in only},
-    }, statuses
-    messages = [r["message"] for r in report["results"] if r["implementation"] == "rebinds_helpers"]
-    assert all("the property itself reported passed" in m for m in messages), "the route hid nothing:\n" + messages[0]
+    reference = {r["id"]: r["status"] for r in report["results"] if r["implementation"] == "reference"}
+    assert reference == dict.fromkeys(MANY_ONLY, "passed"), reference
     outcomes = {d["name"]: d["outcome"] for d in report["implementations"]}
-    assert outcomes == {"rebinds_helpers": "tampered", "reference": "passed"}, outcomes
-    assert "1 passed, 1 tampered" in proc.stdout, proc.stdout[-3000:]
-    assert ",tampered\n" in grades.read_text(), grades.read_text()
+    assert outcomes == {**dict.fromkeys(ROUTES, "tampered"), "reference": "passed"}, outcomes
+    assert "1 passed, 4 tampered" in proc.stdout, proc.stdout[-3000:]
+    assert grades.count(",tampered\n") == len(ROUTES), grades
+
+
+def test_narrowing_the_selection_in_the_workers_is_reported(report_path):
+    # --only narrowed in the workers to what it passes: the controlling process misses the other verdicts
+    proc = _run(TAMPERING / "narrows_selection.py", report_path)
+    _assert_tampered(proc, report_path, ["pytest's options changed", "no verdict arrived for 2 selected properties"])
 
 
 def _suite_copy(root: Path) -> Path:
@@ -132,22 +156,26 @@ def test_editing_the_suites_files_is_reported(tmp_path):
     _assert_tampered(proc, tmp_path / "report.json", [f"{copy / 'kit' / 'assertions.py'} was written"])
 
 
-def test_isolated_calls_leave_tampering_nothing_to_change(report_path):
-    proc = _run(TAMPERING / "installs_hook.py", report_path, "--isolate-calls", only=(*ONLY, MODULE_PROPERTY))
+def test_isolated_calls_leave_tampering_nothing_to_change_and_pass_a_conforming_implementation(tmp_path):
+    # --isolate-calls reaches every task of a run of many (no framework property: it loads no implementation).
+    path = tmp_path / "all.json"
+    proc = run_cli(
+        *("run", "--impl", str(TAMPERING / "installs_hook.py"), "conformance.implementations.reference"),
+        *("--profile", "ci", "--max-examples", "3", "--only", *MANY_ONLY, MODULE_PROPERTY, "--isolate-calls"),
+        *("--json", str(path)),
+    )
     assert proc.returncode == 1, proc.stdout[-3000:]
-    report = read(report_path)
-    assert _statuses(report) == {
-        "01-forward-matches-construction": "failed",
-        "05-forward-matches-recipe": "failed",
-        "01-fw-inline-dense-not-shared": "passed",
-        MODULE_PROPERTY: "not_provided",
-    }, _statuses(report)
-    [module_result] = [r for r in report["results"] if r["id"] == MODULE_PROPERTY]
-    assert "--isolate-calls calls only forward functions" in module_result["message"], module_result["message"]
-
-
-def test_isolated_calls_pass_a_conforming_implementation(report_path):
-    proc = _run("conformance.implementations.reference", report_path, "--isolate-calls")
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    statuses = _statuses(read(report_path))
-    assert set(statuses.values()) == {"passed", "expected_divergence"}, statuses
+    report = read(path)
+    statuses = {(r["implementation"], r["id"]): r["status"] for r in report["results"]}
+    assert statuses == {
+        ("installs_hook", "01-forward-matches-construction"): "failed",
+        ("installs_hook", "05-forward-matches-recipe"): "failed",
+        ("installs_hook", MODULE_PROPERTY): "not_provided",
+        ("reference", "01-forward-matches-construction"): "passed",
+        ("reference", "05-forward-matches-recipe"): "passed",
+        ("reference", MODULE_PROPERTY): "not_provided",
+    }, statuses
+    outcomes = {d["name"]: d["outcome"] for d in report["implementations"]}
+    assert outcomes == {"installs_hook": "failed", "reference": "passed"}, outcomes
+    module_results = [r for r in report["results"] if r["id"] == MODULE_PROPERTY]
+    assert all("--isolate-calls calls only forward functions" in r["message"] for r in module_results), module_results
