@@ -2,7 +2,7 @@
 
 Exit codes (owned by :mod:`conformance.engine.runner`): 0 all provided
 properties passed (or diverged as expected), 1 some property failed, errored,
-timed out or crashed, 2 usage or loading error, 130 interrupted.
+timed out, crashed or was tampered, 2 usage or loading error, 130 interrupted.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """`conformance mutants`: the catalogue against every mutant and every conforming variant.
 
-A mutant is killed when any property reports failed, error, timeout or crashed
-for it. The implementation mutants run in one pytest session with every
+A mutant is killed when any property reports failed, error, timeout, crashed or
+tampered for it (a tampered one is also marked as such). The implementation mutants run in one pytest session with every
 implementation plugged in at once, so compiled callables and the worker
 processes are shared. Each Flax mutant (implementations/flax_mutants) patches
 Flax itself, so it runs alone in a fresh process, on the framework properties

@@ -198,7 +198,7 @@ def temporary_report_path() -> Path:
 
 
 def report_exit_code(report: dict[str, Any]) -> int:
-    """0 when nothing failed, errored, timed out or crashed; 1 otherwise; 130 for an interrupted run."""
+    """0 when nothing failed, errored, timed out, crashed or was tampered; 1 otherwise; 130 for an interrupted run."""
     from conformance.engine.outcomes import BAD
 
     if report["partial"]:
