@@ -244,7 +244,10 @@ def test_a_tampered_implementation_shows_in_every_view_of_many_and_fails_the_run
 
 
 def test_in_a_run_of_many_a_task_that_ends_after_the_suites_files_changed_is_tampered(monkeypatch):
-    """An edit made by one task is seen by the tasks that start after it only here: they hash what they find."""
+    """An edit made by one task is seen by the tasks that start after it only here: they hash what they find.
+
+    And a verdict a task was not asked for (its selection changed in its processes) is not the run's.
+    """
     import conformance.engine.batch as batch
     from conformance.engine.batch import Outcome, Target, run_batch
     from conformance.engine.batch import local as local_runs
@@ -267,8 +270,10 @@ def test_in_a_run_of_many_a_task_that_ends_after_the_suites_files_changed_is_tam
     def run_local(tasks, *, on_done, **_):
         for task in tasks:  # `early` ends, then `sly` edits the suite's files, then `late` ends
             passed = {**described, "status": "passed", "message": "", "implementation": task.key}
+            unasked = {**passed, "id": "05-fw-param-is-a-variable", "kind": "framework"}
             disk["edited"] = disk["edited"] or task.key == "sly"
-            on_done(Outcome(task, report={"results": [passed], "versions": {}, "profile": "ci"}))
+            results = [passed, unasked] if task.key == "sly" else [passed]
+            on_done(Outcome(task, report={"results": results, "versions": {}, "profile": "ci"}))
 
     monkeypatch.setattr(batch, "SuiteFiles", Files)
     monkeypatch.setattr(local_runs, "run_local", run_local)
@@ -276,5 +281,6 @@ def test_in_a_run_of_many_a_task_that_ends_after_the_suites_files_changed_is_tam
     report = run_batch(targets, [prop], options={}, run={})
     outcomes = {d["name"]: d["outcome"] for d in report["implementations"]}
     assert outcomes == {"early": "passed", "sly": "tampered", "late": "tampered"}, outcomes
+    assert [r["id"] for r in report["results"]] == [prop.id] * 3, "a verdict the task was not asked for is dropped"
     [late] = [r for r in report["results"] if r["implementation"] == "late"]
     assert edit in late["message"] and "the property itself reported passed" in late["message"], late["message"]

@@ -86,7 +86,8 @@ def _missing_verdict(prop: Property, implementation: str | None, status: str, wh
 
 
 def _task_results(outcome: Outcome, props: dict[str, Property], interrupted: bool) -> tuple[list[dict[str, Any]], bool]:
-    """The task's verdicts under the run's names, plus one for each property it left without; and partial.
+    """The task's verdicts of what it selected, under the run's names, plus one for each property it left
+    without; and partial.
 
     Properties left without a verdict by an interrupt stay without one: the report is partial.
     """
@@ -94,6 +95,8 @@ def _task_results(outcome: Outcome, props: dict[str, Property], interrupted: boo
     name = task.target.name if task.target is not None else None
     results = []
     for r in report.get("results", []):
+        if r["id"] not in task.ids:  # not selected: code in the task changed its selection (its checks say so)
+            continue
         r = {**r, "implementation": name}
         if outcome.spec and task.target is not None:  # shipped: name the user's file, not the worker's copy
             for key in ("message", "reproduce"):
