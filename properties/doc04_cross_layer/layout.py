@@ -54,7 +54,7 @@ def model_stack(
     args = tuple(int(a) for a in args)
     if args[1] == 1 and impl.option("PARAM_ROLES") is None:
         wider = (args[0], *degenerate.companion(args[1:]))
-        found = model_stack(impl, export, wider, share, None if x_shape is None else (*x_shape[:-1], 2))
+        found = model_stack(impl, export, wider, share, None if x_shape is None else (*x_shape[:-1], wider[1]))
         shapes = calls.param_shapes(impl, export, args, share)
         return degenerate.stack(found, args[1:], shapes, calls.describe(export, args, share))
     return reading.read_stack(impl, export, args, share, block_roles(impl, args[1:]), x_shape)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from hypothesis import given
+from hypothesis import assume, given
 
 from conformance.engine.registry import conformance_property
 from conformance.kit import strategies as cst
@@ -21,9 +21,14 @@ from .params import BlockParams
 # --- the block (4. Code Implementation) -----------------------------------------------
 
 # Row statistics of a LayerNorm output with scale 1 and bias 0: mean 0 and variance
-# s2/(s2+eps) in (0, 1]. Float32 rounding moves both by O(d u) ~ 1e-6 for d <= 8.
+# s2/(s2+eps) in (0, 1], s2 the variance of the row that enters it. Only rows with
+# s2 >= 99 x the largest accepted eps are judged (the float64 oracle says which):
+# there float32 rounding moves both statistics by O(d u / sqrt(s2)) <= 2e-5 at
+# d = 1024, and eps moves the variance by 1% at most. In the other rows eps and
+# rounding decide the variance, whatever the block.
 ROW_MEAN_TOL = 1e-4
 ROW_VAR_RANGE = (0.99, 1.0 + 1e-4)
+LARGEST_EPS = 1e-5
 
 
 @conformance_property(
@@ -34,8 +39,9 @@ ROW_VAR_RANGE = (0.99, 1.0 + 1e-4)
     hint=f"The document's code is post-LN: x = LN1(x + MHA(x)); x = LN2(x + FFN(x)); its 'Pre-LN' comment is wrong. "
     f"A pre-LN block (x + MHA(LN(x))) returns unnormalised rows. Limits: |mean| <= {ROW_MEAN_TOL:g}, "
     f"variance in [{ROW_VAR_RANGE[0]}, {ROW_VAR_RANGE[1]}] (eps/variance <= 1%, rounding O(d u)). "
-    f"Other parameters are random. A row of one element has variance 0 (LayerNorm returns its bias), so "
-    f"width 1 is not drawn.",
+    f"Other parameters are random. Rows whose variance entering LN2 is under 99 x eps {LARGEST_EPS:g} (per the "
+    f"float64 oracle) are not judged: there eps and rounding set the statistics. A row of one element has "
+    f"variance 0 (LayerNorm returns its bias), so width 1 is not drawn.",
     needs=BLOCK,
 )
 @dst.at_real_sizes(seed=0, data_seed=0, scale=1.0)
@@ -49,7 +55,9 @@ def test_block_output_rows_normalised(impl, case, seed, data_seed, scale):
     identity = (np.ones(d), np.zeros(d))
     values = dataclasses.replace(values, norm1=identity, norm2=identity)
     out = calls.apply(impl, "TransformerBlock", c.dims, probes.probe_params(impl, c, values), x).astype(np.float64)
-    mean, var = out.mean(-1), out.var(-1)
+    judged = oracles.block(x, values, eps=LARGEST_EPS).var(-1) >= ROW_VAR_RANGE[0]
+    assume(judged.any())  # no row is past eps and rounding: nothing to judge
+    mean, var = np.where(judged, out.mean(-1), 0.0), np.where(judged, out.var(-1), 1.0)
     i = np.unravel_index(int(np.argmax(np.abs(mean))), mean.shape)
     j = np.unravel_index(int(np.argmax(np.abs(var - 1.0))), var.shape)
     assert abs(mean[i]) <= ROW_MEAN_TOL and ROW_VAR_RANGE[0] <= var[j] <= ROW_VAR_RANGE[1], (

@@ -34,7 +34,7 @@ from conformance.kit import drift as kit_drift
 from conformance.kit.compiled import fast_jit
 from conformance.kit.tolerances import unit_roundoff
 
-from ..constructions import DocShared, DocUnshared, doc_block_params, doc_block_values
+from ..constructions import DocBlock, doc_block_params, doc_block_values
 from ..params import BlockParams
 from . import block
 from .nonlinearities import PYTORCH_LAYER_NORM_EPS
@@ -136,21 +136,42 @@ _x64 = jax.enable_x64 if hasattr(jax, "enable_x64") else jax.experimental.enable
 
 
 @functools.cache
-def _gradients_fn(num_layers: int, dims: tuple[int, int, int], dtype: str):
-    """The construction's gradients: the shared model holding ``block``, the unshared one holding ``layers``.
+def _gradients_fn(dims: tuple[int, int, int], dtype: str):
+    """The construction's gradients: the shared model holding ``block``, the unshared one holding ``layers``
+    (each leaf stacked over layers on a leading axis).
 
-    One program serves both the shared-gradient drift and the per-layer oracle, compiled once per case and dtype.
+    Both run the construction's block under ``lax.scan``, so one program per block size and dtype serves every
+    depth, and compiling it costs the same at 24 layers as at 1. The shared block is scanned as a constant, so
+    its gradient is accumulated over the layers in float32 inside the program, as a shared model's is.
     """
     del dtype  # in the key only
-    shared, unshared = DocShared(num_layers, *dims), DocUnshared(num_layers, *dims)
+    model = DocBlock(*dims)
+
+    def apply(params, y):
+        return model.apply({"params": params}, y)
 
     def grads(block, layers, x, cotangent):
-        def pull(model, params):
-            return jax.vjp(lambda p: model.apply({"params": p}, x), params)[1](cotangent)[0]
+        depth = jax.tree_util.tree_leaves(layers)[0].shape[0]
 
-        return pull(shared, {"shared_block": block}), pull(unshared, layers)
+        def shared(p):
+            return jax.lax.scan(lambda y, _: (apply(p, y), None), x, None, length=depth)[0]
+
+        def unshared(ps):
+            return jax.lax.scan(lambda y, p: (apply(p, y), None), x, ps)[0]
+
+        pull = lambda f, p: jax.vjp(f, p)[1](cotangent)[0]  # noqa: E731
+        return pull(shared, block), pull(unshared, layers)
 
     return fast_jit(grads)
+
+
+def _stacked(trees: Sequence[dict]) -> dict:
+    return jax.tree_util.tree_map(lambda *leaves: np.stack(leaves), *trees)
+
+
+def _unstacked(tree: dict, depth: int) -> list[dict]:
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    return [jax.tree_util.tree_unflatten(treedef, [np.asarray(leaf[i]) for leaf in leaves]) for i in range(depth)]
 
 
 def construction_gradients(
@@ -163,10 +184,10 @@ def construction_gradients(
     cast = lambda a: np.asarray(a, dtype)  # noqa: E731
     block = jax.tree_util.tree_map(cast, params)
     with _x64(np.dtype(dtype) == np.float64):
-        shared, per_layer = _gradients_fn(num_layers, dims, np.dtype(dtype).name)(
-            block, {f"layers_{i}": block for i in range(num_layers)}, cast(x), cast(r)
+        shared, per_layer = _gradients_fn(dims, np.dtype(dtype).name)(
+            block, _stacked([block] * num_layers), cast(x), cast(r)
         )
-    layers = [jax.tree_util.tree_leaves(per_layer[f"layers_{i}"]) for i in range(num_layers)]
+    layers = [jax.tree_util.tree_leaves(g) for g in _unstacked(per_layer, num_layers)]
     total = [np.sum([np.asarray(g, np.float64) for g in gs], axis=0) for gs in zip(*layers)]
     return [np.asarray(g, np.float64) for g in jax.tree_util.tree_leaves(shared)], total
 
@@ -212,10 +233,10 @@ def gradient_drift(num_layers: int, dims: tuple[int, int, int], values: BlockPar
 
 def _stack_gradients(dims: tuple[int, int, int], layers: Sequence[BlockParams], x, r, dtype) -> list[BlockParams]:
     cast = lambda a: np.asarray(a, dtype)  # noqa: E731
-    params = jax.tree_util.tree_map(cast, {f"layers_{i}": doc_block_params(v) for i, v in enumerate(layers)})
+    params = [jax.tree_util.tree_map(cast, doc_block_params(v)) for v in layers]
     with _x64(np.dtype(dtype) == np.float64):
-        _, grads = _gradients_fn(len(layers), dims, np.dtype(dtype).name)(params["layers_0"], params, cast(x), cast(r))
-    return [doc_block_values(grads[f"layers_{i}"]) for i in range(len(layers))]
+        _, grads = _gradients_fn(dims, np.dtype(dtype).name)(params[0], _stacked(params), cast(x), cast(r))
+    return [doc_block_values(g) for g in _unstacked(grads, len(layers))]
 
 
 def stack_gradients(

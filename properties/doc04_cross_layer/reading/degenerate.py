@@ -1,11 +1,11 @@
-"""Reading a block of width 1, where nothing can be probed: read the same class at width 2 and map by path.
+"""Reading a block of width 1, where nothing can be probed: read the same class at width 4 and map by path.
 
 At d_model 1 a LayerNorm's input minus its mean is 0, so every LayerNorm
 outputs its bias and nothing before it matters: the behaviour probes see no
 attention, no FFN and no order of layers. The implementation's parameter tree
-has the same paths at width 2, where the probes work, so the roles and layers
+has the same paths at width 4, where the probes work, so the roles and layers
 found there are carried over path for path; a fused projection's columns are
-recomputed for width 1 from the convention found at width 2. The properties
+recomputed for width 1 from the convention found at width 4. The properties
 still hold the width-1 model to the oracle, which at this width is the last
 LayerNorm's bias.
 """
@@ -25,9 +25,13 @@ QKV = {"q": 0, "k": 1, "v": 2}
 
 
 def companion(dims: tuple[int, int, int]) -> tuple[int, int, int]:
-    """The block sizes at which a width-1 block is read: d_model 2, one head, a d_ff that is neither 2 nor 6."""
+    """The block sizes at which a width-1 block is read: d_model 4, one head, a d_ff that is neither 4 nor 12.
+
+    Not width 2: a LayerNorm of two elements returns +-1 whatever they are, so no gradient passes it and
+    the probes see nothing behind it, as at width 1.
+    """
     _, _, d_ff = dims
-    return 2, 1, next(f for f in range(d_ff, d_ff + 3) if f not in (2, 6))
+    return 4, 1, next(f for f in range(d_ff, d_ff + 3) if f not in (4, 12))
 
 
 def _ref(ref: Ref, role: str, d_model: int) -> Ref:

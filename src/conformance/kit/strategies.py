@@ -73,7 +73,7 @@ def add_big_examples(test: Any, pool: pools.Pool) -> int:
     meet every one of them in every run. The other arguments take their simplest values (seed 0, the first
     of a list). Returns how many examples were added.
     """
-    from hypothesis import example, find, settings
+    from hypothesis import Phase, example, find, settings
 
     given = getattr(getattr(test, "hypothesis", None), "_given_kwargs", None)
     if not given or pool.free:
@@ -81,7 +81,8 @@ def add_big_examples(test: Any, pool: pools.Pool) -> int:
     pooled = {name: s.conformance_big(pool) for name, s in given.items() if hasattr(s, "conformance_big")}
     if not any(pooled.values()):
         return 0
-    quick = settings(database=None, max_examples=20, deadline=None)
+    # Its own phases: the loaded profile's may generate nothing (the replay profile runs explicit examples only).
+    quick = settings(database=None, max_examples=20, deadline=None, phases=[Phase.generate])
     simplest = {name: find(s, lambda _: True, settings=quick) for name, s in given.items()}
     added = 0
     for name, values in pooled.items():
