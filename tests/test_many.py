@@ -5,8 +5,9 @@ are) with the default worker count and the ci profile; the other tests compare w
 run with it, verdict for verdict:
 
 - the first implementation flips process-wide state (x64, a patched jax.numpy function);
-  in one shared process that fails the reference and passes a wrong one (the control),
-  each in processes of its own it changes neither;
+  in one shared process that fails the reference and passes a wrong one (the control: the
+  tamper checks report every verdict there `tampered`), each in processes of its own it
+  changes neither, and only its own verdicts are `tampered`;
 - a crash, a hang and a syntax error among them are reported as such, and the rest complete;
 - an implementation writes into a scratch folder of its own, gone after the run;
 - the run is one report in four places: the terminal, JSON, CSV and HTML;
@@ -93,10 +94,14 @@ def test_one_implementation_flipping_globals_changes_no_other_verdict(local):
     assert by[("m05_bias_ones", "05-forward-matches-recipe")]["status"] == "failed"
     flips = next(d for d in report["implementations"] if d["name"] == "flips_globals")
     assert flips["config_changes"]["jax_enable_x64"]["after"] == "True", "the flip happened, in its own processes"
+    # Rebinding jax.numpy.ones changes what the oracles use: its own task reports it, and only its own.
+    assert all(by[("flips_globals", i)]["status"] == "tampered" for i in DOC05)
+    assert "jax.numpy.ones was rebound" in by[("flips_globals", DOC05[0])]["message"]
 
 
 def test_the_same_implementations_in_one_shared_process_do_change_each_other(tmp_path):
-    # The control: without isolation, the flip fails the reference and passes the mutant.
+    # The control: without isolation, the flip fails the reference and passes the mutant. The tamper checks see
+    # the rebinding, so every verdict of that process is `tampered`, saying what the property itself reported.
     path = tmp_path / "shared.json"
     subprocess.run(
         [sys.executable, "-m", "pytest", str(REPO / "properties"), "-p", "no:cacheprovider", "-q"]
@@ -108,8 +113,9 @@ def test_the_same_implementations_in_one_shared_process_do_change_each_other(tmp
         timeout=300,
     )
     by = _by(read(path))
-    assert by[("reference", "05-bias-dtype-is-float32")]["status"] == "failed"
-    assert by[("m05_bias_ones", "05-initial-values-follow-recipe")]["status"] == "passed"
+    assert {r["status"] for r in by.values()} == {"tampered"}, {k: r["status"] for k, r in by.items()}
+    assert "the property itself reported failed" in by[("reference", "05-bias-dtype-is-float32")]["message"]
+    assert "the property itself reported passed" in by[("m05_bias_ones", "05-initial-values-follow-recipe")]["message"]
 
 
 def test_a_crash_a_hang_and_a_syntax_error_among_many_are_reported_and_the_rest_complete(local):
@@ -123,7 +129,7 @@ def test_a_crash_a_hang_and_a_syntax_error_among_many_are_reported_and_the_rest_
     assert all(by[("broken", i)]["status"] == "error" and "broken.py:4" in by[("broken", i)]["message"] for i in DOC05)
     outcomes = {d["name"]: d["outcome"] for d in report["implementations"]}
     assert outcomes == {
-        "flips_globals": "passed",
+        "flips_globals": "tampered",
         "reference": "passed",
         "m05_bias_ones": "failed",
         "broken": "cannot load",

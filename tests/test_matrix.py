@@ -256,6 +256,7 @@ def test_summary_counts_every_status(sample):
         "crashed": 1,
         "not_provided": 0,
         "expected_divergence": 1,
+        "tampered": 0,
     }
 
 

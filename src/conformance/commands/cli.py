@@ -2,7 +2,7 @@
 
 Exit codes (owned by :mod:`conformance.engine.runner`): 0 all provided
 properties passed (or diverged as expected), 1 some property failed, errored,
-timed out or crashed, 2 usage or loading error, 130 interrupted.
+timed out, crashed or was tampered, 2 usage or loading error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -148,6 +148,13 @@ def _parser() -> argparse.ArgumentParser:
         choices=tuple(PRECISIONS),
         metavar="NAME",
         help="round float32 matmul operands to NAME (tf32, bfloat16) to check the tolerance model on CPU",
+    )
+    run.add_argument(
+        "--isolate-calls",
+        action="store_true",
+        help="for untrusted implementations: import the implementation only in a process of its own and call "
+        "its forward functions there, so that nothing it does can change a verdict (module exports are "
+        "then not_provided; README, 'Untrusted implementations')",
     )
     run.add_argument("--repro-dir", default=None, metavar="DIR", help="write a standalone script per failure into DIR")
     run.add_argument(

@@ -27,6 +27,7 @@ STYLE = {
     "crashed": "bold red",
     "not_provided": "dim",
     "expected_divergence": "cyan",
+    "tampered": "bold white on red",
 }
 
 
@@ -131,7 +132,7 @@ def print_run(report: dict[str, Any], *, impl_description: str, json_path: str |
         )
     console.print(table)
     for r in results:
-        if r["status"] in ("failed", "error", "timeout", "crashed"):
+        if r["status"] in ("failed", "error", "timeout", "crashed", "tampered"):
             console.rule(f"[{STYLE[r['status']]}]{r['status']}[/] {r['id']}")
             console.print(r["message"], markup=False)
     summary = ", ".join(f"{n} {s}" for s, n in report["summary"].items() if n)
@@ -159,7 +160,10 @@ def _mutant_table(title: str, columns: tuple[str, ...], rows: list[dict[str, Any
     for col in columns:
         table.add_column(col, overflow="fold")
     for m in rows:
-        table.add_row(m["name"], m["document"], m["defect"], ", ".join(m["killed_by"]) or "[bold red]survived[/]")
+        killed_by = ", ".join(m["killed_by"]) or "[bold red]survived[/]"
+        if m.get("tampered"):  # every verdict of it is `tampered`: it changed the judge, not only failed it
+            killed_by = f"[{STYLE['tampered']}]tampered[/] " + killed_by
+        table.add_row(m["name"], m["document"], m["defect"], killed_by)
     return table
 
 
@@ -181,6 +185,8 @@ def print_kill_table(table: dict[str, Any]) -> None:
             if c["passed"]
             else f"[bold red]rejected by {', '.join(c['rejected_by']) or 'nothing ran'}[/]"
         )
+        if c.get("tampered"):
+            verdict = f"[{STYLE['tampered']}]tampered[/] " + verdict
         console.print(f"conforming {c['name']}: {verdict}")
     s, f = table["score"], table.get("flax_score", {"killed": 0, "total": 0})
     console.print(

@@ -1,10 +1,10 @@
 """The run as a CSV grade book: one row per implementation, one column per implementation property, then totals.
 
 A cell holds the verdict's status (``passed``, ``failed``, ``error``, ``timeout``,
-``crashed``, ``not_provided``); an empty cell is a property that did not run for
+``crashed``, ``not_provided``, ``expected_divergence``, ``tampered``); an empty cell is a property that did not run for
 that implementation (an interrupted run). The totals count the implementation's
 verdicts by status, then ``properties`` (how many it was checked on) and
-``outcome`` (passed, failed, cannot load, nothing ran, incomplete). Framework
+``outcome`` (passed, failed, cannot load, nothing ran, incomplete, tampered). Framework
 properties check Flax, not the implementations: they are in the JSON report and
 on the page, not here.
 """

@@ -17,10 +17,18 @@ from rich.text import Text
 
 from conformance.commands.console import console
 from conformance.commands.verdict_style import GLYPH, RICH, TERM, counts_text
+from conformance.engine.batch.merge import OUTCOMES
 from conformance.engine.outcomes import BAD
 
 _CLAIM_LINE = re.compile(r"^\[[^\]]+\] document \d+, section ")
-_OUTCOME_STYLE = {"passed": "green", "failed": "bold red", "cannot load": "bold magenta", "nothing ran": "yellow"}
+_OUTCOME_STYLE = {
+    "passed": "green",
+    "failed": "bold red",
+    "cannot load": "bold magenta",
+    "nothing ran": "yellow",
+    "incomplete": "yellow",
+    "tampered": RICH["tampered"],
+}
 
 
 def implementation_ids(report: dict[str, Any]) -> list[tuple[str, str]]:
@@ -106,7 +114,7 @@ def print_grid(report: dict[str, Any], *, written: list[str]) -> None:
         f"[bold]summary[/] {len(report['implementations'])} implementations: "
         + ", ".join(
             f"{n} {outcome}"
-            for outcome in ("passed", "failed", "cannot load", "nothing ran", "incomplete")
+            for outcome in OUTCOMES
             if (n := sum(d.get("outcome") == outcome for d in report["implementations"]))
         )
         + f"; {counts_text(report['summary'])} in {report['seconds']:.1f} s{partial}"

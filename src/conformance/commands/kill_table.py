@@ -1,7 +1,7 @@
 """`conformance mutants`: the catalogue against every mutant and every conforming variant.
 
-A mutant is killed when any property reports failed, error, timeout or crashed
-for it. The implementation mutants run in one pytest session with every
+A mutant is killed when any property reports failed, error, timeout, crashed or
+tampered for it (a tampered one is also marked as such). The implementation mutants run in one pytest session with every
 implementation plugged in at once, so compiled callables and the worker
 processes are shared. Each Flax mutant (implementations/flax_mutants) patches
 Flax itself, so it runs alone in a fresh process, on the framework properties
@@ -25,7 +25,7 @@ from conformance.engine.mutants import (
     discover_flax_mutants,
     discover_mutants,
 )
-from conformance.engine.outcomes import BAD
+from conformance.engine.outcomes import BAD, TAMPERED
 
 
 def run_flax_mutants(
@@ -99,6 +99,7 @@ def _mutant_rows(
                 "defect": m.defect,
                 "killed": bool(killed_by),
                 "killed_by": killed_by,
+                "tampered": TAMPERED in statuses.values(),
                 "caught_by_expected": list(m.caught_by),
                 "missed_expected": sorted(set(m.caught_by) - set(killed_by)),
             }
@@ -140,7 +141,14 @@ def kill_table(
         name = target.rsplit(".", 1)[-1]
         statuses = by_impl.get(name, {})
         rejected = sorted(pid for pid, s in statuses.items() if s in BAD)
-        conforming_rows.append({"name": name, "passed": not rejected and bool(statuses), "rejected_by": rejected})
+        conforming_rows.append(
+            {
+                "name": name,
+                "passed": not rejected and bool(statuses),
+                "rejected_by": rejected,
+                "tampered": TAMPERED in statuses.values(),
+            }
+        )
     properties = [{"id": pid, "kind": "implementation", "kills": sorted(ms)} for pid, ms in sorted(kills.items())]
     properties += [
         {"id": pid, "kind": "framework", "kills": sorted(ms), "fails_on_flax": diverging.get(pid, [])}

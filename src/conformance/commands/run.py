@@ -87,13 +87,11 @@ def _run_one(args: argparse.Namespace, target: str, chosen: list[Any], run: dict
     from conformance.engine import runner
     from conformance.engine.batch.merge import finish
     from conformance.engine.files import write_json_atomic
-    from conformance.engine.loading import LoadError, load_implementation
     from conformance.engine.report import load_report
 
-    try:
-        load_implementation(target)
-    except LoadError as exc:
-        raise UsageError(f"cannot load implementation: {exc}") from None
+    # The implementation is not imported here: this process writes the report and decides the exit status.
+    # The plugin loads it where it runs (in the workers, or in a process of its own) and describes it from a
+    # separate process; one that does not import is still one line and exit 2 (runner.UsageError).
     json_path = args.json or runner.temporary_report_path()
     with Progress(len(chosen)) as progress:
         code = runner.run_catalogue(
@@ -114,6 +112,7 @@ def _run_one(args: argparse.Namespace, target: str, chosen: list[Any], run: dict
                 deadline=runner.parse_deadline(args.deadline),
                 max_memory=args.max_memory,
                 max_examples=args.max_examples,
+                isolate_calls=args.isolate_calls,
             ),
             plugins=[progress.plugin()],
         )
@@ -160,6 +159,7 @@ def _run_many(
         else default_max_memory_mib(workers),
         "max_examples": args.max_examples,
         "deadline": "auto" if deadline == "auto" else "0",
+        "isolate_calls": args.isolate_calls,
     }
     deadline_at = time.time() + float(deadline) if deadline != "auto" and float(deadline) > 0 else None
     if args.cluster is None:  # every task replays and records in this directory's example database

@@ -17,6 +17,7 @@ STYLE = {
     "crashed": ("☠", "CRASHED", "#6e3fc9", "#f1e6ff"),
     "timeout": ("◔", "TIMEOUT", "#a04100", "#ffe4cc"),
     "not_provided": ("–", "not provided", "#57606a", "#eef1f4"),
+    "tampered": ("⚠", "TAMPERED", "#ffffff", "#b3261e"),
 }
 # short cell labels for the terminal grid
 TERM = {
@@ -27,6 +28,7 @@ TERM = {
     "crashed": "☠ CRASH",
     "timeout": "◔ TIMEOUT",
     "not_provided": "– n/p",
+    "tampered": "⚠ TAMPERED",
 }
 # cell labels in the HTML grid: a quiet tick for passes, so that everything else stands out
 CELL = {
@@ -37,6 +39,7 @@ CELL = {
     "crashed": "☠ crashed",
     "timeout": "◔ timeout",
     "not_provided": "– n/p",
+    "tampered": "⚠ tampered",
 }
 RICH = {
     "passed": "green",
@@ -46,6 +49,7 @@ RICH = {
     "crashed": "bold magenta",
     "timeout": "bold red",
     "not_provided": "dim",
+    "tampered": "bold white on red",
 }
 MISSING = ("·", "not run", "#8c959f", "#ffffff")
 # one mark per verdict, for grids with a column per property

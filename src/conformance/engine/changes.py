@@ -2,7 +2,7 @@
 
 A property **regressed** when it had a verdict that is not bad in the old set
 (``passed``, ``expected_divergence`` or ``not_provided``) and a bad one in the
-new set (``failed``, ``error``, ``crashed`` or ``timeout``). Every other status
+new set (``failed``, ``error``, ``crashed``, ``timeout`` or ``tampered``). Every other status
 change is listed but is not a regression: bad to bad (``failed`` to ``error``),
 bad to good (a fix), good to good (``passed`` to ``expected_divergence``: a
 divergence ``properties/expectations.toml`` records). A known divergence is

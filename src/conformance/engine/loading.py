@@ -71,6 +71,10 @@ class Implementation:
     def provided(self) -> list[str]:
         return [name for name in BY_NAME if self.provides(name)]
 
+    def why_missing(self, export: str) -> str:
+        """How a ``not_provided`` verdict names ``export``, which :meth:`provides` denies."""
+        return export
+
     def option(self, name: str) -> Any:
         """The module's value of a contract option (:data:`conformance.engine.contract.OPTIONS`), or None."""
         if name not in OPTION_BY_NAME:

@@ -12,9 +12,12 @@ TIMEOUT = "timeout"
 CRASHED = "crashed"
 NOT_PROVIDED = "not_provided"
 EXPECTED_DIVERGENCE = "expected_divergence"
-STATUSES = (PASSED, FAILED, ERROR, TIMEOUT, CRASHED, NOT_PROVIDED, EXPECTED_DIVERGENCE)
+# Implementation code changed the judge (its modules, pytest, Hypothesis, NumPy, JAX, its files): whatever the
+# property reported, no verdict of that implementation's run can be trusted.
+TAMPERED = "tampered"
+STATUSES = (PASSED, FAILED, ERROR, TIMEOUT, CRASHED, NOT_PROVIDED, EXPECTED_DIVERGENCE, TAMPERED)
 # Statuses that make `conformance run` exit 1.
-BAD = frozenset({FAILED, ERROR, TIMEOUT, CRASHED})
+BAD = frozenset({FAILED, ERROR, TIMEOUT, CRASHED, TAMPERED})
 
 
 class PropertyTimeout(BaseException):
@@ -30,6 +33,14 @@ class OutOfMemory(BaseException):
 
     A BaseException for the reason PropertyTimeout is one: Hypothesis would
     otherwise retry and shrink the example, allocating up to the limit each time.
+    """
+
+
+class ImplementationDied(BaseException):
+    """The separate process an implementation's calls run in died (``--isolate-calls``): ``crashed``.
+
+    A BaseException for the reason OutOfMemory is one: Hypothesis would retry and
+    shrink, starting a process for every try.
     """
 
 

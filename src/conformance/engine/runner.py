@@ -61,6 +61,7 @@ def pytest_args(
     only_declared: bool = False,
     max_examples: int | None = None,
     catalogue: str | os.PathLike[str] | None = None,
+    isolate_calls: bool = False,
 ) -> list[str]:
     """The pytest arguments that run the catalogue (``catalogue``: its folder, default the installed one)."""
     args = [
@@ -101,6 +102,8 @@ def pytest_args(
         args += ["--skip-identical-to", skip_identical_to]
     if only_declared:
         args.append("--only-declared")
+    if isolate_calls:
+        args.append("--isolate-calls")
     if precision != "auto":
         args += ["--precision", precision]
     if emulate_precision:
@@ -150,7 +153,10 @@ def _ends_after_interrupt(grace: float = INTERRUPT_GRACE):
     previous = signal.getsignal(signal.SIGINT)
 
     def force_exit() -> None:
-        print(f"conformance: interrupted; the workers did not stop within {grace:g} s and were ended", file=sys.stderr)
+        print(
+            f"conformance: interrupted; the workers did not stop within {grace:g} s and were ended",
+            file=sys.__stderr__,
+        )
         _kill_children()
         os._exit(EXIT_INTERRUPTED)
 
@@ -173,13 +179,17 @@ def run_catalogue(args_list: list[str], *, plugins: list[Any] = ()) -> int:
     import pytest
 
     os.environ[MARKERS_ENV] = tempfile.mkdtemp(prefix="conformance-timeouts-")
-    sink = io.StringIO()
-    with contextlib.redirect_stdout(sink), _ends_after_interrupt():
+    sink, errors = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(errors), _ends_after_interrupt():
         code = pytest.main([*args_list, "-q", "--no-header", "-rN"], plugins=list(plugins))
     if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
-        text = sink.getvalue().strip().splitlines()
-        line = next((t for t in reversed(text) if "ERROR" in t or "error" in t), text[-1] if text else "pytest failed")
+        # A usage error (an implementation that does not load) is pytest's "ERROR: ..." line on stderr.
+        text = (errors.getvalue() + "\n" + sink.getvalue()).strip().splitlines()
+        line = next((t for t in text if t.startswith("ERROR:")), None) or next(
+            (t for t in reversed(text) if "ERROR" in t or "error" in t), text[-1] if text else "pytest failed"
+        )
         raise UsageError(line.replace("ERROR: ", ""))
+    sys.stderr.write(errors.getvalue())
     return int(code)
 
 
@@ -188,7 +198,7 @@ def temporary_report_path() -> Path:
 
 
 def report_exit_code(report: dict[str, Any]) -> int:
-    """0 when nothing failed, errored, timed out or crashed; 1 otherwise; 130 for an interrupted run."""
+    """0 when nothing failed, errored, timed out, crashed or was tampered; 1 otherwise; 130 for an interrupted run."""
     from conformance.engine.outcomes import BAD
 
     if report["partial"]:

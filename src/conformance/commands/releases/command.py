@@ -16,7 +16,7 @@ into one matrix (see :mod:`.render`), which also lists what changed from each
 column to the next.
 
 Exit status: 0 when every divergence is an expected one, 1 when any column
-shows a regression (failed, error, crashed, timeout), 2 for usage errors.
+shows a regression (failed, error, crashed, timeout, tampered), 2 for usage errors.
 """
 
 from __future__ import annotations

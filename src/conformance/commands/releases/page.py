@@ -73,8 +73,8 @@ implementation <code>{e(matrix.get("implementation", "?"))}</code> · Hypothesis
 <div class="notes">{note_html}</div>
 <h2>Changes between adjacent columns</h2>
 <p class="sub">Every claim whose verdict differs from the column on its left (marked in the grid by a blue
-edge, a red one where it regressed: from passed, expected or not provided to failed, error, crashed or
-timeout), with both messages. <code>conformance diff OLD.json NEW.json</code> compares two reports the same way.</p>
+edge, a red one where it regressed: from passed, expected or not provided to failed, error, crashed,
+timeout or tampered), with both messages. <code>conformance diff OLD.json NEW.json</code> compares two reports the same way.</p>
 <div class="changes">{_changes(matrix)}</div>
 <h2>Environments</h2>
 <div class="wrap envs"><table><thead><tr><th>flax</th><th>build</th><th>jax</th><th>jaxlib</th><th>note</th>

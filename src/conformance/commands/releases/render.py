@@ -14,7 +14,7 @@ from typing import Any
 
 from conformance.commands.verdict_style import MISSING, RICH, STYLE, TERM, counts_text
 from conformance.engine.changes import ColumnPair, adjacent, column_key, column_names
-from conformance.engine.outcomes import STATUSES
+from conformance.engine.outcomes import BAD, STATUSES
 
 
 @dataclass
@@ -117,15 +117,11 @@ def command_line(matrix: dict[str, Any]) -> str:
 
 
 def all_expected(matrix: dict[str, Any]) -> bool:
-    return not any(
-        r["status"] in ("failed", "error", "crashed", "timeout") for v in matrix["versions"] for r in v["results"]
-    )
+    return not any(r["status"] in BAD for v in matrix["versions"] for r in v["results"])
 
 
 def verdict_text(matrix: dict[str, Any]) -> str:
-    bad = sum(
-        1 for v in matrix["versions"] for r in v["results"] if r["status"] in ("failed", "error", "crashed", "timeout")
-    )
+    bad = sum(1 for v in matrix["versions"] for r in v["results"] if r["status"] in BAD)
     if not bad:
         return "every divergence is an expected one"
     return f"{bad} verdict{'s' if bad != 1 else ''} not covered by properties/expectations.toml"
@@ -209,6 +205,7 @@ MD_ICON = {
     "crashed": "💥",
     "timeout": "⏱️",
     "not_provided": "➖",
+    "tampered": "🚨",
 }
 
 

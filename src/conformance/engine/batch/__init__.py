@@ -7,6 +7,16 @@
 - :mod:`.local` and :mod:`.cluster`: where the tasks run;
 - :mod:`.merge`: the tasks' reports, or a sharded run's, as one report.
 
+Each task is a pytest session with the tamper checks of a single run
+(:mod:`conformance.engine.plugin.tamper_watch`): its controller never imports
+the implementation and checks its worker's verdicts, so an implementation that
+changes the judge in its own processes is ``tampered`` on every property of its
+task and the others keep their verdicts. What a task's controller cannot see
+is an edit of the suite's files made before it started (by another task): this
+process, which runs no implementation code, hashes them before the first task
+and again as each task ends, and every task that ends after they changed is
+``tampered`` too.
+
 What the tasks of a run share is what does not depend on an implementation: the
 framework properties run once, and one persistent XLA compilation cache holds the
 suite's own programs (its constructions and oracles), compiled by the first task
@@ -27,6 +37,7 @@ from conformance.engine.batch.plan import plan
 from conformance.engine.batch.targets import Skipped, Target, TargetError, expand
 from conformance.engine.batch.task import FRAMEWORK, Outcome, Task
 from conformance.engine.registry import Property
+from conformance.engine.suite_files import SuiteFiles
 
 __all__ = [
     "FRAMEWORK",
@@ -82,8 +93,13 @@ def run_batch(
     if on_tasks is not None:
         on_tasks(tasks)
     outcomes: list[Outcome] = []
+    files = SuiteFiles.take()  # before any task runs: the judge as this run found it
+    edited: list[str] = []
 
     def done(outcome: Outcome) -> None:
+        if not edited:
+            edited.extend(files.changes())
+        outcome.judge_edited = tuple(edited)
         outcomes.append(outcome)
         if on_done is not None:
             on_done(outcome)

@@ -7,7 +7,8 @@ report's keys, so that whatever reads one reads the other:
 - ``implementations``: every implementation, each with ``name`` (its key in ``results``),
   ``target``, ``path``, ``provides``, ``config_changes``, ``load_error`` (null, or why it
   could not be imported), ``complete`` (false when an interrupt left properties unreported),
-  ``summary`` (verdicts of its properties by status) and ``outcome`` (:data:`OUTCOMES`);
+  ``summary`` (verdicts of its properties by status) and ``outcome`` (:data:`OUTCOMES`; ``tampered``,
+  before ``failed``, when a verdict of its task is: none of them can be trusted);
 - ``framework``: the framework properties' ``summary`` (they run once, whatever the implementations);
 - ``results``: every verdict, each with ``implementation`` (a name above, or null for a framework
   property), as in a single run;
@@ -22,17 +23,18 @@ from typing import Any
 
 from conformance.engine.batch.targets import Target
 from conformance.engine.batch.task import Outcome, Task
-from conformance.engine.outcomes import BAD, ERROR, NOT_PROVIDED, STATUSES
+from conformance.engine.outcomes import BAD, ERROR, NOT_PROVIDED, STATUSES, TAMPERED
 from conformance.engine.registry import Property
 
-PASSED_ALL, FAILED_SOME, CANNOT_LOAD, NOTHING_RAN, INCOMPLETE = (
+PASSED_ALL, FAILED_SOME, CANNOT_LOAD, NOTHING_RAN, INCOMPLETE, TAMPERED_RUN = (
     "passed",
     "failed",
     "cannot load",
     "nothing ran",
     "incomplete",
+    "tampered",
 )
-OUTCOMES = (PASSED_ALL, FAILED_SOME, CANNOT_LOAD, NOTHING_RAN, INCOMPLETE)
+OUTCOMES = (PASSED_ALL, FAILED_SOME, CANNOT_LOAD, NOTHING_RAN, INCOMPLETE, TAMPERED_RUN)
 # Keys two parts must agree on to be one run.
 _SAME_RUN = ("versions", "profile", "pool_seed", "precision")
 
@@ -84,7 +86,8 @@ def _missing_verdict(prop: Property, implementation: str | None, status: str, wh
 
 
 def _task_results(outcome: Outcome, props: dict[str, Property], interrupted: bool) -> tuple[list[dict[str, Any]], bool]:
-    """The task's verdicts under the run's names, plus one for each property it left without; and partial.
+    """The task's verdicts of what it selected, under the run's names, plus one for each property it left
+    without; and partial.
 
     Properties left without a verdict by an interrupt stay without one: the report is partial.
     """
@@ -92,6 +95,8 @@ def _task_results(outcome: Outcome, props: dict[str, Property], interrupted: boo
     name = task.target.name if task.target is not None else None
     results = []
     for r in report.get("results", []):
+        if r["id"] not in task.ids:  # not selected: code in the task changed its selection (its checks say so)
+            continue
         r = {**r, "implementation": name}
         if outcome.spec and task.target is not None:  # shipped: name the user's file, not the worker's copy
             for key in ("message", "reproduce"):
@@ -111,7 +116,28 @@ def _task_results(outcome: Outcome, props: dict[str, Property], interrupted: boo
     elif not interrupted:
         why = "the task ended without a verdict for this property"
         results += [_missing_verdict(p, name, ERROR, why) for p in missing]
+    if outcome.judge_edited:
+        results = [_judged_by_edited_files(r, outcome.judge_edited) for r in results]
     return results, interrupted and (bool(missing) or bool(report.get("partial")))
+
+
+def _judged_by_edited_files(result: dict[str, Any], findings: tuple[str, ...]) -> dict[str, Any]:
+    """``tampered``: the task ran, or began, after the suite's files were edited, so it may have run the edit.
+
+    Its own controller would not notice an edit made before it started (it hashes the files it finds);
+    the run, which hashed them before any task began, does.
+    """
+    if result["status"] == TAMPERED:
+        return result
+    from conformance.engine.plugin.tamper_guard import tampered_message
+
+    seen = [*findings, "(seen by the run: this task ended after the suite's files changed on disk)"]
+    return {
+        **result,
+        "status": TAMPERED,
+        "message": tampered_message(result["id"], [], seen, result["status"]),
+        "extra": {**(result.get("extra") or {}), "reported": result["status"]},
+    }
 
 
 def _header(reports: list[dict[str, Any]], where: list[str]) -> dict[str, Any]:
@@ -196,6 +222,8 @@ def finish(report: dict[str, Any]) -> dict[str, Any]:
 def _outcome(description: dict[str, Any], results: list[dict[str, Any]], partial: bool) -> str:
     if description.get("load_error"):
         return CANNOT_LOAD
+    if any(r["status"] == TAMPERED for r in results):  # before failed: none of its verdicts can be trusted
+        return TAMPERED_RUN
     if any(r["status"] in BAD for r in results):
         return FAILED_SOME
     if (partial and not results) or description.get("complete") is False:

@@ -73,6 +73,9 @@ class Outcome:
     seconds: float = 0.0
     spec: str | None = None  # the path the implementation was loaded from, where it was shipped
     interrupted: bool = False  # stopped by an interrupt of the run: what it did not report stays unreported
+    # The suite's files changed on disk before this task ended (seen by the run, :func:`.run_batch`): its
+    # processes may have imported the edited judge, so none of its verdicts can be trusted.
+    judge_edited: tuple[str, ...] = ()
 
 
 def ship(target: Target) -> tuple[tuple[str, bytes], ...]:
@@ -288,14 +291,15 @@ def _end_with_parent() -> None:
 def main(argv: list[str] | None = None) -> int:
     """``python -m conformance.engine.batch.task SPEC``: the task's own process (its pytest controller)."""
     from conformance.engine import runner
-    from conformance.engine.loading import LoadError, load_implementation
 
     _end_with_parent()
     spec = json.loads(Path((argv or sys.argv[1:])[0]).read_text())
     try:
-        load_implementation(spec["target"])  # as `conformance run` does: a bad one is one line, not a session
+        # The implementation is not imported here: this process is the task's pytest controller, which writes
+        # its report and checks its workers for tampering. The plugin describes the implementation from a
+        # separate process; one that does not import is a usage error, one line, as in `conformance run`.
         return runner.run_catalogue(spec["args"], plugins=[EventWriter(spec["events"])])
-    except (LoadError, runner.UsageError) as exc:
+    except runner.UsageError as exc:
         Path(spec["error"]).write_text(str(exc).removeprefix("cannot load implementation: ") + "\n")
         return runner.EXIT_USAGE
 

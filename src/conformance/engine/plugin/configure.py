@@ -1,7 +1,9 @@
 """Session set-up: the Hypothesis profile, a Flax mutant, the compilation cache, the implementations.
 
-The loaded implementations are stashed on the config; each property is
-parametrised with them (``impl``), and the controller starts the run report.
+The implementations (loaded where :mod:`.placement` says, watched for tampering
+by :mod:`.tamper_guard` and :mod:`.tamper_watch`) are stashed on the config;
+each property is parametrised with them (``impl``), and the controller starts
+the run report.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ import pytest
 
 from conformance.engine import registry
 from conformance.engine.defaults import CACHE_ENV_VAR
-from conformance.engine.loading import LoadError, load_implementation, resolve_target
+from conformance.engine.loading import resolve_target
 from conformance.engine.plugin.deadline import Deadline
 from conformance.engine.plugin.emulation import emulate
 from conformance.engine.plugin.memory_limit import limit_worker
+from conformance.engine.plugin.placement import controls_workers, implementations
 from conformance.engine.plugin.recorder import Recorder
 from conformance.engine.plugin.stash import IMPLS, POOL_SEED, REPORT
+from conformance.engine.plugin.tamper_guard import install as guard_this_process
+from conformance.engine.plugin.tamper_watch import install as watch_the_workers
 from conformance.engine.profiles import load_profile, profile_named
 from conformance.engine.report import RunReport
 from conformance.kit import pools, precision
@@ -98,12 +103,10 @@ def pytest_configure(config: pytest.Config) -> None:
         emulate(mp, config.getoption("emulate_precision"))
     chosen = config.getoption("precision")
     matmul = precision.use_precision(precision.detect() if chosen == "auto" else chosen)
-    impls = []
-    for target in _targets(config):
-        try:
-            impls.append(load_implementation(target))
-        except LoadError as exc:
-            raise pytest.UsageError(f"cannot load implementation: {exc}") from None
+    # Before any implementation code runs: the judge's state, and in the controller the suite's files.
+    guard = guard_this_process(config) if not controls_workers(config) else None
+    watch_the_workers(config, guard)
+    impls = implementations(config, _targets(config), guard)
     config.stash[IMPLS] = impls
     limit_worker(config)
     if not hasattr(config, "workerinput"):

@@ -120,6 +120,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="round every float32 matmul's operands to NAME's mantissa (checks the tolerance model on CPU)",
     )
     g.addoption(
+        "--isolate-calls",
+        action="store_true",
+        help="import the implementation only in a process of its own and call its forward functions there; "
+        "the judge receives arrays (module exports are then not_provided)",
+    )
+    g.addoption(
         "--compilation-cache",
         default=None,
         metavar="DIR",

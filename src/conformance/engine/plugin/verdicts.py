@@ -22,6 +22,7 @@ from conformance.engine.outcomes import (
     NOT_PROVIDED,
     PASSED,
     TIMEOUT,
+    ImplementationDied,
     PropertyTimeout,
     Result,
     ShrinkStopped,
@@ -41,7 +42,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if prop is None or prop.kind != "implementation":
         return
     impl = impl_of(item)
-    missing = [n for n in prop.needs if impl is not None and not impl.provides(n)]
+    missing = [impl.why_missing(n) for n in prop.needs if impl is not None and not impl.provides(n)]
     if impl is not None and not missing:
         supported = impl.share_modes()
         missing = [
@@ -64,7 +65,7 @@ def _classify_exception(exc: BaseException) -> str:
     exc = _first(exc)
     if isinstance(exc, PropertyTimeout):
         return TIMEOUT
-    if out_of_memory(exc):
+    if out_of_memory(exc) or isinstance(exc, ImplementationDied):
         return CRASHED
     if isinstance(exc, ImplementationRaised):
         return ERROR
