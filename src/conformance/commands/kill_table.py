@@ -1,9 +1,10 @@
 """`conformance mutants`: the catalogue against every mutant and every conforming variant.
 
 A mutant is killed when any property reports failed, error, timeout, crashed or
-tampered for it (a tampered one is also marked as such). The implementation mutants run in one pytest session with every
-implementation plugged in at once, so compiled callables and the worker
-processes are shared. Each Flax mutant (implementations/flax_mutants) patches
+tampered for it (a tampered one is also marked as such). The implementation mutants
+run in one pytest session with every implementation plugged in at once, so compiled
+callables and the worker processes are shared; with ``--conforming-examples`` the
+reference and the variants get a second session of their own. Each Flax mutant (implementations/flax_mutants) patches
 Flax itself, so it runs alone in a fresh process, on the framework properties
 it names in CAUGHT_BY.
 """
@@ -220,13 +221,10 @@ def cmd_mutants(args: argparse.Namespace) -> int:
         with Progress(len(props) * len(impls)) as progress:
             run_catalogue(session, plugins=[progress.plugin()])
     reports = [load_report(p) for p in parts]
-    write_json_atomic(
-        run_json,
-        {
-            "results": [r for rep in reports for r in rep["results"]],
-            "partial": any(rep.get("partial", False) for rep in reports),
-        },
-    )
+    report = {
+        "results": [r for rep in reports for r in rep["results"]],
+        "partial": any(rep.get("partial", False) for rep in reports),
+    }
     flax_report = run_flax_mutants(
         flax_mutants,
         profile=args.profile,
@@ -235,7 +233,7 @@ def cmd_mutants(args: argparse.Namespace) -> int:
         max_examples=args.max_examples,
     )
     table = kill_table(
-        load_report(run_json),
+        report,
         mutants,
         conforming,
         props,
