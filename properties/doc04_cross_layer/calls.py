@@ -77,8 +77,9 @@ def param_shapes(impl, export: str, args: tuple, share: str | None = None) -> di
 def _init_fn(cls, args: tuple, share: str | None):
     model = _build(cls, args, share)
     d_model = args[0] if len(args) == 3 else args[1]
-    # jax.jit's defaults, not fast_jit: the optimisation level moves the last bit of a truncated-normal draw.
-    return jax.jit(lambda key: model.init(key, jnp.zeros((*X_SHAPE, d_model), jnp.float32))["params"])
+    # fast_jit, although the optimisation level moves the last bit of a truncated-normal draw: what is drawn is
+    # only compared with itself (layers drawn apart), and a 24-layer init compiles in a third of the time.
+    return fast_jit(lambda key: model.init(key, jnp.zeros((*X_SHAPE, d_model), jnp.float32))["params"])
 
 
 def init(impl, export: str, args: tuple, seed: int, share: str | None = None) -> dict:

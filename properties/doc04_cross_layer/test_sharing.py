@@ -80,7 +80,8 @@ def test_shared_all_is_block_applied_l_times(impl, case, seed, data_seed, scale)
     x = cst.normal_array(data_seed, c.x_shape, scale)
     model = _shared_model(impl, c, seed)
     block_params = model.block()
-    shared = calls.apply(impl, "SharedTransformer", model.args, model.params, x, "all")
+    # out_and_grad, not apply: the program 04-unshared-with-copied-block-equals-shared compiles anyway.
+    shared, _ = calls.out_and_grad(impl, "SharedTransformer", model.args, model.params, x, x, "all")
     h = x
     for _ in range(c.num_layers):
         h = calls.apply(impl, "TransformerBlock", c.dims, block_params, h)

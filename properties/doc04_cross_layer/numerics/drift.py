@@ -170,8 +170,9 @@ def _stacked(trees: Sequence[dict]) -> dict:
 
 
 def _unstacked(tree: dict, depth: int) -> list[dict]:
-    leaves, treedef = jax.tree_util.tree_flatten(tree)
-    return [jax.tree_util.tree_unflatten(treedef, [np.asarray(leaf[i]) for leaf in leaves]) for i in range(depth)]
+    # To NumPy first: indexing a jax.Array compiles a slice and a squeeze per shape.
+    leaves, treedef = jax.tree_util.tree_flatten(jax.tree_util.tree_map(np.asarray, tree))
+    return [jax.tree_util.tree_unflatten(treedef, [leaf[i] for leaf in leaves]) for i in range(depth)]
 
 
 def construction_gradients(
