@@ -4,16 +4,15 @@ Two kinds of property draw sizes differently:
 
 - Properties that only look at structure (parameter counts, output shapes) use
   ``jax.eval_shape``: nothing is compiled, so they sample sixteen size
-  combinations per run drawn from the whole range (:func:`draw_structural`):
-  1 to 12 layers, d_model up to 256, a head count that divides it, d_ff on
-  either side of d_model.
+  combinations per run drawn from the whole range (:func:`draw_structural`),
+  the smallest and the largest model of the ranges among them.
 - Properties that run a model compile it once per shape. They draw a
   :data:`CASES` index instead: the run's case pool, drawn from the run's pool
-  seed (:mod:`conformance.kit.pools`): two small fixed cases (one layer and one
-  token; two layers, two heads), a deep one (4 to 12 layers, d_model up to 16,
-  d_ff above it) and a wide one (1 to 3 layers, d_model 32 to 256, up to 8
-  heads, d_ff below it). Each case is compiled once per run; seeds and data
-  vary freely, and successive runs cover the range.
+  seed (:mod:`conformance.kit.pools`): two edge cases, one case at the top
+  quarter of each axis with the others small (widest, longest sequence,
+  largest batch, deepest), and a cheap one drawn freely (:func:`_real_cases`).
+  Each case is compiled once per run; seeds and data vary freely, cheap cases
+  take most examples (:func:`cases`), and successive runs cover the range.
 
 d_ff never equals d_model, so that the two FFN projections can be told apart
 by shape (see :func:`.reading.units.block_structure`).
@@ -109,7 +108,8 @@ def _small_model(rng: np.random.Generator) -> tuple[int, int, int]:
 
 
 def _real_cases(seed: int) -> tuple[Case, ...]:
-    """The edge cases, then one case at the top quarter of each axis with the others small, then one drawn freely.
+    """The edge cases, then one case at the top quarter of each axis with the others small, then a cheap one drawn
+    freely.
 
     Reach is per axis: the widest case (d_model, heads and d_ff at the top) runs one token or a few, the
     longest sequence a small model, the largest batch a few tokens, the deepest stack small layers; every
@@ -123,14 +123,14 @@ def _real_cases(seed: int) -> tuple[Case, ...]:
     long = Case(int(rng.integers(1, 3)), *_small_model(rng), 1, _top(rng, MAX_SEQ))
     batched = Case(int(rng.integers(1, 3)), *_small_model(rng), _top(rng, MAX_BATCH), int(rng.integers(1, 5)))
     deep = Case(_top(rng, MAX_LAYERS), *_small_model(rng), int(rng.integers(1, 3)), int(rng.integers(1, 5)))
-    while True:  # anything in the ranges, under the budget
+    while True:  # anything in the ranges that is cheap: it takes most of a property's random examples
         d_free = int(np.clip(np.round(np.exp(rng.uniform(0, np.log(MAX_D_MODEL)))), 1, MAX_D_MODEL))
         heads_free = int(rng.choice([h for h in range(1, min(MAX_HEADS, d_free) + 1) if d_free % h == 0]))
         free = Case(
             int(rng.integers(1, 7)), d_free, heads_free, _d_ff(rng, d_free, above=d_free < 4 or bool(rng.integers(2))),
             int(rng.integers(1, 9)), int(rng.integers(1, 33)),
         )  # fmt: skip
-        if oracle_cost(free) <= CASE_BUDGET and free.d_model > 2:
+        if not is_big(free) and free.d_model > 2:
             break
     return (*EDGE_CASES, wide, long, batched, deep, free)
 
@@ -190,9 +190,9 @@ CASES: Sequence[Case] = _RunCases()
 def cases(min_layers: int = 1, min_d_model: int = 1) -> st.SearchStrategy[int]:
     """An index into :data:`CASES` (an int; the reproduce command carries the pool seed).
 
-    Apportioned: the edge cases and the freely drawn one come up SMALL_WEIGHT times as often as each case
-    at the top of an axis, so that most examples are cheap; every case at the top of an axis is also met
-    once through an explicit example the run adds.
+    Apportioned by cost: a cheap case (:func:`is_big` false) comes up SMALL_WEIGHT times as often as each big
+    one, so that most examples are cheap; every big case is also met once through an explicit example the run
+    adds. The comparison pools of earlier releases (``sizes="small"``) keep their uniform draws.
     """
 
     def fitting(pool) -> list[int]:
@@ -201,7 +201,7 @@ def cases(min_layers: int = 1, min_d_model: int = 1) -> st.SearchStrategy[int]:
 
     def big(pool) -> tuple[int, ...]:
         run = draw_cases(pool.seed, pool.sizes)
-        return tuple(i for i in fitting(pool) if _at_top(run[i]))
+        return tuple(i for i in fitting(pool) if pool.sizes == "real" and is_big(run[i]))
 
     def draw() -> st.SearchStrategy[int]:
         pool = current_pool()
@@ -213,10 +213,16 @@ def cases(min_layers: int = 1, min_d_model: int = 1) -> st.SearchStrategy[int]:
     return strategy
 
 
-def _at_top(c: Case) -> bool:
+# Above this many float64 multiply-adds an example costs tenths of a second (oracle, float32 drift runs,
+# the implementation's call); the edge cases cost a few thousand.
+CHEAP_CASE = 2**20
+
+
+def is_big(c: Case) -> bool:
+    """At the top quarter of an axis, or dearer than :data:`CHEAP_CASE` (the freely drawn case may be either)."""
     tops = ((c.batch, MAX_BATCH), (c.seq, MAX_SEQ), (c.num_heads, MAX_HEADS), (c.d_model, MAX_D_MODEL),
             (c.d_ff, MAX_D_FF), (c.num_layers, MAX_LAYERS))  # fmt: skip
-    return any(v >= top_quarter(hi) for v, hi in tops)
+    return oracle_cost(c) > CHEAP_CASE or any(v >= top_quarter(hi) for v, hi in tops)
 
 
 def at_real_sizes(**others):

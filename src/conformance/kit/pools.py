@@ -14,7 +14,8 @@ width 1, square and non-square shapes both ways. The other shapes are drawn
 log-uniformly, as powers of two or as primes.
 
 Big shapes get fewer examples than small ones: a property draws each big
-shape once for every :data:`SMALL_WEIGHT` draws of each small one
+shape once for every :data:`SMALL_WEIGHT` draws of each small one (an example at a
+4096-wide layer costs a second or two, at a small one milliseconds)
 (:func:`weighted`), and meets each of them at least once through an explicit
 example the run adds (:func:`conformance.kit.strategies.add_big_examples`).
 
@@ -33,7 +34,7 @@ MAX_ROWS = 256
 MAX_WIDTH = 4096
 SMALL_MAX_ROWS, SMALL_MAX_WIDTH = 64, 512
 BUDGET = 2**24  # multiply-adds of one dense shape's float64 oracle (rows x in x out, or width^2 per row)
-SMALL_WEIGHT = 8
+SMALL_WEIGHT = 32
 # The ``ci`` profile's pool: fixed, so that CI sees the same shapes every run.
 CI_POOL_SEED = 0
 SIZES = ("real", "small")
