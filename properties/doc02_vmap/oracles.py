@@ -56,4 +56,5 @@ def running_mean(x: object) -> tuple[np.ndarray, tolerances.Tolerance]:
     return expected, tolerances.Tolerance(
         np.minimum(tolerances.MARGIN * err, drifted),
         f"the smaller of [{how}] and the drift bound [{drift.describe()} + {tolerances.MARGIN:g} x one rounding per term]",
+        magnitude=tolerances.uncancelled(share * np.abs(x).mean(axis=-2), s),
     )

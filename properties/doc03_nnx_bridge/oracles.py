@@ -15,6 +15,7 @@ def twice_dense_tolerance(x, kernel) -> tolerances.Tolerance:
     return tolerances.Tolerance(
         bound=(2 * one.bound + u * 2 * np.abs(dense(x[None, :], kernel)))[0],
         derivation=f"2 x [{one.derivation}] + u*|sum| for the addition",
+        magnitude=None if one.magnitude is None else 2 * one.magnitude,
     )
 
 

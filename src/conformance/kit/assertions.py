@@ -44,7 +44,8 @@ def as_output(value: Any, *, what: str, shape: tuple[int, ...] | None = None) ->
 
 @dataclass
 class ToleranceAudit:
-    """How loose the tolerances of one property's comparisons were: max bound / max |expected|.
+    """How loose the tolerances of one property's comparisons were: max bound / the scale a comparison is
+    judged against (max |expected|, or what its terms would give uncancelled where they cancelled).
 
     A tolerance close to the values it guards would let a wrong model pass; the
     benchmark prints the worst ratio of every numeric property.
@@ -67,8 +68,9 @@ def reset_audit() -> ToleranceAudit:
 def assert_close(actual: Any, expected: Any, tol: Tolerance, *, what: str, scale: float | None = None) -> None:
     """Elementwise |actual - expected| <= tol.bound.
 
-    ``scale`` is the magnitude the tolerance is judged against in the audit (default max|expected|):
-    a normwise bound over several arrays is judged against their common magnitude, not each array's.
+    ``scale`` is the magnitude the tolerance is judged against in the audit (default: max|expected|, or the
+    tolerance's ``magnitude`` where the result has cancelled below it): a normwise bound over several
+    arrays is judged against their common magnitude, not each array's.
     """
     a = np.asarray(actual, dtype=np.float64)
     e = np.asarray(expected, dtype=np.float64)
@@ -78,13 +80,17 @@ def assert_close(actual: Any, expected: Any, tol: Tolerance, *, what: str, scale
     bound = np.asarray(tol.bound, dtype=np.float64)
     # Bounds are computed in the oracle's layout; a flattened result compares element for element.
     bound = bound.reshape(diff.shape) if bound.size == diff.size else np.broadcast_to(bound, diff.shape)
-    scale = float(np.abs(e).max(initial=0.0)) if scale is None else float(scale)
+    if scale is None:  # a result that is exactly zero (a relu's) says nothing of its terms: not judged
+        largest = float(np.abs(e).max(initial=0.0))
+        scale = max(largest, tol.magnitude or 0.0) if largest > 0 else 0.0
     if scale > 0:
         AUDIT.comparisons += 1
         ratio = float(bound.max(initial=0.0)) / scale
         if ratio > AUDIT.worst_ratio:
             AUDIT.worst_ratio = ratio
-            AUDIT.worst_at = f"{what}, shape {e.shape}, max|expected| {scale:.3g}"
+            AUDIT.worst_at = (
+                f"{what}, shape {e.shape}, judged against {scale:.3g} (max|expected| {np.abs(e).max(initial=0.0):.3g})"
+            )
     excess = diff - bound
     if (excess > 0).any():
         i = np.unravel_index(int(np.argmax(excess)), diff.shape)

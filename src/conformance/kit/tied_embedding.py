@@ -69,4 +69,5 @@ def grads_tolerance(tokens: object, embedding: object, weights: object) -> toler
     return tolerances.Tolerance(
         np.minimum(tolerances.MARGIN * err, drifted),
         f"the smaller of [{how}] and the drift bound [{drift.describe()} + {tolerances.MARGIN:g} x one rounding per term]",
+        magnitude=tolerances.uncancelled(projection + lookup, n + vocab),  # n tokens, V per lookup row
     )

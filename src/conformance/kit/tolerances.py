@@ -37,17 +37,26 @@ def dot_gamma(k: int, dtype: object = np.float32) -> float:
 
 @dataclass(frozen=True)
 class Tolerance:
-    """Elementwise absolute bound on |actual - expected|, and how it was derived."""
+    """Elementwise absolute bound on |actual - expected|, and how it was derived.
+
+    ``magnitude``, where known, is how large the compared values are when their terms do not cancel:
+    the largest sum of |terms| in the step that computed them (on the actual float64 operands), over the
+    square root of the number of terms, which is how a sum of terms of random sign grows. float32 rounds
+    the terms, not their sum: where a result is far smaller than that, it has cancelled, and a correct
+    result's error is a fraction of ``magnitude``, however small the result. The tolerance audit
+    (:func:`conformance.kit.assertions.assert_close`) judges a bound against the larger of the two.
+    """
 
     bound: np.ndarray
     derivation: str
+    magnitude: float | None = None
 
     def describe(self) -> str:
         return self.derivation
 
     def rows(self, index: object) -> Tolerance:
         """The bound for a selection of rows (a slice or an index array)."""
-        return Tolerance(bound=self.bound[index], derivation=self.derivation)
+        return Tolerance(bound=self.bound[index], derivation=self.derivation, magnitude=self.magnitude)
 
 
 def _abs(a: object) -> np.ndarray:
@@ -100,7 +109,24 @@ def dense_chain(
     return Tolerance(
         bound=np.minimum(MARGIN * err, drifted),
         derivation=f"the smaller of [{derivation}] and the drift bound [{drift.describe()}{rounding}]",
+        magnitude=_last_terms(x, layers),
     )
+
+
+def uncancelled(terms: np.ndarray, count: int) -> float:
+    """:attr:`Tolerance.magnitude` from the sums of |terms| and how many terms each sums."""
+    return float(np.max(terms, initial=0.0)) / np.sqrt(max(count, 1))
+
+
+def _last_terms(x: object, layers: list[tuple[object, object | None]]) -> float:
+    """:attr:`Tolerance.magnitude` of the last layer: |a| @ |W| + |b|, ``a`` its actual float64 input (relu
+    between layers)."""
+    a = np.asarray(x, dtype=np.float64)
+    for kernel, bias in layers[:-1]:
+        a = np.maximum(a @ np.asarray(kernel, np.float64) + (0.0 if bias is None else np.asarray(bias, np.float64)), 0)
+    kernel, bias = layers[-1]
+    terms = np.abs(a) @ _abs(kernel) + (0.0 if bias is None else _abs(bias))
+    return uncancelled(terms, np.shape(kernel)[0] + (bias is not None))
 
 
 def elementwise(expected: object, *, ulps: float, dtype: object = np.float32) -> Tolerance:
@@ -116,7 +142,12 @@ def elementwise(expected: object, *, ulps: float, dtype: object = np.float32) ->
 def combined(*terms: tuple[float, Tolerance]) -> Tolerance:
     """Bound for a linear combination of independently rounded results."""
     bound = sum(abs(a) * t.bound for a, t in terms)
-    return Tolerance(bound=bound, derivation=" + ".join(f"{abs(a):g} x [{t.derivation}]" for a, t in terms))
+    known = [abs(a) * t.magnitude for a, t in terms if t.magnitude is not None]
+    return Tolerance(
+        bound=bound,
+        derivation=" + ".join(f"{abs(a):g} x [{t.derivation}]" for a, t in terms),
+        magnitude=sum(known) if known else None,
+    )
 
 
 def shared_dense_grads(x: object, kernel: object, bias: object, dtype: object = np.float32) -> dict[str, Tolerance]:
@@ -145,7 +176,23 @@ def shared_dense_grads(x: object, kernel: object, bias: object, dtype: object = 
     drifted = drift.shared_dense_grads(x, kernel, bias)
     floor = {"kernel": u * (site1 + site2), "bias": u * (g1.sum(0) + g2.sum(0))}
     how = f"the smaller of [{how}] and the drift bound [{drift.describe()} + {MARGIN:g} x one rounding per term]"
+    terms = _grad_terms(x, kernel, bias)
     return {
-        name: Tolerance(np.minimum(MARGIN * worst, drifted[name] + MARGIN * floor[name]), how)
+        name: Tolerance(np.minimum(MARGIN * worst, drifted[name] + MARGIN * floor[name]), how, terms[name])
         for name, worst in (("kernel", err_kernel), ("bias", err_bias))
+    }
+
+
+def _grad_terms(x: object, kernel: object, bias: object) -> dict[str, float]:
+    """:attr:`Tolerance.magnitude` of each gradient of sum(relu(relu(xK+b)K+b)), from the |terms| summed on
+    actual float64 values: |x|^T |g1| + |h1|^T |g2| for the kernel, sum |g1| + sum |g2| for the bias (2n terms)."""
+    x64, k64, b64 = (np.asarray(a, np.float64) for a in (x, kernel, bias))
+    z1 = x64 @ k64 + b64
+    h1 = np.maximum(z1, 0.0)
+    g2 = (h1 @ k64 + b64 > 0).astype(np.float64)
+    g1 = np.abs((g2 @ k64.T) * (z1 > 0))
+    count = 2 * x64.shape[0]
+    return {
+        "kernel": uncancelled(np.abs(x64).T @ g1 + h1.T @ g2, count),
+        "bias": uncancelled(g1.sum(0) + g2.sum(0), count),
     }
