@@ -125,7 +125,7 @@ def shape_coverage(report: dict) -> dict[str, set[str]]:
 
 
 def tolerance_audit(report: dict) -> list[tuple[str, float, str]]:
-    """(property, loosest bound / max|expected| over its comparisons, which comparison), loosest first."""
+    """(property, loosest bound / scale over its comparisons, which comparison), loosest first."""
     rows = [
         (r["id"], (r.get("extra") or {}).get("tolerance_ratio"), (r.get("extra") or {}).get("tolerance_ratio_at", ""))
         for r in report["results"]
@@ -168,7 +168,7 @@ def coverage() -> None:
             file=sys.stderr,
         )
     worst = sorted(((i, ratio, at) for i, (ratio, at) in loosest.items()), key=lambda row: -row[1])
-    print("loosest tolerance over all runs (max bound / max |expected|):", file=sys.stderr)
+    print("loosest tolerance over all runs (max bound / the scale judged):", file=sys.stderr)
     _print_audit(worst[:10])
     print(
         json.dumps(
@@ -228,7 +228,7 @@ def main() -> None:
         file=sys.stderr,
     )
     audit = tolerance_audit(default["report"])
-    print("tolerance audit (max bound / max |expected|, float32):", file=sys.stderr)
+    print("tolerance audit (max bound / the scale judged, README: Oracles and tolerances):", file=sys.stderr)
     _print_audit(audit)
     single = _run(workers=1)
     print(f"one worker: {single['wall']:.1f} s", file=sys.stderr)
