@@ -80,17 +80,16 @@ def assert_close(actual: Any, expected: Any, tol: Tolerance, *, what: str, scale
     bound = np.asarray(tol.bound, dtype=np.float64)
     # Bounds are computed in the oracle's layout; a flattened result compares element for element.
     bound = bound.reshape(diff.shape) if bound.size == diff.size else np.broadcast_to(bound, diff.shape)
+    largest = float(np.abs(e).max(initial=0.0))
     if scale is None:  # a result that is exactly zero (a relu's) says nothing of its terms: not judged
-        largest = float(np.abs(e).max(initial=0.0))
         scale = max(largest, tol.magnitude or 0.0) if largest > 0 else 0.0
+    scale = float(scale)
     if scale > 0:
         AUDIT.comparisons += 1
         ratio = float(bound.max(initial=0.0)) / scale
         if ratio > AUDIT.worst_ratio:
             AUDIT.worst_ratio = ratio
-            AUDIT.worst_at = (
-                f"{what}, shape {e.shape}, judged against {scale:.3g} (max|expected| {np.abs(e).max(initial=0.0):.3g})"
-            )
+            AUDIT.worst_at = f"{what}, shape {e.shape}, judged against {scale:.3g} (max|expected| {largest:.3g})"
     excess = diff - bound
     if (excess > 0).any():
         i = np.unravel_index(int(np.argmax(excess)), diff.shape)

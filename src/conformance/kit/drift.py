@@ -117,18 +117,24 @@ def dense_chain(
     return drift_bound(run, expected)
 
 
+def shared_dense_backprop(x: object, kernel: object, bias: object) -> tuple[np.ndarray, ...]:
+    """``sum(relu(relu(x K + b) K + b))`` backpropagated in float64: (x, the first relu's mask, h1 = relu(x K + b),
+    g2 = d out / d z2, g1 = d out / d z1)."""
+    x64, k64, b64 = (np.asarray(a, np.float64) for a in (x, kernel, bias))
+    z1 = x64 @ k64 + b64
+    mask1 = z1 > 0
+    h1 = np.where(mask1, z1, 0.0)
+    g2 = (h1 @ k64 + b64 > 0).astype(np.float64)
+    return x64, mask1, h1, g2, (g2 @ k64.T) * mask1
+
+
 def shared_dense_grads(x: object, kernel: object, bias: object) -> dict[str, np.ndarray]:
     """Measured bounds for the kernel and bias gradients of ``sum(relu(relu(x K + b) K + b))``.
 
     Backprop runs in float32 with relu's masks taken from float64: callers skip inputs near a
     kink, where the masks could differ and the gradient is not decidable anyway.
     """
-    x64, k64, b64 = (np.asarray(a, np.float64) for a in (x, kernel, bias))
-    z1 = x64 @ k64 + b64
-    mask1 = z1 > 0
-    h1 = np.where(mask1, z1, 0.0)
-    g2 = (h1 @ k64 + b64 > 0).astype(np.float64)
-    g1 = (g2 @ k64.T) * mask1
+    x64, mask1, h1, g2, g1 = shared_dense_backprop(x, kernel, bias)
     expected = {"kernel": x64.T @ g1 + h1.T @ g2, "bias": g1.sum(0) + g2.sum(0)}
     x32, k32, b32, g2_32 = (np.asarray(a, np.float32) for a in (x, kernel, bias, g2))
 

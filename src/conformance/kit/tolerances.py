@@ -186,13 +186,9 @@ def shared_dense_grads(x: object, kernel: object, bias: object, dtype: object = 
 def _grad_terms(x: object, kernel: object, bias: object) -> dict[str, float]:
     """:attr:`Tolerance.magnitude` of each gradient of sum(relu(relu(xK+b)K+b)), from the |terms| summed on
     actual float64 values: |x|^T |g1| + |h1|^T |g2| for the kernel, sum |g1| + sum |g2| for the bias (2n terms)."""
-    x64, k64, b64 = (np.asarray(a, np.float64) for a in (x, kernel, bias))
-    z1 = x64 @ k64 + b64
-    h1 = np.maximum(z1, 0.0)
-    g2 = (h1 @ k64 + b64 > 0).astype(np.float64)
-    g1 = np.abs((g2 @ k64.T) * (z1 > 0))
+    x64, _, h1, g2, g1 = drift.shared_dense_backprop(x, kernel, bias)
     count = 2 * x64.shape[0]
     return {
-        "kernel": uncancelled(np.abs(x64).T @ g1 + h1.T @ g2, count),
-        "bias": uncancelled(g1.sum(0) + g2.sum(0), count),
+        "kernel": uncancelled(np.abs(x64).T @ np.abs(g1) + h1.T @ g2, count),
+        "bias": uncancelled(np.abs(g1).sum(0) + g2.sum(0), count),
     }
