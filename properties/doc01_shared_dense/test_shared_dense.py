@@ -193,18 +193,16 @@ def test_forward_rows_independent(impl, seed, shape, data_seed):
     hint="Dense's default bias initialiser is zeros; relu is positively homogeneous. A nonzero bias or another activation breaks this.",
     needs=("shared_dense_forward",),
 )
-@given(seed=cst.seeds(), shape=cst.square_shapes(), data_seed=cst.data_seeds(), a=st.sampled_from((0.5, 3.0, 10.0)))
+# Powers of two: scaling by one commutes with every float32 (and TF32, bfloat16) rounding, so a conforming
+# forward gives a*forward(x) bit for bit and no tolerance is needed. Other factors would compare two rounded
+# results within two drift bounds, about 1e-3 of the output at widths near 4096.
+@given(seed=cst.seeds(), shape=cst.square_shapes(), data_seed=cst.data_seeds(), a=st.sampled_from((0.5, 4.0, 16.0)))
 def test_forward_positive_homogeneous(impl, seed, shape, data_seed, a):
     n, hidden = shape
     x = cst.normal_array(data_seed, (n, hidden))
     base = _forward(impl, seed, x, hidden)
-    scaled = _forward(impl, seed, (a * x).astype(np.float32), hidden)
-    p = constructions.shared_dense_params(seed, hidden)
-    k = p["kernel"]
-    tol = tolerances.combined(
-        (1.0, tolerances.dense_chain(a * x, [(k, None)] * 2)), (a, tolerances.dense_chain(x, [(k, None)] * 2))
-    )
-    assert_close(scaled, a * base.astype(np.float64), tol, what=f"forward({a:g}*x) against {a:g}*forward(x)")
+    scaled = _forward(impl, seed, a * x, hidden)
+    assert_equal_arrays(scaled, a * base, what=f"forward({a:g}*x) against {a:g}*forward(x), a power of two")
 
 
 @conformance_property(
