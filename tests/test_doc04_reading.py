@@ -266,6 +266,16 @@ def test_a_stacks_layers_are_read_in_the_order_the_model_runs_them():
     assert "not in the order they sit" in reversed_.out_of_order()
 
 
+def test_a_deep_narrow_stack_on_few_tokens_is_read():
+    """Pool seed 16's deepest case (19 layers at d_model 4, three tokens): after a zeroed LayerNorm scale every
+    token is one vector, and pieces that run later keep as little as 5e-4 of their gradient. They still matter:
+    only an exactly zero gradient means silent."""
+    ref = impl_of("conformance.implementations.reference")
+    stack = layout.model_stack(ref, "UnsharedTransformer", (19, 4, 4, 2), None, (1, 3, 4))
+    assert [layer.attention.where for layer in stack.layers] == [f"/layers_{i}/attention" for i in range(19)]
+    assert stack.out_of_order() is None
+
+
 def test_stacked_layers_are_read_slice_by_slice():
     c = SMALL
     scan = impl_of("conformance.implementations.variants.scan_transformer")
