@@ -129,7 +129,7 @@ def test_block_gelu_is_exact(impl, case, seed, data_seed):
     # One defect, one cause: this probe judges the GELU, not the LayerNorms' epsilon (the eps probe
     # does), so any eps from 0 to PyTorch's 1e-5 is accepted. LayerNorm is monotone in eps, so the
     # two ends bound every eps between them.
-    eps_free, _ = oracles.stack(x, values, 1, eps=0.0)
+    eps_free = oracles.block(x, values, eps=0.0)
     tol = combined(
         (1.0, tol),
         (
@@ -140,7 +140,7 @@ def test_block_gelu_is_exact(impl, case, seed, data_seed):
             ),
         ),
     )
-    tanh_block, _ = oracles.stack(x, values, 1, approximate_gelu=True)
+    tanh_block = oracles.block(x, values, approximate_gelu=True)
     assert_close(
         out,
         expected,
@@ -175,7 +175,7 @@ def test_block_layernorm_eps_is_pytorch(impl, case, data_seed, scale):
     x = cst.normal_array(data_seed, c.x_shape, scale)
     out = calls.apply(impl, "TransformerBlock", c.dims, probes.probe_params(impl, c, values), x)
     expected, tol = oracles.stack(x, values, 1)
-    flax_default, _ = oracles.stack(x, values, 1, eps=1e-6)
+    flax_default = oracles.block(x, values, eps=1e-6)
     assert_close(
         out,
         expected,

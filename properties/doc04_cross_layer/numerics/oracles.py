@@ -27,9 +27,9 @@ from .exact import Bounded, BoundedArithmetic
 from .nonlinearities import GELU_LIPSCHITZ, PYTORCH_LAYER_NORM_EPS
 
 
-def block(x: Any, p: BlockParams, eps: float = PYTORCH_LAYER_NORM_EPS) -> np.ndarray:
-    """One block on x: (B, S, d), in float64."""
-    return block_maths.forward(Bounded.exact(x), p, BoundedArithmetic(eps)).value
+def block(x: Any, p: BlockParams, eps: float = PYTORCH_LAYER_NORM_EPS, approximate_gelu: bool = False) -> np.ndarray:
+    """One block on x: (B, S, d), in float64 (no tolerance: for what another setting would give)."""
+    return block_maths.forward(Bounded.exact(x), p, BoundedArithmetic(eps, approximate_gelu)).value
 
 
 def stack(
