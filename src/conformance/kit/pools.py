@@ -34,7 +34,7 @@ MAX_ROWS = 256
 MAX_WIDTH = 4096
 SMALL_MAX_ROWS, SMALL_MAX_WIDTH = 64, 512
 BUDGET = 2**24  # multiply-adds of one dense shape's float64 oracle (rows x in x out, or width^2 per row)
-SMALL_WEIGHT = 32
+SMALL_WEIGHT = 64
 # The ``ci`` profile's pool: fixed, so that CI sees the same shapes every run.
 CI_POOL_SEED = 0
 SIZES = ("real", "small")
