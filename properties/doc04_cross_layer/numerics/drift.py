@@ -209,10 +209,14 @@ class GradientDrift:
 
     parts: tuple[tuple[str, float], ...]
 
+    @property
+    def total(self) -> float:
+        """The drifts added up."""
+        return sum(v for _, v in self.parts)
+
     def bound(self, magnitude: float) -> float:
         """DRIFT_MARGIN x (the drifts) + 4 u G: the normwise tolerance for a difference of these gradients."""
-        total = sum(v for _, v in self.parts)
-        return kit_drift.DRIFT_MARGIN * total + 4 * unit_roundoff(np.float32) * magnitude
+        return kit_drift.DRIFT_MARGIN * self.total + 4 * unit_roundoff(np.float32) * magnitude
 
     def describe(self, magnitude: float) -> str:
         drifts = " + ".join(f"of the {name} {value:.3g}" for name, value in self.parts)

@@ -116,14 +116,17 @@ def gradient_tolerance(
         if measured is None
         else f"drift {measured.describe(magnitude)}"
     )
-    bound = rel * magnitude if measured is None else min(rel * magnitude, measured.bound(magnitude))
     # The first-order model misses LayerNorm's conditioning: a row of tiny variance (d_model 3) divides its
     # error by a tiny sigma. Where the construction's own float32 run drifts past the model's estimate
     # (8 L gamma_k G, before its margins), the model is not a bound on this input and caps nothing; a
     # conforming gradient was 3.8e-4 off at L=2, d_model 3, with the capped bound at 1.7e-4.
-    if measured is not None and sum(v for _, v in measured.parts) > rel * magnitude / (2 * MARGIN):
+    if measured is None:
+        bound = rel * magnitude
+    elif measured.total > rel * magnitude / (2 * MARGIN):
         bound = measured.bound(magnitude)
         worst += ", not a bound here: the measured float32 drift exceeds its estimate before margins"
+    else:
+        bound = min(rel * magnitude, measured.bound(magnitude))
     return Tolerance(
         bound=np.full(shape, bound),
         derivation=f"normwise over the block, G = max over its leaves of sum_l |layer gradient|: "
