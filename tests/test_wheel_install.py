@@ -91,22 +91,47 @@ def test_the_installed_suite_has_its_claims_catalogues(installed, tmp_path):
     assert json.loads(proc.stdout) == json.loads(repo.stdout), "the installed catalogues differ from the repo's"
 
 
-@pytest.mark.parametrize("user_file, only", [("conforming_copy.py", None), ("forward_times_zero.py", "05-*")])
-def test_installed_verdicts_equal_the_repos(installed, tmp_path, monkeypatch, user_file, only):
+def _installed_run(installed, tmp_path, monkeypatch, user_file: str, *only: str) -> tuple[list[str], int, dict, str]:
     # Where the suite is installed from is the question, not sizes: the smaller pools of earlier releases.
     monkeypatch.setenv("CONFORMANCE_POOL_SIZES", "small")
     solution = tmp_path / user_file
     shutil.copy(USERS / user_file, solution)
-    # One pool for both runs, so that they differ only in how the suite was installed.
-    selection = ["--pool-seed", "0", "--max-examples", "5", *(["--only", only] if only else [])]
-    code, report, output = _run_installed(installed, tmp_path, "--impl", str(solution), "--profile", "dev", *selection)
+    selection = ["--impl", str(solution), "--profile", "dev", "--pool-seed", "0", "--max-examples", "5"]
+    selection += ["--only", *only] if only else []
+    code, report, output = _run_installed(installed, tmp_path, *selection)
     assert report is not None and report["results"], f"the installed run reported nothing (exit {code}):\n{output}"
+    return selection, code, report, output
+
+
+def test_installed_a_conforming_file_passes_the_repos_whole_catalogue(installed, tmp_path, monkeypatch):
+    # The verdicts the repo gives a conforming file, read from the repo rather than run a second time: every
+    # property of its catalogue, each passed, or an expected divergence where expectations.toml lists one for
+    # this Flax. A module, data file or implementation the wheel left out shows as a missing id or an error.
+    import flax
+
+    from conformance.engine.expectations import divergence_for
+    from conformance.engine.registry import discover
+
+    _, code, report, output = _installed_run(installed, tmp_path, monkeypatch, "conforming_copy.py")
+    expected = {pid: "expected_divergence" if divergence_for(pid, flax.__version__) else "passed" for pid in discover()}
+    got = _verdicts(report)
+    assert set(got) == set(expected), (
+        f"the installed catalogue differs from the repo's: missing {sorted(set(expected) - set(got))}, "
+        f"extra {sorted(set(got) - set(expected))}"
+    )
+    wrong = {pid: (status, expected[pid]) for pid, status in got.items() if status != expected[pid]}
+    assert not wrong, f"installed verdicts (got, expected): {wrong}\n{output}"
+    assert code == 0, output
+
+
+def test_installed_verdicts_on_a_wrong_file_equal_the_repos(installed, tmp_path, monkeypatch):
+    selection, code, report, output = _installed_run(installed, tmp_path, monkeypatch, "forward_times_zero.py", "05-*")
     repo_report = tmp_path / "repo.json"
-    repo = run_cli("run", "--impl", str(solution), "--profile", "dev", *selection, "--json", str(repo_report))
+    # One pool for both runs, so that they differ only in how the suite was installed.
+    repo = run_cli("run", *selection, "--json", str(repo_report))
     assert _verdicts(report) == _verdicts(json.loads(repo_report.read_text())), "installed and in-repo verdicts differ"
-    assert (code, repo.returncode) == ((0, 0) if user_file == "conforming_copy.py" else (1, 1)), output
-    if user_file == "forward_times_zero.py":
-        assert _verdicts(report)["05-forward-matches-recipe"] == "failed"
+    assert (code, repo.returncode) == (1, 1), output
+    assert _verdicts(report)["05-forward-matches-recipe"] == "failed"
 
 
 def test_an_empty_selection_exits_2_with_one_line(installed, tmp_path):
