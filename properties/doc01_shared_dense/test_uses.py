@@ -271,11 +271,12 @@ def test_fw_one_instance_one_param_set(shape, data_seed):
     assume(not oracles.near_relu_kink(x, k, b, tolerances.dense_chain(x, [(k, b)]).bound))
     results = _one_instance_program(hidden)([{"params": {key: layer}} for key in keys], x)
     expected, tol = oracles.shared_dense_grads(x, k, b), tolerances.shared_dense_grads(x, k, b)
+    out_expected, out_tol = oracles.shared_dense(x, k, b), tolerances.dense_chain(x, [(k, b), (k, b)])
     for (way, key), (out, grads) in zip(zip(_ONE_INSTANCE_WAYS, keys), results):
         assert_close(
             as_output(out, what=way, shape=(n, hidden)),
-            oracles.shared_dense(x, k, b),
-            tolerances.dense_chain(x, [(k, b), (k, b)]),
+            out_expected,
+            out_tol,
             what=f"{way}: output against relu(relu(x K + b) K + b) with its one (K, b)",
         )
         for name in ("kernel", "bias"):

@@ -162,24 +162,31 @@ def shared_dense_grads(x: object, kernel: object, bias: object, dtype: object = 
     n, width = xa.shape
     h1 = xa @ k + _abs(bias)  # bound on |h1|
     err_h1 = dense_chain(x, [(kernel, bias)]).bound / MARGIN
-    g2 = np.ones((n, width))  # |dL/dz2| <= 1
-    g1 = g2 @ k.T  # bound on |dL/dz1|
-    err_g1 = dot_gamma(width, dtype) * g1
-    site1 = xa.T @ g1
-    site2 = h1.T @ g2
-    err_kernel = dot_gamma(n, dtype) * (site1 + site2) + xa.T @ err_g1 + err_h1.T @ g2 + u * (site1 + site2)
-    err_bias = dot_gamma(n, dtype) * (g1.sum(0) + g2.sum(0)) + err_g1.sum(0) + u * (g1.sum(0) + g2.sum(0))
+    # |g2| <= 1 everywhere, so every row of |g1| <= |g2| @ |K|^T is |K|'s row sums s, and the kernel's sums over
+    # the batch are outer products: |x|^T |g1| = a s^T with a = |x|'s column sums, |h1|^T |g2| = c 1^T with c =
+    # |h1|'s column sums, err(g1) = gamma_width |g1|, err(h1)^T |g2| = e 1^T with e = err(h1)'s column sums.
+    s = k.sum(1)
+    a, c, e = xa.sum(0), h1.sum(0), err_h1.sum(0)
+    site1 = np.multiply.outer(a, s)
+    both = site1 + c[:, None]  # |x|^T|g1| + |h1|^T|g2|
+    err_kernel = (dot_gamma(n, dtype) + u) * both
+    err_kernel += dot_gamma(width, dtype) * site1
+    err_kernel += e[:, None]
+    g1_sum, g2_sum = n * s, np.full(width, float(n))
+    err_bias = dot_gamma(n, dtype) * (g1_sum + g2_sum) + dot_gamma(width, dtype) * g1_sum + u * (g1_sum + g2_sum)
     how = (
         f"{MARGIN:g} x backprop bound: gamma_n*(|x|^T|g1| + |h1|^T|g2|) + |x|^T err(g1) + err(h1)^T|g2|, "
         f"|g2|<=1, u=2^{int(np.log2(u))}, {precision.describe()}"
     )
     drifted = drift.shared_dense_grads(x, kernel, bias)
-    floor = {"kernel": u * (site1 + site2), "bias": u * (g1.sum(0) + g2.sum(0))}
     how = f"the smaller of [{how}] and the drift bound [{drift.describe()} + {MARGIN:g} x one rounding per term]"
     terms = _grad_terms(x, kernel, bias)
+    # min(MARGIN x worst case, drift + MARGIN x one rounding per term), in place over the kernel's width^2 entries.
+    kernel_bound = np.minimum(np.multiply(err_kernel, MARGIN, out=err_kernel), (MARGIN * u) * both + drifted["kernel"])
+    bias_bound = np.minimum(MARGIN * err_bias, drifted["bias"] + MARGIN * u * (g1_sum + g2_sum))
     return {
-        name: Tolerance(np.minimum(MARGIN * worst, drifted[name] + MARGIN * floor[name]), how, terms[name])
-        for name, worst in (("kernel", err_kernel), ("bias", err_bias))
+        "kernel": Tolerance(kernel_bound, how, terms["kernel"]),
+        "bias": Tolerance(bias_bound, how, terms["bias"]),
     }
 
 
