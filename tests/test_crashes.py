@@ -9,6 +9,8 @@ without bound; and a run stopped at its deadline.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from conftest import FAULTS, read, run_cli
 
@@ -21,8 +23,12 @@ CRASHING = {p.id for p in discover().values() if "shared_params_two_modules" in 
 
 @pytest.fixture(scope="module")
 def xla_cache(tmp_path_factory):
-    """One persistent compilation cache for the module's runs: they compile the same programs."""
-    return tmp_path_factory.mktemp("xla-cache")
+    """The session's compilation cache (conftest), which the installed wheel's run of a conforming file fills
+    with the same programs (tests/test_wheel_install.py: same profile, pools and example count); one of the
+    module's own otherwise, as the runs below compile the same programs."""
+    from conformance.engine.defaults import CACHE_ENV_VAR
+
+    return os.environ.get(CACHE_ENV_VAR) or tmp_path_factory.mktemp("xla-cache")
 
 
 def _run(report_path, xla_cache, *args: str):

@@ -92,11 +92,13 @@ def test_the_installed_suite_has_its_claims_catalogues(installed, tmp_path):
 
 
 def _installed_run(installed, tmp_path, monkeypatch, user_file: str, *only: str) -> tuple[list[str], int, dict, str]:
-    # Where the suite is installed from is the question, not sizes: the smaller pools of earlier releases.
+    # Where the suite is installed from is the question, not sizes: the smaller pools of earlier releases. The
+    # crash tests run the reference's programs with the same profile, pools and example count, and the session's
+    # compilation cache holds them for whichever runs second (tests/test_crashes.py).
     monkeypatch.setenv("CONFORMANCE_POOL_SIZES", "small")
     solution = tmp_path / user_file
     shutil.copy(USERS / user_file, solution)
-    selection = ["--impl", str(solution), "--profile", "dev", "--pool-seed", "0", "--max-examples", "5"]
+    selection = ["--impl", str(solution), "--profile", "ci", "--max-examples", "5"]
     selection += ["--only", *only] if only else []
     code, report, output = _run_installed(installed, tmp_path, *selection)
     assert report is not None and report["results"], f"the installed run reported nothing (exit {code}):\n{output}"
