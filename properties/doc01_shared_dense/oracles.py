@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
+from conformance.kit import tolerances
 from conformance.kit.oracles import dense, f64, relu
+
+# Draws tried before an input is given up as too close to relu's kink.
+KINK_TRIES = 8
 
 
 def shared_dense(x: object, kernel: object, bias: object) -> np.ndarray:
@@ -47,6 +53,21 @@ def near_relu_kink(x: object, kernel: object, bias: object, bound: np.ndarray) -
     z2 = dense(h1, kernel, bias)
     edge = np.abs(bound).max(initial=0.0) + 1e-30
     return bool((np.abs(z1) <= edge).any() or (np.abs(z2) <= 2 * edge).any())
+
+
+def clear_of_kink(draw: Callable[[int], tuple], data_seed: int) -> tuple | None:
+    """The first ``draw(seed)`` -> (x, kernel, bias), over seeds ``data_seed``, ``data_seed + 1``, ..., none of whose
+    pre-activations is near relu's kink (:func:`near_relu_kink`); None if :data:`KINK_TRIES` draws all are.
+
+    A layer thousands wide has thousands of pre-activations, and most single draws put one of them within
+    rounding of 0: a property that rejected the draw would almost never check its big shapes (a pool's big
+    shape gets one explicit example per run).
+    """
+    for i in range(KINK_TRIES):
+        x, kernel, bias = draw(data_seed + i)
+        if not near_relu_kink(x, kernel, bias, tolerances.dense_chain(x, [(kernel, bias)]).bound):
+            return x, kernel, bias
+    return None
 
 
 def relu_branch_grads(x: object, kernel: object, bias: object) -> dict[str, np.ndarray]:
