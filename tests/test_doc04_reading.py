@@ -308,3 +308,21 @@ def test_trees_keep_the_keys_an_implementation_chose():
     assert set(trees.flat_shapes(tree)) == {"/layers/0/w", "/layers/1/w", "/top/b"}
     with pytest.raises(KeyError, match="no key '2'"):
         trees.get_path(tree, "/layers/2/w")
+
+
+def test_a_stack_of_width_1_is_read_at_the_companion_width_even_with_param_roles(tmp_path):
+    """PARAM_ROLES names a block's roles, not which layer runs which piece: that is read by behaviour, which no
+    probe sees at d_model 1. A conforming model that declared PARAM_ROLES failed the unshared properties at the
+    edge case of one of everything (L=1, d_model 1): its layer looked unused."""
+    shutil.copy(USERS / "packed_attention.py", tmp_path / "packed_attention.py")
+    for prop, example in (
+        ("04-unshared-runs-its-layers-in-order", '{"case": 0, "data_seed": 0, "scale": 1.0, "seed": 0}'),
+        ("04-unshared-layer-grads-match-oracle", '{"case": 0, "data_seed": 0, "seed": 0}'),
+    ):
+        report = tmp_path / f"{prop}.json"
+        run_cli(
+            "run", "--impl", str(tmp_path / "packed_attention.py"), "--only", prop, "--pool-seed", "0",
+            "--workers", "0", "--example", example, "--json", str(report),
+        )  # fmt: skip
+        [result] = json.loads(report.read_text())["results"]
+        assert result["status"] == "passed", result["message"][:2000]

@@ -52,7 +52,9 @@ def model_stack(
     """The layers of ``export(*args)`` in the order it runs them (see :mod:`.reading.stack`), probed on inputs of
     ``x_shape``."""
     args = tuple(int(a) for a in args)
-    if args[1] == 1 and impl.option("PARAM_ROLES") is None:
+    # Which layer runs which piece is read by behaviour even where PARAM_ROLES names the block's roles, and at
+    # width 1 no behaviour can be seen: a stack is always read at the companion width.
+    if args[1] == 1:
         wider = (args[0], *degenerate.companion(args[1:]))
         found = model_stack(impl, export, wider, share, None if x_shape is None else (*x_shape[:-1], wider[1]))
         shapes = calls.param_shapes(impl, export, args, share)
