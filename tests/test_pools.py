@@ -14,7 +14,16 @@ import pytest
 from conformance.properties.doc04_cross_layer import strategies as dst
 
 from conformance.engine.mutants import discover_mutants
-from conformance.kit.pools import BUDGET, CI_POOL_SEED, MAX_ROWS, MAX_WIDTH, draw_pool, top_quarter, weighted
+from conformance.kit.pools import (
+    BUDGET,
+    CI_POOL_SEED,
+    MAX_ROWS,
+    MAX_WIDTH,
+    draw_pool,
+    random_draws,
+    top_quarter,
+    use_pool,
+)
 
 SEEDS = range(1, 301)
 
@@ -100,12 +109,40 @@ def test_pools_keep_the_edge_cases_and_both_shapes():
         assert all(c.d_ff not in (c.d_model, 3 * c.d_model) and c.d_model % c.num_heads == 0 for c in cases)
 
 
-def test_big_shapes_get_fewer_examples_than_small_ones():
+def test_big_shapes_are_met_by_explicit_examples_only():
     p = draw_pool(CI_POOL_SEED)
-    drawn = weighted(p, p.dense)
-    assert set(drawn) == set(p.dense), "every shape is still drawn"
-    big, small = next(s for s in p.dense if s in p.big), next(s for s in p.dense if s not in p.big)
-    assert drawn.count(small) > drawn.count(big) == 1
+    drawn = random_draws(p, p.dense)
+    assert drawn and not set(drawn) & p.big, f"random examples draw {drawn}, big shapes are {sorted(p.big)}"
+    assert set(drawn) | (set(p.dense) & p.big) == set(p.dense), "a shape of the pool is met by nothing"
+    only_big = tuple(s for s in p.dense if s in p.big)
+    assert random_draws(p, only_big) == only_big, "where every shape is big, random examples still draw them"
+
+
+def test_each_big_shape_gets_one_explicit_example_with_seeds_from_the_pool():
+    from hypothesis import given
+
+    from conformance.kit import strategies as cst
+
+    def examples_of(seed):
+        @given(shape=cst.square_shapes(), data_seed=cst.data_seeds())
+        def prop(shape, data_seed):
+            pass
+
+        use_pool(seed)
+        assert cst.add_big_examples(prop, draw_pool(seed)) == len(set(draw_pool(seed).square) & draw_pool(seed).big)
+        return [e.kwargs for e in prop.hypothesis_explicit_examples]
+
+    try:
+        first, again, other = examples_of(CI_POOL_SEED), examples_of(CI_POOL_SEED), examples_of(7)
+    finally:
+        use_pool(CI_POOL_SEED)
+    assert sorted(e["shape"] for e in first) == sorted(
+        set(draw_pool(CI_POOL_SEED).square) & draw_pool(CI_POOL_SEED).big
+    )
+    assert first == again, "a run's explicit examples are not reproducible from its pool seed"
+    assert {e["data_seed"] for e in first} != {0} and first[0]["data_seed"] != other[0]["data_seed"], (
+        f"big shapes always meet the same data: {first} and {other}"
+    )
 
 
 # Which pool shapes reach each size-gated mutant's defect (mirrors its GATE).

@@ -28,7 +28,7 @@ import numpy as np
 from hypothesis import example, reject
 from hypothesis import strategies as st
 
-from conformance.kit.pools import SMALL_WEIGHT, current_pool, top_quarter
+from conformance.kit.pools import current_pool, top_quarter
 
 # The document's example configuration (section 4).
 DOC_LAYERS, DOC_D_MODEL, DOC_HEADS, DOC_D_FF = 12, 512, 8, 2048
@@ -191,9 +191,9 @@ CASES: Sequence[Case] = _RunCases()
 def cases(min_layers: int = 1, min_d_model: int = 1) -> st.SearchStrategy[int]:
     """An index into :data:`CASES` (an int; the reproduce command carries the pool seed).
 
-    Apportioned by cost: a cheap case (:func:`is_big` false) comes up SMALL_WEIGHT times as often as each big
-    one, so that most examples are cheap; every big case is also met once through an explicit example the run
-    adds. The comparison pools of earlier releases (``sizes="small"``) keep their uniform draws.
+    Apportioned by cost: random examples draw the cheap cases (:func:`is_big` false), and each big case is met
+    in exactly one explicit example the run adds (:func:`conformance.kit.strategies.add_big_examples`). The
+    comparison pools of earlier releases (``sizes="small"``) keep their uniform draws.
     """
 
     def fitting(pool) -> list[int]:
@@ -207,7 +207,7 @@ def cases(min_layers: int = 1, min_d_model: int = 1) -> st.SearchStrategy[int]:
     def draw() -> st.SearchStrategy[int]:
         pool = current_pool()
         top = big(pool)
-        return st.sampled_from([i for i in fitting(pool) if i not in top] * SMALL_WEIGHT + list(top))
+        return st.sampled_from([i for i in fitting(pool) if i not in top] or fitting(pool))
 
     strategy = st.deferred(draw)
     strategy.conformance_big = big  # each met once per property through an explicit example (kit.strategies)

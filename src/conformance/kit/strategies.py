@@ -17,6 +17,7 @@ thousands of floats, and a failing input is reproduced from a handful of integer
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import numpy as np
@@ -58,7 +59,7 @@ def _pooled(pick, free, *, structural: bool = False) -> st.SearchStrategy:
     # Deferred: the pool is chosen when the run starts, after the property modules were imported.
     def draw() -> st.SearchStrategy:
         pool = current_pool()
-        return free() if _free(structural) else st.sampled_from(pools.weighted(pool, pick(pool)))
+        return free() if _free(structural) else st.sampled_from(pools.random_draws(pool, pick(pool)))
 
     strategy = st.deferred(draw)
     if not structural:
@@ -67,11 +68,12 @@ def _pooled(pick, free, *, structural: bool = False) -> st.SearchStrategy:
 
 
 def add_big_examples(test: Any, pool: pools.Pool) -> int:
-    """One explicit example for every big value of the run's pool that ``test`` draws (see :func:`pools.weighted`).
+    """Exactly one explicit example for every big value of the run's pool that ``test`` draws (its random
+    examples draw the others: :func:`pools.random_draws`).
 
-    Random draws meet a big shape rarely, by design; an explicit example per big shape makes every property
-    meet every one of them in every run. The other arguments take their simplest values (seed 0, the first
-    of a list). Returns how many examples were added.
+    The other arguments take their simplest values (the first of a list, the smallest number), except seeds,
+    which are drawn from the pool's seed and the property's name: successive runs meet a big shape with
+    different data, and a run replays its own. Returns how many examples were added.
     """
     from hypothesis import Phase, example, find, settings
 
@@ -84,12 +86,19 @@ def add_big_examples(test: Any, pool: pools.Pool) -> int:
     # Its own phases: the loaded profile's may generate nothing (the replay profile runs explicit examples only).
     quick = settings(database=None, max_examples=20, deadline=None, phases=[Phase.generate])
     simplest = {name: find(s, lambda _: True, settings=quick) for name, s in given.items()}
+    rng = np.random.default_rng([pool.seed, zlib.crc32(test.__qualname__.encode())])
     added = 0
     for name, values in pooled.items():
         for value in values:
-            example(**{**simplest, name: value})(test)
+            seeds = {k: int(rng.integers(0, SEED_MAX + 1)) for k in simplest if _is_seed(k, simplest[k])}
+            example(**{**simplest, **seeds, name: value})(test)
             added += 1
     return added
+
+
+def _is_seed(name: str, simplest: Any) -> bool:
+    """Arguments named ``seed`` or ``*_seed`` take any int in 0..SEED_MAX (:func:`seeds`, :func:`data_seeds`)."""
+    return (name == "seed" or name.endswith("_seed")) and isinstance(simplest, int)
 
 
 def features(*, structural: bool = False) -> st.SearchStrategy[int]:
