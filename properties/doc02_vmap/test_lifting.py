@@ -15,6 +15,7 @@ from conformance.kit import compiled, tolerances
 from conformance.kit import strategies as cst
 from conformance.kit.assertions import as_output, assert_close, assert_raises, assert_tree_shapes
 from conformance.kit.oracles import dense
+from conformance.kit.pairs import equal_pairs
 
 from . import DOCUMENT, Section, oracles
 
@@ -268,7 +269,7 @@ def test_fw_vmap_splits_dropout_keeps_params(dropout_seed, shape, data_seed):
         tolerances.combined((2.0, tolerances.dense_chain(x, [(k, bias)]))),
         what="kept outputs against (x K + b) / (1 - rate), the same params for every example",
     )
-    same = [(i, j) for i in range(b) for j in range(i + 1, b) if np.array_equal(kept[i], kept[j])]
+    same = equal_pairs(kept)
     if same:
         raise AssertionError(
             f"with split_rngs dropout=True, identical examples {same} got the same dropout mask "

@@ -14,6 +14,7 @@ from conformance.kit import compiled, tolerances
 from conformance.kit import strategies as cst
 from conformance.kit.assertions import as_output, assert_close, assert_raises, assert_tree_shapes
 from conformance.kit.oracles import dense
+from conformance.kit.tolerances import Tolerance
 
 from . import DOCUMENT, Section, constructions
 
@@ -40,13 +41,15 @@ def test_fw_stacked_params_row_uses_own_member(seed, shape, data_seed):
     )
     out = as_output(out, what="stacked-params apply", shape=(b, features))
     k, bias = (np.asarray(variables["params"][name]) for name in ("kernel", "bias"))
-    for i in range(b):
-        assert_close(
-            out[i],
-            dense(x[i], k[i], bias[i]),
-            tolerances.dense_chain(x[i : i + 1], [(k[i], bias[i])]),
-            what=f"row {i} against x_{i} K_{i} + b_{i} (member {i} of the stack)",
-        )
+    # Row i as a one-row input to member i: (B, 1, in) @ (B, in, F), so every row is judged with its own member.
+    rows, member_bias = x[:, None, :], bias[:, None, :]
+    tol = tolerances.dense_chain(rows, [(k, member_bias)])
+    assert_close(
+        out,
+        dense(rows, k, member_bias).reshape(b, features),
+        Tolerance(tol.bound.reshape(b, features), tol.derivation, tol.magnitude),
+        what="each row i against x_i K_i + b_i (member i of the stack)",
+    )
     _other_batch_refused(b, in_dim, features)
 
 

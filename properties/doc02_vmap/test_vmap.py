@@ -21,6 +21,7 @@ from conformance.kit.assertions import (
     dig,
     tree_shapes,
 )
+from conformance.kit.pairs import equal_pairs
 
 from . import DOCUMENT, Section, constructions
 
@@ -250,7 +251,7 @@ def test_fw_stacked_params_split_rngs_differ(seed, shape):
         params, {"kernel": (b, in_dim, features), "bias": (b, features)}, what="vmap with params on axis 0"
     )
     k = np.asarray(params["kernel"])
-    same = [(i, j) for i in range(b) for j in range(i + 1, b) if np.array_equal(k[i], k[j])]
+    same = equal_pairs(k)
     assert not same, f"split_rngs=True gave identical kernels for batch rows {same}"
 
 

@@ -84,6 +84,9 @@ def dense_chain(
 ) -> np.ndarray:
     """The drift bound for ``x W1 + b1 -> between -> ... -> x Wn + bn`` (last pre-activation).
 
+    Kernels are (in, out) matrices, or stacks of them (..., in, out) applied member by member to ``x`` of
+    shape (..., rows, in), as ``np.matmul`` broadcasts.
+
     A 1-Lipschitz activation after the last layer (relu) cannot enlarge the error, so the bound
     also holds for its output.
     """
@@ -98,7 +101,8 @@ def dense_chain(
                 converted[key] = np.asarray(kernel, np.float64)
             else:
                 rounded = round_operand(kernel)
-                converted[key] = rounded[contraction_order(rounded.shape[0], order)]
+                # The summed axis: the first of a 2-D kernel, the next-to-last of a stack of them.
+                converted[key] = rounded[..., contraction_order(rounded.shape[-2], order), :]
         return converted[key]
 
     expected = np.asarray(x, dtype=np.float64)
@@ -111,7 +115,7 @@ def dense_chain(
         y = np.asarray(x, dtype=np.float32)
         for i, (kernel, bias) in enumerate(layers):
             w = as_(kernel, "f32", order)
-            y = np.matmul(round_operand(y)[..., contraction_order(w.shape[0], order)], w, dtype=np.float32)
+            y = np.matmul(round_operand(y)[..., contraction_order(w.shape[-2], order)], w, dtype=np.float32)
             if bias is not None:
                 y = y + np.asarray(bias, dtype=np.float32)
             if i < len(layers) - 1:

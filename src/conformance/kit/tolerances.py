@@ -85,7 +85,7 @@ def dense_chain(
         w = absolute.setdefault(id(kernel), None)
         if w is None:
             w = absolute[id(kernel)] = _abs(kernel)
-        k = w.shape[0]
+        k = w.shape[-2]  # (in, out), or a stack of them (..., in, out) applied member by member
         prod = h @ w
         b = 0.0 if bias is None else _abs(bias)
         carried = 0.0 if err is None else err @ w
@@ -126,7 +126,7 @@ def _last_terms(x: object, layers: list[tuple[object, object | None]]) -> float:
         a = np.maximum(a @ np.asarray(kernel, np.float64) + (0.0 if bias is None else np.asarray(bias, np.float64)), 0)
     kernel, bias = layers[-1]
     terms = np.abs(a) @ _abs(kernel) + (0.0 if bias is None else _abs(bias))
-    return uncancelled(terms, np.shape(kernel)[0] + (bias is not None))
+    return uncancelled(terms, np.shape(kernel)[-2] + (bias is not None))
 
 
 def elementwise(expected: object, *, ulps: float, dtype: object = np.float32) -> Tolerance:
