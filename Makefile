@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup run test lint format docs bench bench-coverage mutants lock matrix matrix-test clean
+.PHONY: setup run test lint format docs bench bench-coverage bench-durations mutants lock matrix matrix-test clean
 
 setup: $(STAMP)
 
@@ -47,6 +47,10 @@ bench: $(STAMP)
 # Shapes covered over 10 default-profile runs, each with a pool of its own (about 10 minutes).
 bench-coverage: $(STAMP)
 	$(BIN)/python -m conformance.commands.bench coverage
+
+# Refresh properties/durations.toml, the seconds by which workers take the longest groups first.
+bench-durations: $(STAMP)
+	$(BIN)/python -m conformance.commands.bench durations
 
 # The release matrix: builds one cached uv environment per Flax release (slow; not part of make test),
 # and runs the newest release with each jax it supports (compat.toml's jax_supported).

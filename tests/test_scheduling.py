@@ -137,3 +137,48 @@ def test_the_rest_goes_to_whichever_worker_asks_first():
     sched.schedule()
     assert [collection[i] for i in gw0.sent] == collection[:6] + ["p.py::tB1@B", "p.py::tB2@B"]
     assert [collection[i] for i in gw2.sent] == ["p.py::tC0@C", "p.py::tC1@C"]
+
+
+# --------------------------------------------------------------------------- the longest groups start first
+
+
+class _Item:
+    """Stands in for a collected pytest item: hashable, with the property's function."""
+
+    def __init__(self, prop):
+        self.name = prop.id
+        self.function = lambda: None
+        self.function.conformance_property = prop
+
+
+def test_longest_groups_are_queued_first_each_keeping_its_order():
+    from conformance.engine import durations, registry
+    from conformance.engine.plugin.selection import _longest_groups_first
+
+    catalogue = registry.discover()
+    seconds = durations.recorded(registry.properties_dir())
+    by_document: dict[str, list] = {}
+    for prop in catalogue.values():
+        by_document.setdefault(prop.document, []).append(prop)
+    items, groups = [], {}
+    for document, props in by_document.items():
+        for prop in props:
+            item = _Item(prop)
+            items.append(item)
+            groups[item] = document
+    before = [i.name for i in items]
+    _longest_groups_first(items, groups)
+    cost = {d: sum(durations.estimate(p.id, seconds) for p in ps) for d, ps in by_document.items()}
+    order = list(dict.fromkeys(groups[i] for i in items))
+    assert order == sorted(cost, key=lambda d: -cost[d]), f"groups queued {order}, their seconds {cost}"
+    for document in by_document:
+        mine = [i.name for i in items if groups[i] == document]
+        assert mine == [n for n in before if n in mine], f"group {document} lost its order"
+
+
+def test_recorded_durations_name_catalogue_properties():
+    from conformance.engine import durations, registry
+
+    seconds = durations.recorded(registry.properties_dir())
+    unknown = sorted(set(seconds) - set(registry.discover()))
+    assert seconds and not unknown, f"properties/durations.toml names no property or unknown ones: {unknown[:5]}"

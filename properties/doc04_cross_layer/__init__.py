@@ -18,6 +18,10 @@ Section names are the document's own headings (tests/test_registry.py checks the
 """
 
 DOCUMENT = "04"
+# Modules whose properties only trace (jax.eval_shape, lowering for cost analysis) or build the suite's own
+# constructions: they compile none of the programs the numeric properties share, so they run on a worker of
+# their own (conformance.engine.plugin.scheduling). Document 04 alone was half of a default run.
+WORKER_GROUPS = {"test_structure": "shapes", "test_flops": "shapes", "test_framework": "shapes"}
 SOURCE = "04-cross-layer-sharing-albert.md"
 TITLE = "A Deep Dive into Cross-Layer Parameter Sharing: The ALBERT Approach"
 

@@ -203,9 +203,24 @@ def _extra_impl_ratio() -> float:
     return round(ratio, 3)
 
 
+def record_durations() -> None:
+    """Write the default run's seconds per property to the catalogue's durations file (the scheduling order)."""
+    from conformance.engine import durations, registry
+    from conformance.engine.versions import flax_version
+
+    run = _run(workers=2)
+    seconds = {r["id"]: r["seconds"] for r in run["report"]["results"]}
+    source = f"the reference, ci profile, 2 workers, {run['wall']:.0f} s wall, flax {flax_version()}"
+    path = registry.properties_dir() / durations.FILE
+    path.write_text(durations.render(seconds, source))
+    print(f"wrote {len(seconds)} durations to {path}", file=sys.stderr)
+
+
 def main() -> None:
     if sys.argv[1:] == ["coverage"]:
         return coverage()
+    if sys.argv[1:] == ["durations"]:
+        return record_durations()
     default = _run(workers=2)
     results = default["report"]["results"]
     impl = [r for r in results if r["kind"] == "implementation"]

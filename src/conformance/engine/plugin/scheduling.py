@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
@@ -19,11 +20,12 @@ def xdist_args(workers: int) -> list[str]:
     """pytest-xdist options for ``workers`` worker processes (none for 0: run in this process).
 
     A crashed worker is replaced and the run goes on; properties run in the
-    groups :func:`group` gives them.
+    groups :func:`group` gives them, the longest first.
     """
     if workers <= 0:
         return []
-    return ["-n", str(workers), "--dist", "loadgroup", "--max-worker-restart", "100"]
+    # In the order the items were sorted (longest groups first, plugin.selection), not by their number of tests.
+    return ["-n", str(workers), "--dist", "loadgroup", "--no-loadscope-reorder", "--max-worker-restart", "100"]
 
 
 def group(prop: registry.Property, item: pytest.Item, impls: list[Implementation]) -> str:
@@ -39,7 +41,19 @@ def group(prop: registry.Property, item: pytest.Item, impls: list[Implementation
     impl = impl_of(item)
     if impl is None and impls:
         impl = impls[0]
-    return f"{prop.document}-{impl.name if impl is not None else 'flax'}"
+    return f"{prop.document}{_part(prop)}-{impl.name if impl is not None else 'flax'}"
+
+
+def _part(prop: registry.Property) -> str:
+    """``-NAME`` where the document's package puts the property's module in a group of its own.
+
+    A document package may name, in ``WORKER_GROUPS`` (module -> name), modules that share no compiled program
+    with the rest of it: they can run on another worker at no cost, and a document as large as 04 then no
+    longer sets the run's wall time alone.
+    """
+    package, _, module = prop.module.rpartition(".")
+    parts = getattr(sys.modules.get(package), "WORKER_GROUPS", {})
+    return f"-{parts[module]}" if module in parts else ""
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.engine import registry
+from conformance.engine import durations, registry
 from conformance.engine.plugin.scheduling import group, impl_of
 from conformance.engine.plugin.stash import IMPLS
 from conformance.kit import strategies
@@ -17,6 +17,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     kept, dropped = [], []
     baseline = _baseline(config)
     only_declared = config.getoption("only_declared")
+    groups: dict[pytest.Item, str] = {}
     for item in items:
         prop = registry.property_of(getattr(item, "function", None))
         skip = prop is not None and (
@@ -26,11 +27,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
         (dropped if skip else kept).append(item)
         if prop is not None:
-            item.add_marker(pytest.mark.xdist_group(group(prop, item, config.stash[IMPLS])))
+            groups[item] = group(prop, item, config.stash[IMPLS])
+            item.add_marker(pytest.mark.xdist_group(groups[item]))
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+    _longest_groups_first(items, groups)
     _meet_every_big_shape(items)
+
+
+def _longest_groups_first(items: list[pytest.Item], groups: dict[pytest.Item, str]) -> None:
+    """Order the items so that xdist's queue (``--no-loadscope-reorder``) starts the longest groups first."""
+    seconds = durations.recorded(registry.properties_dir())
+    cost: dict[str, float] = {}
+    for item, name in groups.items():
+        cost[name] = cost.get(name, 0.0) + durations.estimate(registry.property_of(item.function).id, seconds)
+    items.sort(key=lambda item: -cost.get(groups.get(item, ""), 0.0))  # stable: each group keeps its order
 
 
 def _meet_every_big_shape(items: list[pytest.Item]) -> None:
