@@ -14,10 +14,10 @@ dense layers:
   may use either);
 - gradients (:func:`gradient_drift`): the suite's own Flax construction
   (:mod:`..constructions`) holding the implementation's block parameters,
-  differentiated in float32 and in float64. Its float32 run goes through the
-  same ``lax.dot_general`` as the implementation's, so ``--emulate-precision``
-  rounds its operands too, and on an accelerator it runs at the backend's
-  matmul precision.
+  differentiated in float32, against the NumPy float64 backward pass
+  (:mod:`.backward`). Its float32 run goes through the same ``lax.dot_general``
+  as the implementation's, so ``--emulate-precision`` rounds its operands too,
+  and on an accelerator it runs at the backend's matmul precision.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from conformance.kit.tolerances import unit_roundoff
 
 from ..constructions import DocBlock, doc_block_params, doc_block_values
 from ..params import BlockParams
-from . import block
+from . import backward, block
 from .nonlinearities import PYTORCH_LAYER_NORM_EPS
 
 _erf32 = np.vectorize(math.erf, otypes=[np.float32])
@@ -130,21 +130,16 @@ def output_drift_bound(
 
 # --- gradients ---------------------------------------------------------------------------------
 
-# Scoped to this thread and restored on exit (jax.config.update would change every later call in the
-# worker). jax.enable_x64 is the context manager in the pinned jax; older releases had jax.experimental's.
-_x64 = jax.enable_x64 if hasattr(jax, "enable_x64") else jax.experimental.enable_x64
-
 
 @functools.cache
-def _gradients_fn(dims: tuple[int, int, int], dtype: str):
-    """The construction's gradients: the shared model holding ``block``, the unshared one holding ``layers``
-    (each leaf stacked over layers on a leading axis).
+def _gradients_fn(dims: tuple[int, int, int]):
+    """The construction's float32 gradients: the shared model holding ``block``, the unshared one holding
+    ``layers`` (each leaf stacked over layers on a leading axis).
 
-    Both run the construction's block under ``lax.scan``, so one program per block size and dtype serves every
-    depth, and compiling it costs the same at 24 layers as at 1. The shared block is scanned as a constant, so
-    its gradient is accumulated over the layers in float32 inside the program, as a shared model's is.
+    Both run the construction's block under ``lax.scan``, so one program per block size serves every depth,
+    and compiling it costs the same at 24 layers as at 1. The shared block is scanned as a constant, so its
+    gradient is accumulated over the layers in float32 inside the program, as a shared model's is.
     """
-    del dtype  # in the key only
     model = DocBlock(*dims)
 
     def apply(params, y):
@@ -175,26 +170,24 @@ def _unstacked(tree: dict, depth: int) -> list[dict]:
     return [jax.tree_util.tree_unflatten(treedef, [leaf[i] for leaf in leaves]) for i in range(depth)]
 
 
-def construction_gradients(
-    num_layers: int, dims: tuple[int, int, int], values: BlockParams, x, r, dtype=np.float32
-) -> tuple[list, list]:
-    """The construction's d(sum(out * r))/d params in ``dtype``, as float64 leaf lists: the shared model's,
-    and the unshared model's per-layer gradients (the block in every layer) summed in float64."""
-    dims = tuple(int(v) for v in dims)
-    params = doc_block_params(values)
-    cast = lambda a: np.asarray(a, dtype)  # noqa: E731
-    block = jax.tree_util.tree_map(cast, params)
-    with _x64(np.dtype(dtype) == np.float64):
-        shared, per_layer = _gradients_fn(dims, np.dtype(dtype).name)(
-            block, _stacked([block] * num_layers), cast(x), cast(r)
-        )
-    layers = [jax.tree_util.tree_leaves(g) for g in _unstacked(per_layer, num_layers)]
-    total = [np.sum([np.asarray(g, np.float64) for g in gs], axis=0) for gs in zip(*layers)]
-    return [np.asarray(g, np.float64) for g in jax.tree_util.tree_leaves(shared)], total
+def _float32_gradients(dims: tuple[int, int, int], layers: Sequence[BlockParams], x, r) -> tuple[BlockParams, list]:
+    """The construction's float32 gradients with ``layers`` (each layer's own params, in running order): the
+    shared model's (holding the first layer's), and each layer's of the unshared model."""
+    params = [doc_block_params(v) for v in layers]
+    f32 = lambda a: np.asarray(a, np.float32)  # noqa: E731
+    shared, per_layer = _gradients_fn(tuple(int(v) for v in dims))(params[0], _stacked(params), f32(x), f32(r))
+    return doc_block_values(shared), [doc_block_values(g) for g in _unstacked(per_layer, len(layers))]
 
 
-def _largest_gap(a: list, b: list) -> float:
-    return max(float(np.abs(p - q).max(initial=0.0)) for p, q in zip(a, b))
+def construction_gradients(num_layers: int, dims: tuple[int, int, int], values: BlockParams, x, r):
+    """The construction's float32 d(sum(out * r))/d params with ``values`` in every layer, as float64
+    BlockParams: the shared model's, and the unshared model's per-layer gradients summed in float64."""
+    shared, per_layer = _float32_gradients(dims, [values] * num_layers, x, r)
+    return shared, backward.summed(per_layer)
+
+
+def _largest_gap(a: BlockParams, b: BlockParams) -> float:
+    return max(float(np.abs(p - q).max(initial=0.0)) for p, q in zip(a.arrays(), b.arrays()))
 
 
 @dataclass(frozen=True)
@@ -222,35 +215,27 @@ class GradientDrift:
         drifts = " + ".join(f"of the {name} {value:.3g}" for name, value in self.parts)
         return (
             f"{kit_drift.DRIFT_MARGIN:g} x (float32 drift {drifts}) + 4u x G {magnitude:.3g} = "
-            f"{self.bound(magnitude):.3g}, drift = largest |float32 - float64| over the leaves of the suite's "
-            f"Flax construction holding the same block params"
+            f"{self.bound(magnitude):.3g}, drift = largest |float32 - float64| over the leaves, float32 from the "
+            f"suite's Flax construction holding the same block params, float64 from the NumPy backward pass"
         )
 
 
 def gradient_drift(num_layers: int, dims: tuple[int, int, int], values: BlockParams, x, r) -> GradientDrift:
-    """The construction's gradient drift for block params ``values``, input ``x`` and cotangent ``r``."""
-    s32, u32 = construction_gradients(num_layers, dims, values, x, r, np.float32)
-    s64, u64 = construction_gradients(num_layers, dims, values, x, r, np.float64)
+    """The construction's float32 gradient drift for block params ``values``, input ``x`` and cotangent ``r``,
+    from the NumPy float64 gradient (:mod:`.backward`)."""
+    shared, total = construction_gradients(num_layers, dims, values, x, r)
+    exact = backward.summed(backward.stack_gradients([values] * num_layers, x, r))
     return GradientDrift(
-        (("shared gradient", _largest_gap(s32, s64)), ("unshared per-layer sum", _largest_gap(u32, u64)))
+        (("shared gradient", _largest_gap(shared, exact)), ("unshared per-layer sum", _largest_gap(total, exact)))
     )
-
-
-def _stack_gradients(dims: tuple[int, int, int], layers: Sequence[BlockParams], x, r, dtype) -> list[BlockParams]:
-    cast = lambda a: np.asarray(a, dtype)  # noqa: E731
-    params = [jax.tree_util.tree_map(cast, doc_block_params(v)) for v in layers]
-    with _x64(np.dtype(dtype) == np.float64):
-        _, grads = _gradients_fn(dims, np.dtype(dtype).name)(params[0], _stacked(params), cast(x), cast(r))
-    return [doc_block_values(g) for g in _unstacked(grads, len(layers))]
 
 
 def stack_gradients(
     dims: tuple[int, int, int], layers: Sequence[BlockParams], x, r
 ) -> tuple[list[BlockParams], GradientDrift]:
-    """d(sum(out * r))/d each layer's parameters, layers in running order, from the suite's construction in
-    float64 (the oracle), and how far its float32 run drifts from that."""
-    dims = tuple(int(v) for v in dims)
-    exact = _stack_gradients(dims, layers, x, r, np.float64)
-    rounded = _stack_gradients(dims, layers, x, r, np.float32)
-    gap = max(_largest_gap(list(a.arrays()), list(b.arrays())) for a, b in zip(exact, rounded))
+    """d(sum(out * r))/d each layer's parameters, layers in running order, from the NumPy backward pass in
+    float64 (the oracle, :mod:`.backward`), and how far the suite's Flax construction drifts from it in float32."""
+    exact = backward.stack_gradients(layers, x, r)
+    _, rounded = _float32_gradients(dims, layers, x, r)
+    gap = max(_largest_gap(a, b) for a, b in zip(exact, rounded))
     return exact, GradientDrift((("per-layer gradients", gap),))

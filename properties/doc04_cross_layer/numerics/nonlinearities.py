@@ -24,6 +24,12 @@ def gelu_exact(x: Any) -> np.ndarray:
     return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
 
 
+def gelu_exact_slope(x: Any) -> np.ndarray:
+    """d/dx of :func:`gelu_exact`: Phi(x) + x phi(x)."""
+    x = f64(x)
+    return 0.5 * (1.0 + _erf(x / math.sqrt(2.0))) + x * np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+
+
 def gelu_tanh(x: Any) -> np.ndarray:
     x = f64(x)
     return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
