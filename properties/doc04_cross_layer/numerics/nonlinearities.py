@@ -24,10 +24,14 @@ def gelu_exact(x: Any) -> np.ndarray:
     return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
 
 
-def gelu_exact_slope(x: Any) -> np.ndarray:
-    """d/dx of :func:`gelu_exact`: Phi(x) + x phi(x)."""
+def normal_cdf(x: Any) -> np.ndarray:
+    """Phi(x): exact GELU is x Phi(x), its slope Phi(x) + x phi(x)."""
+    return 0.5 * (1.0 + _erf(f64(x) / math.sqrt(2.0)))
+
+
+def normal_pdf(x: Any) -> np.ndarray:
     x = f64(x)
-    return 0.5 * (1.0 + _erf(x / math.sqrt(2.0))) + x * np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+    return np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
 
 
 def gelu_tanh(x: Any) -> np.ndarray:
