@@ -107,6 +107,15 @@ def test_every_conforming_variant_passes(table):
     assert not rejected, f"conforming implementations rejected: {rejected}"
 
 
+def test_every_property_meets_every_big_shape_on_the_conforming_implementations(table):
+    # Each big value of the pool gets one explicit example; a passing property that assume()d it away
+    # (as 01-fw-one-instance-one-param-set once did at 1 x 3348, near relu's kink) says less than it seems.
+    unmet = {c["name"]: c["big_unmet"] for c in table["conforming"] if c["big_unmet"]}
+    if table["framework_big_unmet"]:
+        unmet["flax"] = table["framework_big_unmet"]
+    assert not unmet, f"passing properties that never met a big value of the ci pool: {unmet}"
+
+
 def test_every_implementation_property_kills_a_mutant(table):
     idle = [
         p["id"]

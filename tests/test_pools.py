@@ -172,3 +172,21 @@ def test_every_size_gated_mutant_has_its_gate_here():
 @pytest.mark.parametrize("mutant", sorted(GATES))
 def test_the_ci_pool_reaches_every_gate(mutant):
     assert GATES[mutant](draw_pool(CI_POOL_SEED)), f"the ci pool never reaches {mutant}'s defect"
+
+
+def test_a_big_value_no_example_met_is_reported():
+    from hypothesis import given
+
+    from conformance.engine.plugin.verdicts import unmet_big_values
+    from conformance.kit import strategies as cst
+
+    @given(shape=cst.square_shapes(), data_seed=cst.data_seeds())
+    def prop(shape, data_seed):
+        pass
+
+    pool = use_pool(CI_POOL_SEED)
+    big = sorted(set(pool.square) & pool.big)
+    met = {(("shape", s),) for s in pool.square}
+    assert unmet_big_values(prop, met) == [], "every square shape met, yet something is reported unmet"
+    missing = {(("shape", s),) for s in pool.square if s != big[0]}
+    assert unmet_big_values(prop, missing) == [f"shape={big[0]}"], f"{big[0]} was never met and not reported"

@@ -137,6 +137,7 @@ def kill_table(
     diverging: dict[str, list[str]] = {}
     for d in load_expectations():
         diverging.setdefault(d.property, []).append(str(d.flax))
+    unmet = _big_unmet(report)
     conforming_rows = []
     for target in conforming:
         name = target.rsplit(".", 1)[-1]
@@ -148,6 +149,7 @@ def kill_table(
                 "passed": not rejected and bool(statuses),
                 "rejected_by": rejected,
                 "tampered": TAMPERED in statuses.values(),
+                "big_unmet": unmet.get(name, {}),
             }
         )
     properties = [{"id": pid, "kind": "implementation", "kills": sorted(ms)} for pid, ms in sorted(kills.items())]
@@ -160,10 +162,21 @@ def kill_table(
         "flax_mutants": flax_rows,
         "properties": properties,
         "conforming": conforming_rows,
+        "framework_big_unmet": unmet.get("flax", {}),
         "score": _score(mutant_rows),
         "flax_score": _score(flax_rows),
         "partial": report.get("partial", False),
     }
+
+
+def _big_unmet(report: dict[str, Any]) -> dict[str, dict[str, list[str]]]:
+    """Per implementation, the passed properties that never met some big value of the pool."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for r in report.get("results", []):
+        missed = (r.get("extra") or {}).get("big_unmet")
+        if missed and r.get("status") == "passed":
+            found.setdefault(r.get("implementation") or "flax", {})[r["id"]] = missed
+    return found
 
 
 def table_ok(table: dict[str, Any]) -> bool:

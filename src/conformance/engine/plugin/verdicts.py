@@ -94,6 +94,29 @@ def _reproduce(item: pytest.Item, prop: registry.Property, impl: Any, inputs: di
     return " ".join(parts)
 
 
+def unmet_big_values(test: Any, shapes: set[tuple]) -> list[str]:
+    """The big values of the run's pool that ``test`` draws but none of its examples met, as ``name=value``.
+
+    Each is met by an explicit example (kit.strategies.add_big_examples); one that assume() rejected (no
+    draw clear of relu's kink, a share mode the implementation lacks) is left unmet, and a passing verdict
+    then says less than it seems to. Reported, not failed: a rejection can be legitimate.
+    """
+    from conformance.kit.pools import current_pool
+
+    given = getattr(getattr(test, "hypothesis", None), "_given_kwargs", None) or {}
+    pool = current_pool()
+    if pool.free:
+        return []
+    met = {pair for shape in shapes for pair in shape}
+    return [
+        f"{name}={value}"
+        for name, s in given.items()
+        if name in registry.SIZE_ARGS and hasattr(s, "conformance_big")
+        for value in s.conformance_big(pool)
+        if (name, registry._hashable(value)) not in met
+    ]
+
+
 def compose_message(prop: registry.Property, body: str, inputs: dict | None, reproduce: str) -> str:
     shown = ", ".join(f"{k}={v!r}" for k, v in sorted((inputs or {}).items())) or "(none recorded)"
     return (
@@ -140,6 +163,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
             result.extra["tolerance_ratio_at"] = audit.worst_at
         if any(log.shapes):
             result.extra["shapes"] = sorted({json.dumps(dict(s), sort_keys=True) for s in log.shapes if s})
+        unmet = unmet_big_values(item.function, log.shapes)
+        if unmet:
+            result.extra["big_unmet"] = unmet
         result.impl_seconds = round(log.extra.get("impl_seconds", 0.0), 4)
         divergence = divergence_for(prop.id, flax_version()) if prop.kind == "framework" else None
         if call.excinfo is None:
