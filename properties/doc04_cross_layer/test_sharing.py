@@ -7,7 +7,7 @@ from typing import Any
 
 import jax
 import numpy as np
-from hypothesis import given
+from hypothesis import assume, given
 
 from conformance.engine.registry import conformance_property
 from conformance.kit import strategies as cst
@@ -161,24 +161,11 @@ def _gradient_drift(impl, c, block_params, x, r, shared_out) -> drift.GradientDr
 @given(case=dst.cases(min_layers=2), seed=cst.seeds(), data_seed=cst.data_seeds())
 def test_shared_grad_is_sum_of_layer_grads(impl, case, seed, data_seed):
     c = dst.CASES[case]
-    x = cst.normal_array(data_seed, c.x_shape)
-    r = cst.normal_array(data_seed + 1, c.x_shape)
     shared_model = _shared_model(impl, c, seed)
     unshared_model = _unshared_copy(impl, c, shared_model.block())
-    shared_out, shared_grads = calls.out_and_grad(
-        impl, "SharedTransformer", shared_model.args, shared_model.params, x, r, "all"
-    )
-    _, unshared_grads = calls.out_and_grad(
-        impl, "UnsharedTransformer", unshared_model.args, unshared_model.params, x, r
-    )
-    g_shared = reading.get_layer(shared_grads, shared_model.slots[0])
-    layers = [reading.get_layer(unshared_grads, s) for s in unshared_model.slots]
-    total = jax.tree_util.tree_map(lambda *gs: np.sum([np.asarray(g, np.float64) for g in gs], axis=0), *layers)
-    magnitude = max(
-        float(np.sum([np.abs(np.asarray(g, np.float64)) for g in gs], axis=0).max(initial=0.0))
-        for gs in zip(*(jax.tree_util.tree_leaves(layer) for layer in layers))
-    )
-    measured = _gradient_drift(impl, c, shared_model.block(), x, r, shared_out)
+    drawn = _decidable_gradients(impl, c, shared_model, unshared_model, data_seed)
+    assume(drawn is not None)  # no draw of DRAWS judgeable; rare, and counted as a rejection, not a pass
+    g_shared, total, magnitude, measured = drawn
     leaves_s, _ = jax.tree_util.tree_flatten_with_path(g_shared)
     leaves_t = jax.tree_util.tree_leaves(total)
     for (key_path, got), want in zip(leaves_s, leaves_t):
@@ -191,3 +178,37 @@ def test_shared_grad_is_sum_of_layer_grads(impl, case, seed, data_seed):
             scale=magnitude,
             what=f"gradient of the shared block's {name} (expected the sum over {c.num_layers} layers)",
         )
+
+
+# Inputs (x, cotangent) tried per example. The float32 gradient of a LayerNorm row of small variance is
+# ill-conditioned: at d_model 3 one input made the suite's own construction drift 2.4e-4 of the gradients' scale,
+# so the tolerance (16x that) allowed 3.8e-3 of it, room a wrong model could use. Such an input cannot be judged
+# to :data:`JUDGEABLE` of the scale, and the property draws the next one, as document 01's do near relu's kink.
+DRAWS = 8
+JUDGEABLE = 1e-3
+
+
+def _decidable_gradients(impl, c, shared_model, unshared_model, data_seed):
+    """For the first of :data:`DRAWS` inputs whose measured tolerance is within :data:`JUDGEABLE` of the
+    gradients' scale: the shared model's block gradient, the unshared model's per-layer gradients summed,
+    their scale, and the measured drift (None if no draw is judgeable)."""
+    for i in range(DRAWS):
+        x = cst.normal_array(data_seed + 2 * i, c.x_shape)
+        r = cst.normal_array(data_seed + 2 * i + 1, c.x_shape)
+        shared_out, shared_grads = calls.out_and_grad(
+            impl, "SharedTransformer", shared_model.args, shared_model.params, x, r, "all"
+        )
+        _, unshared_grads = calls.out_and_grad(
+            impl, "UnsharedTransformer", unshared_model.args, unshared_model.params, x, r
+        )
+        layers = [reading.get_layer(unshared_grads, s) for s in unshared_model.slots]
+        total = jax.tree_util.tree_map(lambda *gs: np.sum([np.asarray(g, np.float64) for g in gs], axis=0), *layers)
+        magnitude = max(
+            float(np.sum([np.abs(np.asarray(g, np.float64)) for g in gs], axis=0).max(initial=0.0))
+            for gs in zip(*(jax.tree_util.tree_leaves(layer) for layer in layers))
+        )
+        measured = _gradient_drift(impl, c, shared_model.block(), x, r, shared_out)
+        if measured is None or measured.bound(magnitude) <= JUDGEABLE * magnitude:
+            g_shared = reading.get_layer(shared_grads, shared_model.slots[0])
+            return g_shared, total, magnitude, measured
+    return None
