@@ -111,11 +111,11 @@ def test_pools_keep_the_edge_cases_and_both_shapes():
 
 def test_big_shapes_are_met_by_explicit_examples_only():
     p = draw_pool(CI_POOL_SEED)
-    drawn = random_draws(p, p.dense)
+    drawn = random_draws(p.dense, p.big)
     assert drawn and not set(drawn) & p.big, f"random examples draw {drawn}, big shapes are {sorted(p.big)}"
     assert set(drawn) | (set(p.dense) & p.big) == set(p.dense), "a shape of the pool is met by nothing"
     only_big = tuple(s for s in p.dense if s in p.big)
-    assert random_draws(p, only_big) == only_big, "where every shape is big, random examples still draw them"
+    assert random_draws(only_big, p.big) == only_big, "where every shape is big, random examples still draw them"
 
 
 def test_each_big_shape_gets_one_explicit_example_with_seeds_from_the_pool():

@@ -29,6 +29,7 @@ hundred examples.
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -162,10 +163,10 @@ def draw_pool(seed: int, free: bool = False, sizes: str = "real") -> Pool:
     return (_real_pool if sizes == "real" else _small_pool)(seed, free)
 
 
-def random_draws(pool: Pool, shapes: tuple) -> tuple:
-    """``shapes`` a numeric property's random examples sample from: the small ones (all of them where every one
-    is big). Each big one gets its explicit example instead (:func:`conformance.kit.strategies.add_big_examples`)."""
-    return tuple(s for s in shapes if s not in pool.big) or shapes
+def random_draws(shapes: Sequence, big: Collection) -> tuple:
+    """``shapes`` a numeric property's random examples sample from: those not in ``big`` (all of them where every
+    one is). Each big one gets its explicit example instead (:func:`conformance.kit.strategies.add_big_examples`)."""
+    return tuple(s for s in shapes if s not in big) or tuple(shapes)
 
 
 _CURRENT: Pool | None = None

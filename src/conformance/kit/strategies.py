@@ -59,7 +59,7 @@ def _pooled(pick, free, *, structural: bool = False) -> st.SearchStrategy:
     # Deferred: the pool is chosen when the run starts, after the property modules were imported.
     def draw() -> st.SearchStrategy:
         pool = current_pool()
-        return free() if _free(structural) else st.sampled_from(pools.random_draws(pool, pick(pool)))
+        return free() if _free(structural) else st.sampled_from(pools.random_draws(pick(pool), pool.big))
 
     strategy = st.deferred(draw)
     if not structural:
